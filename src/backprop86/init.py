@@ -1,0 +1,178 @@
+"""Initial weights: the article's legacy normal draw, the paper's uniform ±r, Glorot, He, weight files.
+
+Every scheme fills replica ``r`` from its own seed ``seeds[r]``, so replica ``r``
+of a batch equals a single run with seed ``r`` (DESIGN §5).
+
+* ``normal`` — ``np.random.RandomState(seed).randn(*shape) * scale`` for each
+  weight array in projection order, then each bias: exactly the article's
+  ``np.random.seed(42); W1 = randn(2, 4) * 0.5; W2 = randn(4, 1) * 0.5``.
+* ``uniform`` — ``U(−scale, scale)`` for weights and biases (Nature: ±0.3;
+  the handbook's ``wrange 1`` is ±0.5), from ``default_rng`` with the seed's
+  ``init`` stream.
+* ``glorot`` — ``U(±√(6/(n_in + n_out)))``, biases 0; ``he`` —
+  ``N(0, 2/n_in)``, biases 0.
+* ``file`` — a handbook ``.wts`` file (:func:`read_wts`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from backprop86.errors import ConfigError, FileFormatError
+from backprop86.network import Network, bias_param
+
+#: The purposes that get independent random streams from one seed.
+PURPOSES = ("init", "order", "split", "data")
+
+SCHEMES = ("normal", "uniform", "glorot", "he", "file")
+
+
+def rng_for(seed: int, purpose: str) -> np.random.Generator:
+    """An independent generator for one purpose of one seed (``SeedSequence`` spawn key)."""
+    if purpose not in PURPOSES:
+        raise ConfigError(f"unknown random stream {purpose!r}; expected one of {PURPOSES}")
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(PURPOSES.index(purpose),)))
+
+
+def _fans(net: Network, name: str) -> tuple[int, int]:
+    shape = net.params[name].shape[1:]
+    return shape[0], shape[1]
+
+
+def initialize(
+    net: Network,
+    seeds: Sequence[int],
+    scheme: str = "uniform",
+    scale: float = 0.3,
+    *,
+    path: str | Path | None = None,
+) -> None:
+    """Fill ``net.params`` in place, replica ``r`` from ``seeds[r]``."""
+    if len(seeds) != net.replicas:
+        raise ConfigError(f"got {len(seeds)} seeds for {net.replicas} replicas")
+    if scheme not in SCHEMES:
+        raise ConfigError(f"unknown init {scheme!r}; expected one of {', '.join(SCHEMES)}")
+    if scheme == "file":
+        if path is None:
+            raise ConfigError("init 'file' needs init_file (a handbook .wts file)")
+        values = read_wts(path, net)
+        net.set_params(values)
+        return
+    if not np.isfinite(scale) or scale < 0:
+        raise ConfigError(f"init_scale must be a finite number ≥ 0, got {scale}")
+    for r, seed in enumerate(seeds):
+        if scheme == "normal":
+            legacy = np.random.RandomState(int(seed))
+            for name, w in net.params.items():
+                w[r] = legacy.randn(*w.shape[1:]) * scale
+        else:
+            rng = rng_for(int(seed), "init")
+            for name, w in net.params.items():
+                is_bias = name.startswith("b:")
+                if scheme == "uniform":
+                    w[r] = rng.uniform(-scale, scale, size=w.shape[1:])
+                elif is_bias:
+                    w[r] = 0.0
+                elif scheme == "glorot":
+                    fan_in, fan_out = _fans(net, name)
+                    limit = np.sqrt(6.0 / (fan_in + fan_out))
+                    w[r] = rng.uniform(-limit, limit, size=w.shape[1:])
+                else:  # he
+                    fan_in, _ = _fans(net, name)
+                    w[r] = rng.standard_normal(size=w.shape[1:]) * np.sqrt(2.0 / fan_in)
+    for name, mask in net.masks.items():
+        net.params[name] *= mask
+
+
+# ----------------------------------------------------------------------------
+# Handbook weight files
+# ----------------------------------------------------------------------------
+
+
+def unit_offsets(net: Network) -> dict[str, int]:
+    """Index of each group's first unit when units are numbered 0… in group order."""
+    offsets, start = {}, 0
+    for g in net.groups:
+        offsets[g.name] = start
+        start += g.size
+    return offsets
+
+
+def wts_order(net: Network) -> list[tuple[str, int, int]]:
+    """The handbook's weight order: for each unit in turn, its incoming weights by sender unit.
+
+    Returns ``(param, i, j)`` triples (sender ``i``, receiver ``j`` within the
+    parameter's matrix), skipping masked-out connections.
+    """
+    if any(count > 1 for count in net.tie_counts.values()):
+        raise ConfigError("handbook .wts files cannot describe tied weights")
+    offsets = unit_offsets(net)
+    order: list[tuple[str, int, int]] = []
+    for g in net.groups:
+        if g.is_input:
+            continue
+        incoming = sorted(net.into[g.name], key=lambda p: offsets[p.source])
+        for j in range(g.size):
+            for p in incoming:
+                mask = None if p.mask is None else np.asarray(p.mask)
+                for i in range(net.group(p.source).size):
+                    if mask is None or mask[i, j]:
+                        order.append((p.param, i, j))
+    return order
+
+
+def read_wts(path: str | Path, net: Network) -> dict[str, np.ndarray]:
+    """Read a handbook ``.wts`` file for ``net``.
+
+    The file holds whitespace-separated numbers: every unit's incoming weights,
+    unit by unit in unit order (senders in increasing order), then one bias per
+    unit for **all** units, input units included.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise FileFormatError(f"cannot read weight file {path}: {exc.strerror}") from None
+    try:
+        numbers = [float(tok) for tok in text.split()]
+    except ValueError:
+        raise FileFormatError(f"weight file {path} holds something that is not a number") from None
+    order = wts_order(net)
+    n_units = sum(g.size for g in net.groups)
+    expected = len(order) + n_units
+    if len(numbers) != expected:
+        raise FileFormatError(
+            f"weight file {path} has {len(numbers)} numbers, expected {expected} "
+            f"({len(order)} weights + {n_units} biases) for this network"
+        )
+    if not np.all(np.isfinite(numbers)):
+        raise FileFormatError(f"weight file {path} holds a non-finite number")
+    values = {name: np.zeros(w.shape[1:]) for name, w in net.params.items()}
+    for (param, i, j), v in zip(order, numbers, strict=False):
+        values[param][i, j] = v
+    offsets = unit_offsets(net)
+    biases = numbers[len(order):]
+    for g in net.groups:
+        name = bias_param(g.name)
+        chunk = biases[offsets[g.name]: offsets[g.name] + g.size]
+        if name in values:
+            values[name][0, :] = chunk
+        elif any(chunk):
+            raise FileFormatError(
+                f"weight file {path} gives group {g.name!r} a non-zero bias, but it has none"
+            )
+    return values
+
+
+def format_wts(net: Network, replica: int = 0) -> str:
+    """The network's weights in handbook ``.wts`` order, one number per line."""
+    lines = [f"{net.params[p][replica, i, j]:.6f}" for p, i, j in wts_order(net)]
+    for g in net.groups:
+        name = bias_param(g.name)
+        for k in range(g.size):
+            v = net.params[name][replica, 0, k] if name in net.params else 0.0
+            lines.append(f"{v:.6f}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,91 @@
+"""The :class:`Task` container and its validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from backprop86.errors import DataError, ShapeError
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    """``N`` cases: ``inputs`` ``(N, n_in)``, ``targets`` ``(N, n_out)`` and their names.
+
+    ``care`` (optional, 0/1, ``(N, n_out)``) marks targets that count; a 0 is a
+    "don't care" target that contributes no error.
+    """
+
+    name: str
+    inputs: Array
+    targets: Array
+    labels: tuple[str, ...] = ()
+    care: Array | None = field(default=None, repr=False)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        X = np.asarray(self.inputs, dtype=np.float64)
+        D = np.asarray(self.targets, dtype=np.float64)
+        if X.ndim != 2 or D.ndim != 2:
+            raise ShapeError(
+                f"task {self.name!r}: inputs and targets must be 2-D (cases, units), "
+                f"got {X.shape} and {D.shape}"
+            )
+        if X.shape[0] != D.shape[0] or X.shape[0] == 0:
+            raise ShapeError(
+                f"task {self.name!r}: {X.shape[0]} input cases but {D.shape[0]} target cases"
+            )
+        for what, a in (("inputs", X), ("targets", D)):
+            if not np.all(np.isfinite(a)):
+                bad = np.argwhere(~np.isfinite(a))[0]
+                raise DataError(
+                    f"task {self.name!r}: {what} hold a non-finite value at case {bad[0]}, "
+                    f"unit {bad[1]}; expected finite numbers"
+                )
+        object.__setattr__(self, "inputs", X)
+        object.__setattr__(self, "targets", D)
+        if self.care is not None:
+            C = np.asarray(self.care, dtype=np.float64)
+            if C.shape != D.shape:
+                raise ShapeError(f"task {self.name!r}: care mask {C.shape} != targets {D.shape}")
+            object.__setattr__(self, "care", C)
+        labels = tuple(self.labels) or tuple(
+            "".join(f"{v:g}" for v in row) for row in X
+        )
+        if len(labels) != X.shape[0]:
+            raise ShapeError(f"task {self.name!r}: {len(labels)} labels for {X.shape[0]} cases")
+        object.__setattr__(self, "labels", labels)
+
+    @property
+    def n_cases(self) -> int:
+        return self.inputs.shape[0]
+
+    @property
+    def n_inputs(self) -> int:
+        return self.inputs.shape[1]
+
+    @property
+    def n_outputs(self) -> int:
+        return self.targets.shape[1]
+
+    def subset(self, index: Array, name: str | None = None) -> Task:
+        """The cases ``index`` as a new task."""
+        index = np.asarray(index)
+        return Task(
+            name or self.name,
+            self.inputs[index],
+            self.targets[index],
+            tuple(self.labels[i] for i in index),
+            None if self.care is None else self.care[index],
+            self.description,
+        )
+
+    def coded(self, low: float, high: float) -> Task:
+        """Targets recoded from {0, 1} to {low, high} (PDP's 0.1/0.9; the handbook's tmax)."""
+        if (low, high) == (0.0, 1.0):
+            return self
+        D = np.where(self.targets >= 0.5, high, low)
+        return Task(self.name, self.inputs, D, self.labels, self.care, self.description)
