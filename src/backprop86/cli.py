@@ -1,0 +1,110 @@
+"""The command line (DESIGN §7).
+
+Tables go to stdout, progress to stderr. Exit codes: 0 ok, 2 bad usage or input
+(one clear line on stderr, no traceback), 1 anything else.
+
+Each subcommand lives in a small module of :mod:`backprop86.commands` that
+provides ``add_parser(subparsers)`` and ``main(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from backprop86.errors import Backprop86Error
+
+#: Subcommands, in the order ``--help`` lists them, and their modules.
+COMMANDS = {
+    "xor": "backprop86.commands.xor",
+    "list": "backprop86.commands.list",
+    "run": "backprop86.commands.run",
+}
+
+
+class UsageError(Backprop86Error):
+    """Bad command-line usage; ``prog`` names the (sub)command."""
+
+    def __init__(self, message: str, prog: str = "backprop86") -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit code 2, with no usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message, self.prog)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer ≥ 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse type: an integer ≥ 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def build_parser() -> Parser:
+    from backprop86 import __version__
+
+    parser = Parser(
+        prog="backprop86",
+        description="Backpropagation as in Rumelhart, Hinton & Williams (1986), in NumPy.",
+    )
+    parser.add_argument("--version", action="version", version=f"backprop86 {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name, module in COMMANDS.items():
+        importlib.import_module(module).add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``backprop86`` command."""
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return int(importlib.import_module(COMMANDS[args.command]).main(args) or 0)
+    except Backprop86Error as exc:
+        prog = getattr(exc, "prog", "backprop86")
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("backprop86: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

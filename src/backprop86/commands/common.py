@@ -1,0 +1,24 @@
+"""Options and output shared by the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from backprop86.experiments import Experiment, load
+
+
+def add_experiment_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("experiment", metavar="EXPERIMENT_OR_TOML",
+                   help="a shipped experiment (see `backprop86 list`) or a .toml file")
+    p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a setting or parameter (repeatable), e.g. --set lr=0.25")
+
+
+def add_json_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", type=Path, metavar="PATH", help="write machine-readable results here")
+
+
+def experiment_from(args: argparse.Namespace) -> Experiment:
+    """The experiment named on the command line, with its ``--set`` overrides applied."""
+    return load(args.experiment).with_settings(args.settings)

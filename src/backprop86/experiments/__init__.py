@@ -1,0 +1,285 @@
+"""Experiments are data: one TOML file each, read by one runner (DESIGN §4).
+
+A file names a task generator, an architecture, a training config, a seed
+policy and the published result with its source::
+
+    name = "handbook-xor"
+    title = "Handbook XOR exercise (XOR.NET, XOR.WTS, XOR.STR)"
+    source = "McClelland & Rumelhart, Explorations in PDP (1988), bp program"
+
+    [params]            # experiment parameters, settable with --set / --grid
+    hidden = 2
+
+    [task]
+    name = "xor"
+
+    [network]           # a chain …
+    sizes = [2, "$hidden", 1]
+    bias = true
+    # … or explicit [[network.groups]] and [[network.projections]] tables
+
+    [train]             # any TrainConfig field
+    lr = 0.5
+
+    [seeds]
+    default = [0]       # seeds of a plain `run`; `--seeds N` uses first … first+N−1
+    first = 0
+
+    [published]
+    metric = "sweeps_to_stop"   # which measured number the published one is compared with
+    value = 289
+    kind = "exact"              # exact | single-run | rate
+    source = "…"
+
+    deviations = ["…"]          # every departure from the source, said out loud
+
+Strings of the form ``"$name"`` anywhere in ``[task]`` or ``[network]`` are
+replaced by the parameter ``name``; a chain layer of size 0 is left out.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backprop86.config import TrainConfig, parse_value, setting_names
+from backprop86.errors import ConfigError, FileFormatError
+from backprop86.network import Group, Network, Projection
+from backprop86.tasks import Task, make_task
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment read from a TOML file, with its parameters resolved."""
+
+    name: str
+    title: str
+    source: str
+    task_spec: dict[str, Any]
+    network_spec: dict[str, Any]
+    config: TrainConfig
+    params: dict[str, Any] = field(default_factory=dict)
+    default_seeds: tuple[int, ...] = (0,)
+    first_seed: int = 0
+    published: dict[str, Any] = field(default_factory=dict)
+    deviations: tuple[str, ...] = ()
+    analyses: tuple[str, ...] = ()
+    path: Path | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    # ------------------------------------------------------------------ building
+
+    def task(self) -> Task:
+        spec = _resolve(self.task_spec, self.params)
+        spec = dict(spec)
+        name = spec.pop("name", None)
+        if not name:
+            raise ConfigError(f"experiment {self.name!r}: [task] needs a name")
+        return make_task(name, **spec)
+
+    def network(self, replicas: int = 1) -> Network:
+        spec = _resolve(self.network_spec, self.params)
+        return build_network(spec, replicas=replicas, dtype=self.config.dtype)
+
+    def seeds(self, count: int | None = None) -> list[int]:
+        """The seeds of a run: the file's default, or ``count`` seeds from ``first``."""
+        if count is None:
+            return list(self.default_seeds)
+        if count < 1:
+            raise ConfigError(f"--seeds must be a positive integer, got {count}")
+        return list(range(self.first_seed, self.first_seed + count))
+
+    def with_settings(self, assignments: Sequence[str]) -> Experiment:
+        """Apply ``key=value`` overrides: experiment parameters or TrainConfig fields."""
+        params = dict(self.params)
+        train_changes: list[str] = []
+        for item in assignments:
+            if "=" not in item:
+                raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
+            key, _, text = item.partition("=")
+            key = key.strip().replace("-", "_")
+            if key in params:
+                params[key] = _parse_param(key, text.strip(), params[key])
+            elif key in setting_names():
+                train_changes.append(f"{key}={text}")
+            else:
+                raise ConfigError(
+                    f"unknown setting {key!r} for experiment {self.name!r}; expected one of "
+                    f"{', '.join(sorted(params))}{', ' if params else ''}{', '.join(setting_names())}"
+                )
+        config = self.config.override(train_changes) if train_changes else self.config
+        config = _resolve_paths(config, self.path)
+        return _replace(self, params=params, config=config)
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting of this experiment: its parameters and its TrainConfig."""
+        return {"params": dict(self.params), "train": self.config.to_dict()}
+
+
+def _replace(exp: Experiment, **changes: Any) -> Experiment:
+    from dataclasses import replace
+
+    return replace(exp, **changes)
+
+
+def _parse_param(key: str, text: str, current: Any) -> Any:
+    try:
+        if isinstance(current, bool):
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if isinstance(current, int):
+            return int(text)
+        if isinstance(current, float):
+            return float(text)
+    except ValueError:
+        kind = {bool: "true or false", int: "an integer", float: "a number"}[type(current)]
+        raise ConfigError(f"{key} must be {kind}, got {text!r}") from None
+    return text
+
+
+def _resolve(value: Any, params: dict[str, Any]) -> Any:
+    """Replace ``"$name"`` strings by parameter values, recursively."""
+    if isinstance(value, str) and value.startswith("$"):
+        key = value[1:]
+        if key not in params:
+            raise ConfigError(f"{value!r} names no parameter; parameters are {sorted(params)}")
+        return params[key]
+    if isinstance(value, dict):
+        return {k: _resolve(v, params) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, params) for v in value]
+    return value
+
+
+def build_network(spec: dict[str, Any], *, replicas: int = 1, dtype: str = "float64") -> Network:
+    """A network from a ``[network]`` table: a chain (``sizes``) or explicit groups and projections."""
+    if "sizes" in spec:
+        sizes = [s for i, s in enumerate(spec["sizes"]) if s != 0 or i in (0, len(spec["sizes"]) - 1)]
+        for s in sizes:
+            if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+                raise ConfigError(f"layer sizes must be integers ≥ 0, got {spec['sizes']}")
+        return Network.mlp(
+            sizes,
+            activation=spec.get("activation", "logistic"),
+            output_activation=spec.get("output_activation"),
+            bias=bool(spec.get("bias", True)),
+            replicas=replicas,
+            dtype=dtype,
+        )
+    groups = []
+    for g in spec.get("groups", []):
+        act = g.get("activation", "logistic")
+        groups.append(Group(g["name"], g["size"], None if act in (None, "none", "input") else act,
+                            bool(g.get("bias", act not in (None, "none", "input")))))
+    projections = []
+    for p in spec.get("projections", []):
+        mask = p.get("mask")
+        projections.append(Projection(
+            p["from"], p["to"], None if mask is None else np.asarray(mask, dtype=float), p.get("tie"),
+        ))
+    if not groups:
+        raise ConfigError("[network] needs either sizes = [...] or [[network.groups]] tables")
+    return Network(groups, projections, replicas=replicas, outputs=spec.get("outputs"), dtype=dtype)
+
+
+# ----------------------------------------------------------------------------
+# Finding and reading experiment files
+# ----------------------------------------------------------------------------
+
+
+def _packaged() -> dict[str, Path]:
+    folder = resources.files("backprop86.experiments")
+    out = {}
+    for entry in folder.iterdir():
+        if entry.name.endswith(".toml"):
+            out[entry.name[:-5]] = Path(str(entry))
+    return dict(sorted(out.items()))
+
+
+def names() -> list[str]:
+    """Names of the experiments shipped with the package."""
+    return list(_packaged())
+
+
+def load(name_or_path: str | Path) -> Experiment:
+    """Load a shipped experiment by name, or any experiment TOML file by path."""
+    text = str(name_or_path)
+    packaged = _packaged()
+    if text in packaged:
+        path = packaged[text]
+    elif text.endswith(".toml") or Path(text).exists():
+        path = Path(text)
+        if not path.is_file():
+            raise ConfigError(f"no experiment file {path}")
+    else:
+        raise ConfigError(
+            f"unknown experiment {text!r}; expected one of {', '.join(packaged)} "
+            "or the path of a .toml file (see `backprop86 list`)"
+        )
+    try:
+        raw = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise FileFormatError(f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise FileFormatError(f"{path} is not valid TOML: {exc}") from None
+    return from_dict(raw, path)
+
+
+def from_dict(raw: dict[str, Any], path: Path | None = None) -> Experiment:
+    """Build an :class:`Experiment` from a parsed TOML document."""
+    label = str(path) if path else "experiment"
+    known = {"name", "title", "source", "params", "task", "network", "train", "seeds",
+             "published", "deviations", "analyses"}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"{label}: unknown top-level keys {sorted(unknown)}; expected {sorted(known)}")
+    for key in ("name", "task", "network"):
+        if key not in raw:
+            raise ConfigError(f"{label}: missing {key!r}")
+    config = _resolve_paths(TrainConfig.from_dict(raw.get("train", {})), path)
+    seeds = raw.get("seeds", {})
+    exp = Experiment(
+        name=raw["name"],
+        title=raw.get("title", raw["name"]),
+        source=raw.get("source", ""),
+        task_spec=dict(raw["task"]),
+        network_spec=dict(raw["network"]),
+        config=config,
+        params=dict(raw.get("params", {})),
+        default_seeds=tuple(int(s) for s in seeds.get("default", [seeds.get("first", 0)])),
+        first_seed=int(seeds.get("first", 0)),
+        published=dict(raw.get("published", {})),
+        deviations=tuple(raw.get("deviations", [])),
+        analyses=tuple(raw.get("analyses", [])),
+        path=path,
+        raw=raw,
+    )
+    return exp
+
+
+def _resolve_paths(config: TrainConfig, path: Path | None) -> TrainConfig:
+    """Make ``init_file`` absolute: relative to the TOML file, else to the package data."""
+    if not config.init_file:
+        return config
+    f = Path(config.init_file)
+    if f.is_absolute() and f.exists():
+        return config
+    candidates = ([path.parent / f] if path else []) + [DATA_DIR / f, f]
+    for c in candidates:
+        if c.exists():
+            return config.replace(init_file=str(c.resolve()))
+    raise ConfigError(f"init_file {config.init_file!r} not found (looked in {', '.join(map(str, candidates))})")
+
+
+__all__ = ["Experiment", "build_network", "from_dict", "load", "names", "parse_value"]

@@ -1,0 +1,205 @@
+"""Run an experiment over seeds, summarise it, and compare it with the published result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from backprop86.analysis import quantiles, summarize
+from backprop86.experiments import Experiment
+from backprop86.io import command_line, versions
+from backprop86.network import Network
+from backprop86.tasks import Task
+from backprop86.train import Progress, Trainer, TrainResult
+
+
+@dataclass
+class Run:
+    """A finished (or interrupted) run: the experiment, its seeds, the trained replicas and the numbers."""
+
+    experiment: Experiment
+    seeds: list[int]
+    task: Task
+    net: Network
+    result: TrainResult
+    summary: dict[str, Any]
+
+    @property
+    def verdict(self) -> dict[str, Any] | None:
+        return verdict(self.experiment.published, self.summary, self.result)
+
+    def to_json(self) -> dict[str, Any]:
+        """The machine-readable record: experiment, config, versions, summary, replicas."""
+        r = self.result
+        replicas = [
+            {
+                "seed": seed,
+                "sweeps": int(r.sweeps[i]),
+                "final_tss": float(_tss(r.final_outputs[i], self.task, self.experiment)),
+                "final_error": float(r.final_error[i]),
+                "solved": bool(r.solved[i]),
+                "stopped": bool(r.stopped[i]),
+                "first_solved_sweep": int(r.first_solved[i]) if r.first_solved[i] > 0 else None,
+                "diverged": bool(r.diverged[i]),
+            }
+            for i, seed in enumerate(self.seeds)
+        ]
+        return {
+            "experiment": self.experiment.name,
+            "title": self.experiment.title,
+            "source": self.experiment.source,
+            "config": self.experiment.config.to_dict(),
+            "params": self.experiment.params,
+            "seeds": self.seeds,
+            "versions": versions(),
+            "command": command_line(),
+            "summary": self.summary,
+            "published": self.experiment.published or None,
+            "verdict": self.verdict,
+            "deviations": list(self.experiment.deviations),
+            "interrupted": r.interrupted,
+            "notes": r.notes,
+            "replicas": replicas,
+        }
+
+
+def _tss(outputs: np.ndarray, task: Task, exp: Experiment) -> float:
+    """Handbook tss (Σ without ½) of one replica's final outputs, in the run's target coding."""
+    D = task.coded(*exp.config.targets).targets
+    diff = outputs - D
+    if task.care is not None:
+        diff = diff * task.care
+    return float(np.sum(diff * diff))
+
+
+def run(
+    exp: Experiment,
+    seeds: list[int],
+    *,
+    progress: Progress | None = None,
+) -> Run:
+    """Train ``len(seeds)`` replicas of ``exp`` as one batch and summarise them."""
+    task = exp.task()
+    net = exp.network(replicas=len(seeds))
+    result = Trainer(net, task, exp.config, seeds).train(progress)
+    return Run(exp, seeds, task, net, result, summarize(result, seeds))
+
+
+# ----------------------------------------------------------------------------
+# Published versus measured
+# ----------------------------------------------------------------------------
+
+RULES = {
+    "exact": "reproduced when every seed gives exactly the published value",
+    "single-run": (
+        "a single published run from an unknown seed: reproduced when it lies inside the "
+        "measured interquartile range, within the distribution when inside the 5–95 % range"
+    ),
+    "rate": "reproduced when the published rate lies inside the measured 95 % Wilson interval",
+}
+
+_METRICS = {
+    "sweeps_to_stop": lambda r: r.sweeps[r.stopped],
+    "sweeps_to_solve": lambda r: r.first_solved[r.solved & (r.first_solved > 0)],
+}
+
+
+def verdict(published: dict[str, Any], summary: dict[str, Any], result: TrainResult) -> dict[str, Any] | None:
+    """Compare the published number with the measured ones; ``None`` when nothing was published."""
+    if not published or "value" not in published:
+        return None
+    kind = published.get("kind", "single-run")
+    metric = published.get("metric", "sweeps_to_solve")
+    value = published["value"]
+    if kind == "rate":
+        lo, hi = summary["ci95"]
+        ok = lo <= value <= hi
+        measured: Any = {"rate": summary["rate"], "ci95": summary["ci95"]}
+        word = "reproduced" if ok else "not reproduced"
+    else:
+        values = np.asarray(_METRICS[metric](result), dtype=float)
+        if values.size == 0:
+            return {"verdict": "not reproduced", "rule": RULES[kind], "metric": metric,
+                    "published": value, "measured": None}
+        if kind == "exact":
+            word = "reproduced" if np.all(values == value) and values.size == len(result.sweeps) else "not reproduced"
+            measured = {"values": sorted(set(values.astype(int).tolist()))}
+        else:
+            q = quantiles(values)
+            measured = {"median": q["q50"], "iqr": [q["q25"], q["q75"]], "range90": [q["q05"], q["q95"]]}
+            if q["q25"] <= value <= q["q75"]:
+                word = "reproduced"
+            elif q["q05"] <= value <= q["q95"]:
+                word = "within the distribution"
+            else:
+                word = "not reproduced"
+    return {"verdict": word, "rule": RULES[kind], "metric": metric, "published": value, "measured": measured}
+
+
+# ----------------------------------------------------------------------------
+# Text table
+# ----------------------------------------------------------------------------
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+    return str(v)
+
+
+def format_run(run_: Run) -> str:
+    """The published-versus-measured table printed by ``backprop86 run``."""
+    exp, s = run_.experiment, run_.summary
+    lines = [f"{exp.name}: {exp.title}"]
+    if exp.source:
+        lines.append(f"source: {exp.source}")
+    lo, hi = s["ci95"]
+    lines += [
+        "",
+        f"{'seeds':<28}{s['seeds']}",
+        f"{'solved':<28}{s['solved']}/{s['seeds']} = {s['rate']:.1%}  (95% CI {lo:.1%}–{hi:.1%})",
+    ]
+    if s["stopped"]:
+        iqr = s["sweeps_to_stop_iqr"]
+        lines.append(
+            f"{'sweeps to stop (median)':<28}{_fmt(s['median_sweeps_to_stop'])}"
+            + (f"  IQR {_fmt(iqr[0])}–{_fmt(iqr[1])}" if iqr and s['stopped'] > 1 else "")
+            + f"  ({s['stopped']} stopped)"
+        )
+    iqr = s["sweeps_to_solve_iqr"]
+    lines.append(
+        f"{'sweeps to solve (median)':<28}{_fmt(s['median_sweeps_to_solve'])}"
+        + (f"  IQR {_fmt(iqr[0])}–{_fmt(iqr[1])}" if iqr and s['solved'] > 1 else "")
+    )
+    fq = s["final_error_quantiles"]
+    lines.append(f"{'final ' + exp.config.report + ' (median)':<28}{fq['q50']:.4g}" if fq["q50"] is not None else "")
+    if s["diverged"]:
+        lines.append(f"{'diverged':<28}{s['diverged']}")
+    v = run_.verdict
+    if v is not None:
+        pub = exp.published
+        lines += ["", f"published   {pub.get('metric', '')} = {pub['value']}  ({pub.get('source', exp.source)})"]
+        lines.append(f"measured    {_describe_measured(v['measured'])}")
+        lines.append(f"verdict     {v['verdict']}  — {v['rule']}")
+    if exp.deviations:
+        lines += ["", "deviations from the source:"] + [f"  - {d}" for d in exp.deviations]
+    if run_.result.notes:
+        lines += ["", *run_.result.notes]
+    return "\n".join(line for line in lines if line is not None)
+
+
+def _describe_measured(m: Any) -> str:
+    if m is None:
+        return "nothing (no seed reached the criterion)"
+    if "values" in m:
+        return "values " + ", ".join(map(str, m["values"]))
+    if "rate" in m:
+        return f"rate {m['rate']:.1%} (95% CI {m['ci95'][0]:.1%}–{m['ci95'][1]:.1%})"
+    return (
+        f"median {_fmt(m['median'])}, IQR {_fmt(m['iqr'][0])}–{_fmt(m['iqr'][1])}, "
+        f"5–95% {_fmt(m['range90'][0])}–{_fmt(m['range90'][1])}"
+    )

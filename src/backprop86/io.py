@@ -1,0 +1,129 @@
+"""Result files (JSON) and weight files (``.npz``), written atomically, never pickled.
+
+Every write goes to a temporary file in the destination's folder and is then
+renamed over the destination, so an interrupted write never leaves a truncated
+file and never destroys what was saved before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from backprop86.errors import FileFormatError
+
+
+def versions() -> dict[str, str]:
+    """The manifest every result carries: package, NumPy and Python versions, platform."""
+    from backprop86 import __version__
+
+    return {
+        "backprop86": __version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+    }
+
+
+@contextmanager
+def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path``; on success rename it over ``path``."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileFormatError(f"cannot create folder {folder}: {exc.strerror}") from None
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, mode) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"cannot write {type(o).__name__} to JSON")
+
+
+def _finite(o: Any) -> Any:
+    """Replace NaN and ±inf by None: strict JSON has no such numbers."""
+    if isinstance(o, float):
+        return o if np.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    return o
+
+
+def save_json(path: str | Path, data: Mapping[str, Any]) -> None:
+    """Write ``data`` as indented JSON, atomically."""
+    text = json.dumps(_finite(json.loads(json.dumps(data, default=_default))), indent=2)
+    with atomic_write(path) as fh:
+        fh.write(text + "\n")
+
+
+def load_json(path: str | Path) -> dict[str, Any]:
+    """Read a JSON result file; a missing, truncated or malformed file gives one clear error."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise FileFormatError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileFormatError(
+            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+            "expected a backprop86 result file"
+        ) from None
+    if not isinstance(data, dict):
+        raise FileFormatError(f"{path} holds a JSON {type(data).__name__}, expected an object")
+    return data
+
+
+def save_arrays(path: str | Path, arrays: Mapping[str, np.ndarray]) -> None:
+    """Write named arrays to an ``.npz`` file, atomically."""
+    with atomic_write(path, "wb") as fh:
+        np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+
+
+def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
+    """Read an ``.npz`` file with ``allow_pickle=False``; corrupt files give one clear error."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except OSError as exc:
+        raise FileFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
+        raise FileFormatError(
+            f"{path} is not a readable .npz weight file ({exc}); expected one written by backprop86"
+        ) from None
+
+
+def command_line() -> str:
+    """The command that produced a result, for its manifest."""
+    return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
