@@ -61,8 +61,9 @@ class TrainConfig:
         (``init_file``, a handbook ``.wts`` file).
     Stopping and success
         ``max_sweeps``; ``ecrit``: stop at the end of the first sweep whose
-        reported error is below it (handbook); ``stop_margin``: stop when every
-        output is within this distance of its target. ``solve_margin``: a net
+        reported error (measured during the sweep, before its update) is below
+        it (handbook); ``stop_margin``: stop when every output of the weights
+        after the sweep's update is within this distance of its target. ``solve_margin``: a net
         has *solved* the task when every output is within this distance of its
         target; ``None`` means "on the right side of the midpoint of the two
         target values" (0.5 for 0/1 targets).
