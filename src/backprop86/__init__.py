@@ -17,6 +17,7 @@ from backprop86.errors import (
     FileFormatError,
     ShapeError,
 )
+from backprop86.gradcheck import GradcheckReport, gradcheck
 from backprop86.init import initialize, read_wts
 from backprop86.network import Group, Network, Projection
 from backprop86.tasks import Task, make_task
@@ -30,6 +31,7 @@ __all__ = [
     "DataError",
     "DivergenceError",
     "FileFormatError",
+    "GradcheckReport",
     "Group",
     "Network",
     "Projection",
@@ -39,6 +41,7 @@ __all__ = [
     "TrainResult",
     "Trainer",
     "__version__",
+    "gradcheck",
     "initialize",
     "make_task",
     "read_wts",

@@ -21,6 +21,7 @@ COMMANDS = {
     "xor": "backprop86.commands.xor",
     "list": "backprop86.commands.list",
     "run": "backprop86.commands.run",
+    "gradcheck": "backprop86.commands.gradcheck",
 }
 
 

@@ -1,0 +1,61 @@
+"""``backprop86 gradcheck EXPERIMENT``: the experiment's backward pass against central differences.
+
+Builds the experiment's network with ``--replicas`` replicas (2 by default, so
+the replica axis is exercised), initialises it as the experiment says (replica
+``r`` from seed ``S + r``), and checks the gradient of the experiment's training
+error (``error``, with its target coding, dead-zone margins, "don't care"
+targets and tie rule) on the whole task. Exit 0 when every gradient agrees,
+1 when one is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from backprop86.cli import nonnegative_int, positive_float, positive_int
+from backprop86.commands.common import add_experiment_args, experiment_from
+from backprop86.gradcheck import THRESHOLD, gradcheck
+from backprop86.init import initialize
+from backprop86.train import make_error
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "gradcheck",
+        help="check an experiment's gradients against central differences",
+        description="Compare the backward pass of an experiment's network with central "
+        "differences of its training error, per projection and per bias. "
+        "Exit 0 if every gradient agrees, 1 if one is wrong.",
+    )
+    add_experiment_args(p)
+    p.add_argument("--seed", type=nonnegative_int, metavar="S",
+                   help="seed of replica 0's initial weights (default: the experiment's first "
+                        "default seed); replica r uses S + r")
+    p.add_argument("--replicas", type=positive_int, default=2, metavar="R",
+                   help="replicas checked at once (default 2)")
+    p.add_argument("--eps", type=positive_float, default=1e-6, metavar="H",
+                   help="step of the central difference (default 1e-6)")
+    p.add_argument("--threshold", type=positive_float, default=THRESHOLD, metavar="T",
+                   help=f"largest relative error that passes (default {THRESHOLD:g})")
+
+
+def main(args: argparse.Namespace) -> int:
+    exp = experiment_from(args)
+    cfg = exp.config
+    first = exp.default_seeds[0] if args.seed is None else args.seed
+    seeds = [first + r for r in range(args.replicas)]
+    task = exp.task().coded(*cfg.targets)
+    net = exp.network(replicas=args.replicas)
+    initialize(net, seeds, cfg.init, cfg.init_scale, path=cfg.init_file)
+    report = gradcheck(
+        net, task.inputs, task.targets, make_error(cfg.error, cfg), task.care,
+        eps=args.eps, tie_rule=cfg.tie_rule, threshold=args.threshold,
+    )
+    print(f"{exp.name}: {exp.title}")
+    print(
+        f"error {cfg.error} on {task.n_cases} cases of task {task.name!r}, "
+        f"initial weights ({cfg.init}) from seeds {', '.join(map(str, seeds))}"
+    )
+    print()
+    print(report.format())
+    return 0 if report.passed else 1
