@@ -319,7 +319,7 @@ def _kink_notes(net: Network, activity: Activity, eps: float) -> list[str]:
         if g.activation == "relu":
             x = activity.x[g.name]
             closest = float(np.min(np.abs(x))) if x.size else np.inf
-            if closest < 1e3 * eps:
+            if closest < 100 * eps:
                 notes.append(
                     f"group {g.name!r} (relu) has a net input {closest:.1e} from the kink at 0; "
                     "a central difference there is unreliable"
