@@ -233,15 +233,21 @@ class MSE(ErrorFunction):
 
     name: ClassVar[str] = "mse"
 
-    def _count(self, y: Array, care: Array | None) -> float:
-        return float(y.shape[-2] * y.shape[-1]) if care is None else float(np.sum(care))
+    def _count(self, y: Array, care: Array | None) -> float | Array:
+        """Targets averaged over: ``N·n``, or per replica the counted ones (at least 1)."""
+        if care is None:
+            return float(y.shape[-2] * y.shape[-1])
+        return np.maximum(np.sum(care, axis=(-2, -1)), 1.0)  # () or (R,): all "don't care" → E = 0
 
     def value(self, y, d, x, f, care):
         r = _masked(y - d, care)
         return np.einsum("rnk,rnk->r", r, r) / self._count(y, care)
 
     def dE_dy(self, y, d, care):
-        return 2.0 * _masked(y - d, care) / self._count(y, care)
+        count = self._count(y, care)
+        if np.ndim(count):
+            count = count[..., None, None]
+        return 2.0 * _masked(y - d, care) / count
 
 
 @dataclass(frozen=True)
@@ -249,9 +255,10 @@ class CrossEntropy(ErrorFunction):
     """Cross-entropy, summed over cases.
 
     Logistic outputs: ``E = −Σ [d log y + (1 − d) log(1 − y)]``;
-    softmax outputs: ``E = −Σ d log y``. Both have the fused gradient
-    ``dE/dx = y − d``, used in place of eq. (4) × eq. (5), which would divide
-    by ``y(1 − y)`` and lose all precision when an output saturates.
+    softmax outputs: ``E = −Σ d log y``. Both have a fused gradient, used in
+    place of eq. (4) × eq. (5), which would divide by ``y(1 − y)`` and lose all
+    precision when an output saturates: ``dE/dx = y − d`` for logistic units and
+    ``dE/dx = y Σ_j d_j − d`` for a softmax group (``= y − d`` for one-hot targets).
     """
 
     name: ClassVar[str] = "cross_entropy"
@@ -273,8 +280,13 @@ class CrossEntropy(ErrorFunction):
         return _masked((y - d) / np.maximum(y * (1.0 - y), tiny), care)
 
     def dE_dx(self, y, d, x, f, care):
-        if isinstance(f, (Logistic, Softmax)):
+        if isinstance(f, Logistic):
             return _masked(y - d, care)  # fused: dE/dx = y − d
+        if isinstance(f, Softmax):
+            # fused: dE/dx_k = y_k Σ_j c_j d_j − c_k d_k, which is y − d when the
+            # counted targets of a case sum to 1 (one-hot, no "don't care")
+            cd = _masked(d, care)
+            return y * cd.sum(axis=-1, keepdims=True) - cd
         return f.backward(x, y, self.dE_dy(y, d, care))
 
 
@@ -310,7 +322,7 @@ ERRORS: dict[str, type[ErrorFunction]] = {
 
 
 def error_function(name: str) -> ErrorFunction:
-    """Look up an error function by name (``sse``, ``tss``, ``mse``, ``cross_entropy``, ``dead_zone``)."""
+    """An error function by name: ``sse``, ``tss``, ``mse``, ``cross_entropy``, ``dead_zone``."""
     try:
         return ERRORS[name]()
     except KeyError:
