@@ -185,7 +185,9 @@ class Trainer:
         try:
             while self.sweep < cfg.max_sweeps and active.any():
                 s = self.sweep
-                reported, solved_now = self.run_sweep(active)
+                # non-finite values are detected below and reported as divergence, not as warnings
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    reported, solved_now = self.run_sweep(active)
                 if s % every == 0:
                     history[:, s // every] = np.where(active, reported, np.nan)
                 sweeps[active] = s + 1
@@ -198,7 +200,8 @@ class Trainer:
                     active &= ~bad
                     if not active.any() and R == 1:
                         raise DivergenceError(notes[-1])
-                done = self._stop_rule(reported)
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    done = self._stop_rule(reported)
                 stopped |= active & done
                 active &= ~done
                 if progress is not None:
