@@ -108,6 +108,12 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
         _check(self.lr > 0 and math.isfinite(self.lr), "lr", self.lr, "a finite number > 0")
         _check(0 <= self.momentum < 1, "momentum", self.momentum, "a number in [0, 1)")
+        for name in ("adam_beta1", "adam_beta2"):
+            _check(0 <= getattr(self, name) < 1, name, getattr(self, name), "a number in [0, 1)")
+        _check(
+            self.adam_eps > 0 and math.isfinite(self.adam_eps),
+            "adam_eps", self.adam_eps, "a finite number > 0",
+        )
         _check(0 <= self.decay < 1, "decay", self.decay, "a number in [0, 1)")
         _check(self.batch_size >= 1, "batch_size", self.batch_size, "an integer ≥ 1")
         _check(self.max_sweeps >= 1, "max_sweeps", self.max_sweeps, "an integer ≥ 1")
