@@ -14,7 +14,7 @@ import itertools
 import numpy as np
 import pytest
 
-from backprop86 import Group, Network, Projection, TrainConfig, Trainer, gradcheck
+from backprop86 import Group, Network, Projection, TrainConfig, Trainer, experiments, gradcheck
 from backprop86.cli import main
 from backprop86.errors import ConfigError
 from backprop86.functions import ACTIVATIONS, ERRORS, DeadZone, Tanh, error_function
@@ -208,15 +208,24 @@ def test_dont_care_targets_contribute_no_gradient(error):
     D2 = D.copy()
     D2[care == 0] = 1.0 - D2[care == 0]  # change every don't-care target
     _, g2 = net.gradients(X, D2, err, care)
-    keep = [0, 2, 3, 4]
-    if error != "mse":  # mse averages over the counted targets, so dropping a case keeps it
-        _, g3 = net.gradients(X[keep], D[keep], err, care[keep])
+    keep = [0, 2, 3, 4]  # dropping the uncounted case changes nothing (mse: same count)
+    _, g3 = net.gradients(X[keep], D[keep], err, care[keep])
     for name in net.params:
         np.testing.assert_array_equal(g[name], g2[name])
-        if error != "mse":
-            np.testing.assert_allclose(g[name], g3[name], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(g[name], g3[name], rtol=1e-12, atol=1e-15)
     assert gradcheck(net, X, D, err, care).passed
     assert gradcheck(net, X, D2, err, care).passed
+
+
+def test_softmax_cross_entropy_with_soft_targets_and_dont_care():
+    """Targets that do not sum to 1, and masked targets, inside a softmax group."""
+    net = build("skip", "tanh", "softmax", 2)
+    X, _ = data("sse", "softmax")
+    rng = np.random.default_rng(8)
+    D = rng.uniform(size=(N_CASES, N_OUT))
+    care = (rng.uniform(size=D.shape) > 0.3).astype(float)
+    assert gradcheck(net, X, D, "cross_entropy").passed
+    assert gradcheck(net, X, D, "cross_entropy", care).passed
 
 
 def test_dead_zone_margins_are_respected():
@@ -316,12 +325,19 @@ def test_each_update_uses_the_gradient_of_its_own_chunk(grain, order, batch_size
 # ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["xor", "handbook-xor"])
-def test_gradcheck_command_passes_for_shipped_experiments(name, capsys):
-    assert main(["gradcheck", name]) == 0
+def test_gradcheck_command_prints_the_table_and_verdict(capsys):
+    assert main(["gradcheck", "handbook-xor"]) == 0
     out = capsys.readouterr().out
+    for param in ("w:input->hidden1", "w:hidden1->output", "b:hidden1", "b:output"):
+        assert param in out
     assert "PASS" in out and "threshold 1e-06" in out
     assert "2 replicas" in out
+
+
+@pytest.mark.parametrize("name", experiments.names())
+def test_every_shipped_experiment_passes(name, capsys):
+    assert main(["gradcheck", name]) == 0, capsys.readouterr().out
+    capsys.readouterr()
 
 
 def test_gradcheck_command_exits_1_on_a_wrong_gradient(monkeypatch, capsys):
