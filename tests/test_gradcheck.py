@@ -355,3 +355,39 @@ def test_gradcheck_command_uses_the_experiments_error_and_targets(capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "error dead_zone" in out and "seeds 5, 6" in out
+
+
+def test_gradcheck_command_reads_a_toml_file_with_masks_and_tied_weights(tmp_path, capsys):
+    path = tmp_path / "tied.toml"
+    path.write_text(
+        """
+name = "tied-xor"
+
+[task]
+name = "xor"
+
+[network]
+groups = [
+    { name = "in", size = 2, activation = "input" },
+    { name = "h1", size = 2, activation = "tanh" },
+    { name = "h2", size = 2, activation = "tanh" },
+    { name = "out", size = 1, activation = "logistic" },
+]
+projections = [
+    { from = "in", to = "h1", tie = "W", mask = [[1, 1], [0, 1]] },
+    { from = "h1", to = "h2", tie = "W", mask = [[1, 1], [0, 1]] },
+    { from = "in", to = "out" },
+    { from = "h2", to = "out" },
+]
+
+[train]
+init = "uniform"
+init_scale = 1.0
+error = "cross_entropy"
+tie_rule = "mean"
+"""
+    )
+    assert main(["gradcheck", str(path), "--replicas", "3", "--seed", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "tied x2, masked" in out and "3 entries" in out  # 4 − 1 absent connection
+    assert "tied weights: mean" in out and "PASS" in out
