@@ -101,6 +101,7 @@ def test_backward_pass_matches_central_differences(act, error, kind, replicas):
     assert [row.param for row in report.rows] == list(net.params)
     assert all(row.rel_err.shape == (replicas,) for row in report.rows)
     assert report.passed, report.format()
+    assert report.max_rel_err < 1e-6  # small nets: well inside the pass mark, no noise needed
     # the check is not vacuous: the first and the last weights get a real gradient
     _, grads = net.gradients(X, D, error_function(error))
     for p in (net.projections[0], net.into["out"][0]):
@@ -150,6 +151,23 @@ def test_a_wrong_derivative_is_caught(monkeypatch):
     text = report.format()
     assert "FAIL" in report.verdict and "w:in->h" in report.verdict
     assert text.count("<-- wrong") == 2
+
+
+def test_rounding_noise_allowance():
+    """An array passes when |analytic − numeric| ≤ threshold · scale + noise, in every replica."""
+    from backprop86.gradcheck import GradcheckReport, GradcheckRow
+
+    def row(abs_err, scale, noise):
+        a, s, n = np.array([abs_err]), np.array([scale]), np.array([noise])
+        return GradcheckRow("w", "weights", 4, "entries", a / s, a, s, n)
+
+    within_noise = GradcheckReport([row(3e-8, 3e-3, 1e-7)], 1e-6, 1e-6, 1)
+    assert within_noise.passed and "rounding noise" in within_noise.verdict
+    assert within_noise.max_rel_err == pytest.approx(1e-5)
+    beyond = GradcheckReport([row(3e-6, 3e-3, 1e-7)], 1e-6, 1e-6, 1)
+    assert not beyond.passed and "<-- wrong" in beyond.format()
+    clean = GradcheckReport([row(1e-12, 1.0, 1e-7)], 1e-6, 1e-6, 1)
+    assert clean.passed and "<= 1e-06" in clean.verdict
 
 
 def test_large_arrays_are_checked_along_random_directions(monkeypatch):
