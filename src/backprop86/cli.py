@@ -21,6 +21,7 @@ COMMANDS = {
     "xor": "backprop86.commands.xor",
     "list": "backprop86.commands.list",
     "run": "backprop86.commands.run",
+    "sweep": "backprop86.commands.sweep",
     "gradcheck": "backprop86.commands.gradcheck",
 }
 

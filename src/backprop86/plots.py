@@ -1,0 +1,417 @@
+"""Figures of trained networks and seed sweeps, drawn with matplotlib.
+
+matplotlib is imported inside the functions, never at module level, so that
+``import backprop86`` and ``backprop86 xor`` do not pay for it. Figures are built
+with the object API (:class:`matplotlib.figure.Figure`), rendered by the Agg
+backend, and never touch pyplot's global state or the user's chosen backend.
+
+Each public function draws one figure, writes it as PNG and SVG beside ``path``
+(whatever suffix ``path`` has), and returns the written paths. ``size`` is the
+PNG's size in pixels, ``(width, height)``; the defaults read well at the ~700 px
+width of a README.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from backprop86.analysis import wilson
+from backprop86.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+    from backprop86.network import Network
+    from backprop86.tasks import Task
+
+Array = np.ndarray
+
+#: Dots per inch of the PNG; the figure is ``size / DPI`` inches.
+DPI = 100
+#: The formats every figure is written in.
+FORMATS = ("png", "svg")
+
+SOLVED_COLOUR = "#1f5fa8"
+FAILED_COLOUR = "#c0392b"
+
+
+# ----------------------------------------------------------------------------
+# Shared plumbing
+# ----------------------------------------------------------------------------
+
+
+def new_figure(size: tuple[int, int]) -> Figure:
+    """An empty figure of ``size`` pixels (constrained layout, no pyplot)."""
+    from matplotlib.figure import Figure
+
+    width, height = size
+    if width < 100 or height < 100:
+        raise ConfigError(f"figure size must be at least 100×100 pixels, got {width}×{height}")
+    return Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout="constrained")
+
+
+def save(fig: Figure, path: str | Path) -> list[Path]:
+    """Write ``fig`` as ``path.png`` and ``path.svg`` (Agg renders the PNG); return the paths."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in FORMATS:
+        out = path.with_suffix(f".{fmt}")
+        fig.savefig(out, format=fmt, dpi=DPI, metadata=_metadata(fmt))
+        written.append(out)
+    return written
+
+
+def _metadata(fmt: str) -> dict[str, Any]:
+    """No creation date in the files, so regenerating a figure gives the same bytes."""
+    return {"Date": None} if fmt == "svg" else {}
+
+
+def _quantile_rows(curves: Array, qs: Sequence[float]) -> Array:
+    """Quantiles ``qs`` over replicas of ``(R, K)`` curves, ignoring NaN: ``(len(qs), K)``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN, as wanted
+        return np.nanquantile(curves, qs, axis=0)
+
+
+def hidden_groups(net: Network) -> list[str]:
+    """Names of the groups that are neither inputs nor outputs."""
+    return [g.name for g in net.groups if not g.is_input and g.name not in net.outputs]
+
+
+# ----------------------------------------------------------------------------
+# Error curves of many seeds
+# ----------------------------------------------------------------------------
+
+
+def error_curves(
+    path: str | Path,
+    sweeps: Array,
+    curves: Array,
+    solved: Array,
+    *,
+    title: str,
+    ylabel: str = "error",
+    size: tuple[int, int] = (700, 450),
+) -> list[Path]:
+    """The error over sweeps of many seeds: median with 25–75 % and 5–95 % bands.
+
+    ``sweeps``: ``(K,)`` sweep numbers (1-based, increasing); ``curves``:
+    ``(R, K)`` error of each replica at those sweeps (NaN once it stopped);
+    ``solved``: ``(R,)``. Solved and failed replicas are drawn separately, the
+    failures in red, so a plateau of stuck seeds stands out from the rest.
+    """
+    sweeps = np.asarray(sweeps, dtype=float)
+    curves = np.asarray(curves, dtype=float)
+    solved = np.asarray(solved, dtype=bool)
+    if curves.ndim != 2 or curves.shape != (solved.size, sweeps.size):
+        raise ConfigError(
+            f"error_curves needs curves (replicas, sweeps) = ({solved.size}, {sweeps.size}), "
+            f"got {curves.shape}"
+        )
+    fig = new_figure(size)
+    ax = fig.add_subplot()
+    positive = curves[np.isfinite(curves) & (curves > 0)]
+    floor = positive.min() if positive.size else 1e-12
+    groups = ((solved, SOLVED_COLOUR, "solved"), (~solved, FAILED_COLOUR, "failed"))
+    for mask, colour, name in groups:
+        n = int(mask.sum())
+        if n == 0:
+            continue
+        q05, q25, q50, q75, q95 = np.maximum(
+            _quantile_rows(curves[mask], (0.05, 0.25, 0.5, 0.75, 0.95)), floor
+        )
+        ax.fill_between(sweeps, q05, q95, color=colour, alpha=0.12, linewidth=0)
+        ax.fill_between(sweeps, q25, q75, color=colour, alpha=0.3, linewidth=0)
+        style = "-" if name == "solved" else "--"
+        ax.plot(sweeps, q50, style, color=colour, linewidth=2,
+                label=f"{name}: {n} of {solved.size} seeds (median, 25–75 %, 5–95 %)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(sweeps[0], sweeps[-1])
+    ax.set_xlabel("sweep through the training set (log scale)")
+    ax.set_ylabel(f"{ylabel} (log scale)")
+    ax.set_title(title)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="lower left", fontsize="small")
+    return save(fig, path)
+
+
+# ----------------------------------------------------------------------------
+# One network: decision boundary and hidden representations
+# ----------------------------------------------------------------------------
+
+
+def decision_boundary(
+    path: str | Path,
+    net: Network,
+    task: Task,
+    *,
+    replica: int = 0,
+    title: str,
+    mid: float = 0.5,
+    resolution: int = 161,
+    size: tuple[int, int] = (600, 520),
+) -> list[Path]:
+    """The output of one network over the unit square (and a margin), with the ``mid`` contour.
+
+    Needs a task with 2 inputs and 1 output. The training patterns are marked
+    by target (filled = high, open = low) and labelled with the network's output.
+    """
+    if task.n_inputs != 2 or task.n_outputs != 1:
+        raise ConfigError(
+            f"a decision boundary needs a task with 2 inputs and 1 output; "
+            f"{task.name!r} has {task.n_inputs} and {task.n_outputs}"
+        )
+    lo, hi = -0.25, 1.25
+    axis = np.linspace(lo, hi, resolution)
+    g1, g2 = np.meshgrid(axis, axis)
+    grid = np.column_stack([g1.ravel(), g2.ravel()])
+    surface = _one(net, replica, grid)[:, 0].reshape(resolution, resolution)
+    fig = new_figure(size)
+    ax = fig.add_subplot()
+    image = ax.imshow(surface, origin="lower", extent=(lo, hi, lo, hi), cmap="RdBu_r",
+                      vmin=0.0, vmax=1.0, interpolation="bilinear", aspect="equal")
+    if surface.min() < mid < surface.max():
+        ax.contour(g1, g2, surface, levels=[mid], colors="black", linewidths=2)
+    ax.plot([0, 1, 1, 0, 0], [0, 0, 1, 1, 0], color="0.3", linewidth=0.8, linestyle=":")
+    outputs = _one(net, replica, task.inputs)[:, 0]
+    high = task.targets[:, 0] > mid
+    for (x1, x2), label, y, is_high in zip(task.inputs, task.labels, outputs, high, strict=True):
+        ax.scatter([x1], [x2], s=160, marker="o", edgecolors="black", linewidths=2,
+                   facecolors="black" if is_high else "white", zorder=3)
+        ax.annotate(f"{label} → {y:.2f}", (x1, x2), xytext=(0, 13), textcoords="offset points",
+                    ha="center", fontsize="medium", fontweight="bold",
+                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel("input 1")
+    ax.set_ylabel("input 2")
+    ax.set_title(title)
+    bar = fig.colorbar(image, ax=ax, shrink=0.85)
+    bar.set_label(f"network output (black line: {mid:g})")
+    return save(fig, path)
+
+
+def hidden_activations(
+    path: str | Path,
+    net: Network,
+    task: Task,
+    *,
+    replica: int = 0,
+    title: str,
+    mid: float = 0.5,
+    size: tuple[int, int] = (760, 380),
+) -> list[Path]:
+    """Each input's hidden activations (heat map) and the patterns as points in hidden space.
+
+    Hidden space is drawn as it is for 1 or 2 hidden units; for more, the
+    points are projected on their first two principal components. With 2
+    hidden units that alone feed a single output, the output unit's boundary
+    (its net input = the logit of ``mid``) is drawn as a line.
+    """
+    names = hidden_groups(net)
+    if not names:
+        raise ConfigError("the network has no hidden units to show")
+    activity = net.forward(task.inputs)
+    H = np.concatenate([activity.y[n][replica] for n in names], axis=1)  # (N, n_hidden)
+    units = [f"h{k + 1}" for k in range(H.shape[1])] if len(names) == 1 else [
+        f"{n}[{k + 1}]" for n in names for k in range(net.group(n).size)
+    ]
+    fig = new_figure(size)
+    heat, space = fig.subplots(1, 2, width_ratios=(1, 1.15))
+    _heat_map(heat, H, task.labels, units)
+    _hidden_space(space, net, H, task, names, units, replica, mid)
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def _heat_map(ax: Any, H: Array, labels: Sequence[str], units: Sequence[str]) -> None:
+    vmin, vmax = min(0.0, float(H.min())), max(1.0, float(H.max()))
+    ax.imshow(H, cmap="Greys", vmin=vmin, vmax=vmax, aspect="auto")
+    for i in range(H.shape[0]):
+        for j in range(H.shape[1]):
+            dark = (H[i, j] - vmin) / (vmax - vmin) > 0.55
+            ax.text(j, i, f"{H[i, j]:.2f}", ha="center", va="center",
+                    color="white" if dark else "black", fontsize="medium")
+    ax.set_xticks(range(H.shape[1]), units)
+    ax.set_yticks(range(H.shape[0]), labels)
+    ax.set_xlabel("hidden unit")
+    ax.set_ylabel("input pattern")
+    ax.set_title("activation per input", fontsize="medium")
+
+
+def _hidden_space(
+    ax: Any, net: Network, H: Array, task: Task, names: list[str], units: list[str],
+    replica: int, mid: float,
+) -> None:
+    high = task.targets[:, 0] > mid
+    if H.shape[1] == 1:
+        P = np.column_stack([H[:, 0], np.zeros(H.shape[0])])
+        xlabel, ylabel = f"{units[0]} activation", ""
+        ax.set_yticks([])
+        ax.axhline(0, color="0.6", linewidth=1)
+    elif H.shape[1] == 2:
+        P = H
+        xlabel, ylabel = f"{units[0]} activation", f"{units[1]} activation"
+        _output_line(ax, net, names, replica, mid)
+    else:
+        centred = H - H.mean(axis=0)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        P = centred @ vt[:2].T
+        if P.shape[1] < 2:
+            P = np.column_stack([P[:, 0], np.zeros(H.shape[0])])
+        xlabel, ylabel = "first principal component", "second principal component"
+    for members in _coincident(P):
+        x, y = P[members[0]]
+        targets = {bool(high[i]) for i in members}
+        face = ("black" if True in targets else "white") if len(targets) == 1 else "0.6"
+        ax.scatter([x], [y], s=140, marker="o", edgecolors="black", linewidths=2,
+                   facecolors=face, zorder=3)
+        label = ", ".join(task.labels[i] for i in members)
+        if len(targets) > 1:
+            label += " (targets differ)"
+        ax.annotate(label, (x, y), xytext=(8, 8), textcoords="offset points", fontsize="medium",
+                    fontweight="bold")
+    if H.shape[1] <= 2 and H.min() >= 0 and H.max() <= 1:
+        ax.set_xlim(-0.08, 1.12)
+        if H.shape[1] == 2:
+            ax.set_ylim(-0.08, 1.12)
+    else:
+        ax.margins(0.25)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title("inputs in hidden space (filled: target 1)", fontsize="medium")
+    ax.grid(True, alpha=0.3)
+
+
+def _coincident(P: Array, tol: float = 0.02) -> list[list[int]]:
+    """Indices of the points of ``P`` ``(N, 2)``, grouped when within ``tol · max(span, 1)``."""
+    span = float(np.ptp(P, axis=0).max())
+    groups: list[list[int]] = []
+    for i, p in enumerate(P):
+        for g in groups:
+            if np.abs(P[g[0]] - p).max() <= tol * max(span, 1.0):
+                g.append(i)
+                break
+        else:
+            groups.append([i])
+    return groups
+
+
+def _output_line(ax: Any, net: Network, names: list[str], replica: int, mid: float) -> None:
+    """Draw w·h + b = logit(mid) of a single logistic output fed only by the 2 hidden units."""
+    if len(net.outputs) != 1 or net.n_outputs != 1:
+        return
+    out = net.outputs[0]
+    incoming = net.into[out]
+    if len(incoming) != 1 or incoming[0].source not in names:
+        return
+    if net.group(out).activation != "logistic":
+        return
+    w = net.params[incoming[0].param][replica][:, 0]
+    b = float(net.params[f"b:{out}"][replica, 0, 0]) if f"b:{out}" in net.params else 0.0
+    level = float(np.log(mid / (1 - mid)))
+    xs = np.linspace(-0.1, 1.1, 50)
+    if abs(w[1]) > 1e-12:
+        ax.plot(xs, (level - b - w[0] * xs) / w[1], color="0.35", linewidth=1.5, linestyle="--",
+                label="output = 0.5")
+    elif abs(w[0]) > 1e-12:
+        ax.axvline((level - b) / w[0], color="0.35", linewidth=1.5, linestyle="--",
+                   label="output = 0.5")
+    else:
+        return
+    ax.legend(loc="best", fontsize="small")
+
+
+def _one(net: Network, replica: int, X: Array) -> Array:
+    """Outputs ``(N, n_out)`` of replica ``replica`` for inputs ``X``."""
+    if not 0 <= replica < net.replicas:
+        raise ConfigError(f"replica {replica} out of range: the network has {net.replicas}")
+    return net.predict(np.asarray(X, dtype=float))[replica]
+
+
+# ----------------------------------------------------------------------------
+# Success rates with Wilson intervals
+# ----------------------------------------------------------------------------
+
+
+def solved_rate(
+    path: str | Path,
+    series: Mapping[str, tuple[Sequence[Any], Sequence[int], Sequence[int]]],
+    *,
+    xlabel: str,
+    title: str,
+    size: tuple[int, int] = (700, 420),
+) -> list[Path]:
+    """Solved rate with 95 % Wilson intervals: one line per series against a numeric ``x``.
+
+    ``series``: ``{name: (x values, solved counts, seed counts)}``. When some
+    ``x`` is not a number, the points are drawn instead as labelled rows
+    (``name x``), one per row, which suits comparisons of named variants.
+    """
+    rows = [(name, x, k, n) for name, (xs, ks, ns) in series.items()
+            for x, k, n in zip(xs, ks, ns, strict=True)]
+    if not rows:
+        raise ConfigError("solved_rate needs at least one point")
+    for name, x, k, n in rows:
+        if not 0 <= k <= n or n < 1:
+            raise ConfigError(f"{name} {x}: solved count {k} of {n} seeds is impossible")
+    numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for _, x, _, _ in rows)
+    fig = new_figure(size)
+    ax = fig.add_subplot()
+    if numeric:
+        _rate_lines(ax, series)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("solved (% of seeds)")
+        ax.set_ylim(-3, 103)
+        if len(series) > 1:
+            ax.legend(loc="best", fontsize="small")
+    else:
+        _rate_rows(ax, rows)
+        ax.set_xlabel("solved (% of seeds), 95 % Wilson interval")
+        ax.set_xlim(-3, 112)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    return save(fig, path)
+
+
+Series = Mapping[str, tuple[Sequence[Any], Sequence[int], Sequence[int]]]
+
+
+def _rate_lines(ax: Any, series: Series) -> None:
+    for name, (xs, ks, ns) in series.items():
+        x = np.asarray(xs, dtype=float)
+        rate = 100 * np.asarray(ks, dtype=float) / np.asarray(ns, dtype=float)
+        ci = 100 * np.array([wilson(int(k), int(n)) for k, n in zip(ks, ns, strict=True)])
+        err = np.clip(np.vstack([rate - ci[:, 0], ci[:, 1] - rate]), 0, None)  # rounding at 0, 1
+        line = ax.errorbar(x, rate, yerr=err, marker="o", markersize=7, capsize=5, linewidth=2,
+                           label=name)
+        for xi, r, k, n in zip(x, rate, ks, ns, strict=True):
+            ax.annotate(f"{k}/{n}", (xi, r), xytext=(8, -16 if r > 50 else 6),
+                        textcoords="offset points", fontsize="small", color=line[0].get_color())
+    ax.margins(x=0.08)
+    ax.set_xticks(sorted({float(x) for xs, _, _ in series.values() for x in xs}))
+    ax.xaxis.set_major_formatter("{x:g}")
+
+
+def _rate_rows(ax: Any, rows: list[tuple[str, Any, int, int]]) -> None:
+    names = [f"{name} {x}".strip() for name, x, _, _ in rows]
+    y = np.arange(len(rows))[::-1]
+    for yi, (_, _, k, n) in zip(y, rows, strict=True):
+        lo, hi = wilson(k, n)
+        r = k / n
+        ax.errorbar([100 * r], [yi], xerr=[[max(0, 100 * (r - lo))], [max(0, 100 * (hi - r))]],
+                    marker="o",
+                    markersize=7, capsize=5, color=SOLVED_COLOUR, linewidth=2)
+        ax.annotate(f"{k}/{n}", (100 * hi, yi), xytext=(6, 0), textcoords="offset points",
+                    va="center", fontsize="small")
+    ax.set_yticks(y, names)

@@ -1,0 +1,180 @@
+"""Statistics over replicas (Wilson intervals, quantiles) and failure kinds in words."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backprop86 import Network, make_task
+from backprop86.analysis import (
+    classify_failures,
+    count_kinds,
+    failure_kind,
+    failure_kinds,
+    quantiles,
+    wilson,
+)
+
+XOR_LABELS = ("00", "01", "10", "11")
+XOR_TARGETS = np.array([[0.0], [1.0], [1.0], [0.0]])
+Z = 1.959963984540054
+
+
+# ----------------------------------------------------------------------------
+# Wilson intervals
+# ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "lo", "hi"),
+    [
+        # Textbook values (4 decimals) of the 95 % Wilson score interval.
+        (0, 10, 0.0, 0.2775),
+        (5, 10, 0.2366, 0.7634),
+        (10, 10, 0.7225, 1.0),
+    ],
+)
+def test_wilson_known_values(k, n, lo, hi):
+    got = wilson(k, n)
+    assert got == pytest.approx((lo, hi), abs=5e-5)  # the references are rounded to 4 decimals
+
+
+@pytest.mark.parametrize("n", [1, 7, 100, 1000])
+def test_wilson_closed_forms_at_the_ends(n):
+    # At k = 0 the interval is [0, z²/(n + z²)]; at k = n it is [n/(n + z²), 1], exactly.
+    assert wilson(0, n) == (0.0, pytest.approx(Z * Z / (n + Z * Z), rel=1e-12))
+    assert wilson(n, n) == (pytest.approx(n / (n + Z * Z), rel=1e-12), 1.0)
+
+
+def test_wilson_is_symmetric_and_contains_the_rate():
+    for n in (3, 20, 999):
+        for k in range(0, n + 1, max(1, n // 7)):
+            lo, hi = wilson(k, n)
+            mirror_lo, mirror_hi = wilson(n - k, n)
+            assert lo == pytest.approx(1 - mirror_hi, abs=1e-12)
+            assert hi == pytest.approx(1 - mirror_lo, abs=1e-12)
+            assert 0 <= lo <= k / n <= hi <= 1
+
+
+def test_wilson_rejects_impossible_counts():
+    with pytest.raises(ValueError, match="successes"):
+        wilson(11, 10)
+    assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_quantiles_ignore_non_finite_values():
+    q = quantiles(np.array([1.0, 2.0, 3.0, 4.0, 5.0, np.nan, np.inf]))
+    assert q["q50"] == 3.0
+    assert q["q25"] == 2.0 and q["q75"] == 4.0
+    assert quantiles(np.array([np.nan]))["q50"] is None
+
+
+# ----------------------------------------------------------------------------
+# Failure kinds
+# ----------------------------------------------------------------------------
+
+
+def kind(values, **kw):
+    return failure_kind(np.array(values, dtype=float)[:, None], XOR_TARGETS, XOR_LABELS, **kw)
+
+
+def test_solved_nets_have_no_failure_kind():
+    assert kind([0.1, 0.9, 0.8, 0.2]) is None
+    assert kind([0.49, 0.51, 0.51, 0.49]) is None  # right side of 0.5 is the default criterion
+
+
+@pytest.mark.parametrize(
+    ("outputs", "expected"),
+    [
+        ([0.5, 0.5, 0.5, 0.5], "all outputs ≈ 0.5"),
+        ([0.46, 0.57, 0.57, 0.57], "all outputs ≈ 0.5"),
+        ([0.10, 0.50, 0.90, 0.50], "output ≈ 0.5 on 2 patterns (01, 11)"),
+        ([0.05, 0.84, 0.84, 0.56], "output ≈ 0.5 on 11"),
+        ([0.1, 0.9, 0.9, 0.9], "wrong on 11"),
+        ([0.9, 0.1, 0.1, 0.9], "wrong on 4 patterns (00, 01, 10, 11)"),
+        ([0.45, 0.9, 0.2, 0.1], "output ≈ 0.5 on 00; wrong on 10"),
+        ([0.1, float("nan"), 0.9, 0.1], "diverged"),
+    ],
+)
+def test_failure_kinds_in_words(outputs, expected):
+    assert kind(outputs) == expected
+
+
+def test_undecided_patterns_are_named_whichever_side_they_fall():
+    # 0.499 and 0.501 on 11 are the same failure; the kind must not flicker between them.
+    assert kind([0.1, 0.5, 0.9, 0.499]) == kind([0.1, 0.5, 0.9, 0.501])
+
+
+def test_margin_criterion():
+    assert kind([0.3, 0.95, 0.95, 0.05]) is None
+    assert kind([0.3, 0.95, 0.95, 0.05], margin=0.1) == "short of the 0.1 margin on 00"
+    assert kind([0.05, 0.95, 0.95, 0.05], margin=0.1) is None
+
+
+def test_dont_care_targets_are_ignored():
+    care = np.array([[1.0], [1.0], [1.0], [0.0]])
+    y = np.array([[0.1], [0.9], [0.9], [0.9]])
+    assert failure_kind(y, XOR_TARGETS, XOR_LABELS, care=care) is None
+    y[3, 0] = np.nan  # a non-finite don't-care output is not a divergence either
+    assert failure_kind(y, XOR_TARGETS, XOR_LABELS, care=care) is None
+
+
+def test_many_patterns_are_counted_not_listed():
+    labels = tuple(f"p{i}" for i in range(16))
+    d = np.zeros((16, 1))
+    y = np.full((16, 1), 0.1)
+    y[:9] = 0.9
+    assert failure_kind(y, d, labels) == "wrong on 9 of 16 patterns"
+
+
+def test_multi_output_patterns():
+    d = np.array([[1.0, 0.0], [0.0, 1.0]])
+    y = np.array([[0.9, 0.1], [0.55, 0.9]])
+    assert failure_kind(y, d, ("a", "b")) == "output ≈ 0.5 on b"
+
+
+def test_shapes_must_match():
+    with pytest.raises(ValueError, match="outputs"):
+        failure_kind(np.zeros((4, 2)), XOR_TARGETS, XOR_LABELS)
+
+
+def test_pdp_fig5_local_minimum_is_named():
+    """PDP Fig. 5's weights (2-2-1, η = 0.25 minimum): 0.10, 0.50, 0.90, 0.50 for 00, 01, 10, 11."""
+    net = Network.mlp([2, 2, 1])
+    # Hidden units "left" and "right"; rows are the left and right input.
+    net.set_params({
+        "w:input->hidden1": [[-2.0, 4.3], [9.2, 8.8]],
+        "b:hidden1": [[2.0, -0.1]],
+        "w:hidden1->output": [[-4.5], [5.3]],
+        "b:output": [[-0.8]],
+    })
+    task = make_task("xor")
+    y = net.predict(task.inputs)[0]
+    assert y[:, 0] == pytest.approx([0.10, 0.50, 0.90, 0.50], abs=0.01)
+    assert failure_kind(y, task.targets, task.labels) == "output ≈ 0.5 on 2 patterns (01, 11)"
+
+
+def test_classify_and_count_over_replicas():
+    outputs = np.array([
+        [0.1, 0.9, 0.9, 0.1],   # solved
+        [0.5, 0.5, 0.5, 0.5],
+        [0.1, 0.9, 0.9, 0.9],
+        [0.5, 0.5, 0.5, 0.5],
+        [0.1, 0.9, 0.9, 0.1],   # solved, but its training diverged
+    ])[:, :, None]
+    diverged = np.array([False, False, False, False, True])
+    kinds = classify_failures(outputs, XOR_TARGETS, XOR_LABELS, diverged=diverged)
+    assert kinds == [None, "all outputs ≈ 0.5", "wrong on 11", "all outputs ≈ 0.5", "diverged"]
+    counts = failure_kinds(outputs, XOR_TARGETS, XOR_LABELS, diverged=diverged)
+    # Most common first, ties alphabetical.
+    assert list(counts.items()) == [("all outputs ≈ 0.5", 2), ("diverged", 1), ("wrong on 11", 1)]
+    assert count_kinds([None, None]) == {}
+
+
+def test_midpoint_follows_target_coding():
+    d = np.array([[0.1], [0.9], [0.9], [0.1]])
+    y = np.array([[0.3], [0.9], [0.9], [0.45]])
+    assert failure_kind(y, d, XOR_LABELS, mid=0.5) is None
+    assert failure_kind(y, d, XOR_LABELS, mid=0.5, margin=0.1) == (
+        "output ≈ 0.5 on 11; short of the 0.1 margin on 00"
+    )

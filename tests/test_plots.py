@@ -1,0 +1,145 @@
+"""Figures: each is drawn under Agg, has the requested pixel size, and is not blank."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from backprop86 import ConfigError, Group, Network, Projection, make_task, plots
+
+pytest.importorskip("matplotlib")
+
+
+def png_pixels(path):
+    from matplotlib.image import imread
+
+    return imread(path)  # (height, width, channels), floats in [0, 1]
+
+
+def check(written, size):
+    """PNG and SVG both written; the PNG is ``size`` pixels and shows something."""
+    assert [p.suffix for p in written] == [".png", ".svg"]
+    png, svg = written
+    pixels = png_pixels(png)
+    width, height = size
+    assert pixels.shape[:2] == (height, width)
+    assert pixels[..., :3].std() > 0.01  # not a blank canvas
+    assert "<svg" in svg.read_text()[:2000]
+
+
+def pdp_fig3_net() -> Network:
+    """PDP Fig. 3: one hidden unit plus direct connections, the published learned weights."""
+    net = Network(
+        [Group("input", 2, None, False), Group("hidden", 1), Group("output", 1)],
+        [Projection("input", "hidden"), Projection("input", "output"),
+         Projection("hidden", "output")],
+    )
+    net.set_params({
+        "w:input->hidden": [[-6.4], [-6.4]], "b:hidden": [[2.2]],
+        "w:input->output": [[-4.2], [-4.2]], "w:hidden->output": [[-9.4]], "b:output": [[6.3]],
+    })
+    return net
+
+
+def mlp(hidden: int, seed: int = 3) -> Network:
+    net = Network.mlp([2, hidden, 1], replicas=2)
+    rng = np.random.default_rng(seed)
+    net.set_params({k: rng.normal(0, 3, v.shape) for k, v in net.params.items()})
+    return net
+
+
+def test_error_curves(tmp_path):
+    rng = np.random.default_rng(0)
+    sweeps = np.unique(np.geomspace(1, 5000, 120).round())
+    R = 40
+    solved = np.arange(R) % 4 != 0
+    decay = np.where(solved[:, None], np.exp(-sweeps / rng.uniform(200, 2000, (R, 1))), 0.5)
+    curves = 0.25 * decay + 1e-4
+    curves[5, 60:] = np.nan  # a replica that stopped early
+    written = plots.error_curves(tmp_path / "curves.png", sweeps, curves, solved,
+                                 title="test", ylabel="mse error", size=(700, 450))
+    check(written, (700, 450))
+
+
+def test_error_curves_all_solved_and_shape_check(tmp_path):
+    sweeps = np.arange(1, 51)
+    curves = np.linspace(0.3, 0.01, 50)[None].repeat(3, axis=0)
+    check(plots.error_curves(tmp_path / "c", sweeps, curves, np.ones(3, bool), title="t",
+                             size=(500, 300)), (500, 300))
+    with pytest.raises(ConfigError, match="curves"):
+        plots.error_curves(tmp_path / "c", sweeps, curves[:, :10], np.ones(3, bool), title="t")
+
+
+def test_decision_boundary(tmp_path):
+    written = plots.decision_boundary(tmp_path / "db", pdp_fig3_net(), make_task("xor"),
+                                      title="PDP Fig. 3", size=(600, 520))
+    check(written, (600, 520))
+
+
+def test_decision_boundary_needs_two_inputs_one_output(tmp_path):
+    task = make_task("xor")
+    net = Network.mlp([3, 2, 1])
+    from backprop86.tasks import Task
+
+    three = Task("three", np.zeros((2, 3)), np.zeros((2, 1)))
+    with pytest.raises(ConfigError, match="2 inputs and 1 output"):
+        plots.decision_boundary(tmp_path / "x", net, three, title="t")
+    with pytest.raises(ConfigError, match="replica 5"):
+        plots.decision_boundary(tmp_path / "x", mlp(2), task, replica=5, title="t")
+
+
+@pytest.mark.parametrize("hidden", [1, 2, 5])
+def test_hidden_activations(tmp_path, hidden):
+    written = plots.hidden_activations(tmp_path / f"h{hidden}", mlp(hidden), make_task("xor"),
+                                       replica=1, title=f"{hidden} hidden", size=(760, 380))
+    check(written, (760, 380))
+
+
+def test_hidden_activations_with_skip_connections(tmp_path):
+    check(plots.hidden_activations(tmp_path / "a", pdp_fig3_net(), make_task("xor"), title="A"),
+          (760, 380))
+
+
+def test_hidden_activations_needs_hidden_units(tmp_path):
+    with pytest.raises(ConfigError, match="no hidden units"):
+        plots.hidden_activations(tmp_path / "x", Network.mlp([2, 1]), make_task("xor"), title="t")
+
+
+def test_coincident_points_share_one_label():
+    P = np.array([[0.0, 0.5], [1.0, 0.71], [1.0, 0.71], [1.0, 0.86]])
+    assert plots._coincident(P) == [[0], [1, 2], [3]]
+
+
+def test_solved_rate_numeric_and_named(tmp_path):
+    numeric = {"xor": ([0, 1, 2, 4], [0, 0, 25, 100], [100, 100, 100, 100]),
+               "xor-paper": ([0, 1, 2, 4], [0, 3, 90, 100], [100, 100, 100, 100])}
+    check(plots.solved_rate(tmp_path / "r", numeric, xlabel="hidden units", title="rates",
+                            size=(700, 420)), (700, 420))
+    named = {"xor bias=false": ([""], [25], [100]), "xor-pdp-a bias=true": ([""], [99], [100])}
+    check(plots.solved_rate(tmp_path / "n", named, xlabel="", title="variants", size=(640, 300)),
+          (640, 300))
+    with pytest.raises(ConfigError, match="impossible"):
+        plots.solved_rate(tmp_path / "bad", {"x": ([1], [5], [4])}, xlabel="", title="t")
+
+
+def test_too_small_a_figure_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="at least 100"):
+        plots.decision_boundary(tmp_path / "s", pdp_fig3_net(), make_task("xor"), title="t",
+                                size=(50, 50))
+
+
+def test_the_package_and_the_xor_command_do_not_import_matplotlib():
+    code = (
+        "import sys, contextlib, io\n"
+        "import backprop86\n"
+        "from backprop86.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['xor', '--steps', '20']) == 0\n"
+        "    assert main(['sweep', 'xor', '--seeds', '2', '--set', 'max_sweeps=5']) == 0\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib was imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

@@ -1,0 +1,225 @@
+"""``backprop86 sweep``: one batch per grid point, statistics, failures, JSON, Ctrl-C, bad input."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+
+from backprop86.analysis import failure_kind, quantiles, wilson
+from backprop86.cli import main
+from backprop86.commands import sweep
+from backprop86.commands.sweep import Point, measure
+from backprop86.experiments import load
+from backprop86.experiments.runner import run
+
+SEEDS = list(range(8))
+
+
+@pytest.fixture(scope="module")
+def xor2():
+    """The article's net with 2 hidden units, 1,500 sweeps: some seeds solve, some do not."""
+    exp = load("xor").with_settings(["hidden=2", "max_sweeps=1500"])
+    return exp, measure(Point(exp, {"hidden": 2}), SEEDS)
+
+
+@pytest.fixture(scope="module")
+def singles(xor2):
+    exp, _ = xor2
+    return [run(exp, [s]) for s in SEEDS]
+
+
+def test_replica_r_equals_the_single_run_with_seed_r(xor2, singles):
+    _, res = xor2
+    for r, one in enumerate(singles):
+        single = one.result
+        assert np.array_equal(res.final_outputs[r], single.final_outputs[0])
+        assert res.first_solved[r] == single.first_solved[0]
+        assert res.final_error[r] == single.final_error[0]
+        assert np.array_equal(res.curves[r], single.history[0, res.curve_sweeps - 1])
+
+
+def test_statistics_equal_those_of_independent_runs(xor2, singles):
+    _, res = xor2
+    s = res.summary
+    solved = np.array([one.result.solved[0] for one in singles])
+    first = np.array([one.result.first_solved[0] for one in singles])
+    final = np.array([one.result.final_error[0] for one in singles])
+    assert 0 < solved.sum() < len(SEEDS), "the fixture should mix solved and failed seeds"
+    assert s["seeds"] == len(SEEDS)
+    assert s["solved"] == solved.sum()
+    assert s["rate"] == solved.mean()
+    assert s["ci95"] == list(wilson(int(solved.sum()), len(SEEDS)))
+    assert s["median_sweeps_to_solve"] == np.median(first[solved])
+    assert s["sweeps_to_solve_iqr"] == list(np.quantile(first[solved], [0.25, 0.75]))
+    assert s["final_error_quantiles"] == quantiles(final)
+    task = singles[0].task
+    kinds = {}
+    for seed, one in zip(SEEDS, singles, strict=True):
+        k = failure_kind(one.result.final_outputs[0], task.targets, task.labels)
+        assert (k is None) == bool(one.result.solved[0])
+        if k is not None:
+            kinds.setdefault(k, []).append(seed)
+    assert s["failure_seeds"] == kinds
+    assert s["failure_kinds"] == {k: len(v) for k, v in kinds.items()}
+    assert sum(s["failure_kinds"].values()) == len(SEEDS) - solved.sum()
+
+
+def test_table_lists_every_point_and_failures(xor2):
+    _, res = xor2
+    text = sweep.format_table([res], planned=1)
+    s = res.summary
+    assert f"{s['solved']}/{len(SEEDS)}" in text
+    assert "every output on the right side of 0.5" in text
+    for kind, count in s["failure_kinds"].items():
+        assert kind in text and str(count) in text
+
+
+def test_cli_grid_product_and_json(tmp_path, capsys):
+    out = tmp_path / "sweep.json"
+    rc = main(["sweep", "xor", "--seeds", "3", "--grid", "hidden=1,3", "--grid", "lr=0.5,1",
+               "--set", "max_sweeps=200", "--json", str(out)])
+    assert rc == 0
+    table = capsys.readouterr().out
+    data = json.loads(out.read_text())
+    assert data["complete"] is True and data["interrupted"] is False
+    assert data["grid"] == {"hidden": [1, 3], "lr": [0.5, 1.0]}
+    assert data["settings"] == ["max_sweeps=200"]
+    assert {"backprop86", "numpy", "python"} <= set(data["versions"])
+    assert [p["grid"] for p in data["points"]] == [
+        {"hidden": 1, "lr": 0.5}, {"hidden": 1, "lr": 1.0},
+        {"hidden": 3, "lr": 0.5}, {"hidden": 3, "lr": 1.0},
+    ]
+    for p in data["points"]:
+        for key in ("params", "seeds", "solved", "rate", "ci95", "median_sweeps_to_solve",
+                    "final_error_quantiles", "failure_kinds", "config"):
+            assert key in p
+        assert p["config"]["lr"] == p["grid"]["lr"]
+        assert p["config"]["max_sweeps"] == 200
+        assert p["params"]["hidden"] == p["grid"]["hidden"]
+        assert p["seeds"] == 3 and not p["partial"]
+    assert table.count("\nxor ") >= 4
+
+
+def test_cli_several_experiments(capsys):
+    rc = main(["sweep", "xor", "xor-pdp-a", "--seeds", "2", "--set", "max_sweeps=50"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "\nxor " in out and "\nxor-pdp-a " in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--seeds", "0"], "positive integer"),
+        (["--seeds", "2", "--grid", "hidden="], "empty value"),
+        (["--seeds", "2", "--grid", "hidden=1,,2"], "empty value"),
+        (["--seeds", "2", "--grid", "hidden"], "KEY=V1,V2"),
+        (["--seeds", "2", "--grid", "nosuchkey=1"], "unknown setting 'nosuchkey'"),
+        (["--seeds", "2", "--grid", "hidden=a,b"], "hidden must be an integer, got 'a'"),
+        (["--seeds", "2", "--grid", "hidden=-1"], "layer sizes"),
+        (["--seeds", "2", "--grid", "lr=0.5,0.5"], "listed twice"),
+        (["--seeds", "2", "--grid", "hidden=1", "--grid", "hidden=2"], "given twice"),
+        (["--seeds", "2", "--plot-seed", "5"], "--plot-seed 5"),
+        (["--seeds", "2", "--set", "lr=-1"], "lr must be"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, words):
+    rc = main(["sweep", "xor", *argv])
+    captured = capsys.readouterr()
+    assert rc == 2
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert words in lines[0]
+
+
+def test_unknown_experiment_exits_2(capsys):
+    assert main(["sweep", "no-such-experiment", "--seeds", "2"]) == 2
+    assert "unknown experiment" in capsys.readouterr().err
+
+
+def _interrupting_bar(at_call: int, at_sweep: int):
+    """A stand-in for progress.sweep_bar whose callback presses Ctrl-C in the ``at_call``-th run."""
+    calls = {"n": 0}
+
+    @contextmanager
+    def bar(total, label, work):
+        calls["n"] += 1
+        if calls["n"] != at_call:
+            yield None
+            return
+
+        def update(done, _total, _active):
+            if done == at_sweep:
+                raise KeyboardInterrupt
+
+        yield update
+
+    return bar
+
+
+def test_ctrl_c_prints_finished_points_and_writes_partial_json(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sweep, "sweep_bar", _interrupting_bar(at_call=2, at_sweep=50))
+    out = tmp_path / "partial.json"
+    rc = main(["sweep", "xor", "--seeds", "3", "--grid", "hidden=2,3,4",
+               "--set", "max_sweeps=300", "--json", str(out)])
+    assert rc == 130
+    captured = capsys.readouterr()
+    assert "2 of 3 points" in captured.out
+    assert "interrupted at sweep 50 of 300" in captured.out
+    assert "interrupted after 2 of 3 points" in captured.err
+    data = json.loads(out.read_text())
+    assert data["interrupted"] is True and data["complete"] is False
+    assert data["points_planned"] == 3 and data["points_done"] == 2
+    first, second = data["points"]
+    assert not first["partial"] and first["sweeps_done"] == 300
+    assert second["partial"] and second["sweeps_done"] == 50
+
+
+def test_ctrl_c_between_points(tmp_path, capsys, monkeypatch):
+    real = sweep.measure
+    calls = {"n": 0}
+
+    def measure_then_interrupt(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sweep, "measure", measure_then_interrupt)
+    out = tmp_path / "p.json"
+    rc = main(["sweep", "xor", "--seeds", "2", "--grid", "hidden=2,3", "--set", "max_sweeps=20",
+               "--json", str(out), "--plot", str(tmp_path / "figs")])
+    assert rc == 130
+    assert "1 of 2 points" in capsys.readouterr().out
+    data = json.loads(out.read_text())
+    assert data["points_done"] == 1 and data["interrupted"] is True
+    assert not (tmp_path / "figs").exists()  # no figures after Ctrl-C
+
+
+def test_progress_goes_to_stderr(capsys, monkeypatch):
+    monkeypatch.setenv("BACKPROP86_PROGRESS", "1")
+    # 20 seeds × 2,600 sweeps × 4 cases passes the bar's 200,000 threshold.
+    rc = main(["sweep", "xor", "--seeds", "20", "--set", "max_sweeps=2600"])
+    captured = capsys.readouterr()
+    assert rc == 0
+    assert "xor [1/1]" in captured.err and "sweep" in captured.err
+    assert "xor [1/1]" not in captured.out
+
+
+def test_plot_writes_every_figure(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    figs = tmp_path / "figs"
+    rc = main(["sweep", "xor", "--seeds", "3", "--grid", "hidden=0,2", "--set", "max_sweeps=100",
+               "--plot", str(figs), "--plot-seed", "1"])
+    assert rc == 0
+    names = sorted(p.name for p in figs.iterdir())
+    expected = [
+        "decision-boundary-xor-hidden0-seed1", "decision-boundary-xor-hidden2-seed1",
+        "error-curves-xor-hidden0", "error-curves-xor-hidden2", "hidden-xor-hidden2-seed1",
+        "solved-rate",
+    ]
+    assert names == sorted(f"{n}.{ext}" for n in expected for ext in ("png", "svg"))
