@@ -72,6 +72,7 @@ class Experiment:
     published: dict[str, Any] = field(default_factory=dict)
     deviations: tuple[str, ...] = ()
     analyses: tuple[str, ...] = ()
+    split: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -88,6 +89,10 @@ class Experiment:
     def network(self, replicas: int = 1) -> Network:
         spec = _resolve(self.network_spec, self.params)
         return build_network(spec, replicas=replicas, dtype=self.config.dtype)
+
+    def split_spec(self) -> dict[str, Any]:
+        """The ``[split]`` table (held-out cases, :mod:`backprop86.holdout`), params resolved."""
+        return dict(_resolve(self.split, self.params))
 
     def seeds(self, count: int | None = None) -> list[int]:
         """The seeds of a run: the file's default, or ``count`` seeds from ``first``."""
@@ -212,7 +217,7 @@ def names() -> list[str]:
     return list(_packaged())
 
 
-def load(name_or_path: str | Path) -> Experiment:
+def load(name_or_path: str | Path, _chain: tuple[str, ...] = ()) -> Experiment:
     """Load a shipped experiment by name, or any experiment TOML file by path."""
     text = str(name_or_path)
     packaged = _packaged()
@@ -233,14 +238,44 @@ def load(name_or_path: str | Path) -> Experiment:
         raise FileFormatError(f"cannot read {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise FileFormatError(f"{path} is not valid TOML: {exc}") from None
-    return from_dict(raw, path)
+    return from_dict(_extended(raw, (*_chain, text)), path)
+
+
+def _extended(raw: dict[str, Any], chain: tuple[str, ...]) -> dict[str, Any]:
+    """A variant (``extends = "family-trees"``): the base file's document with this one on top.
+
+    Tables merge key by key, recursively; other values (lists included) replace the
+    base's, except ``deviations``, which add to the base's: a variant keeps every
+    departure of its base and names its own.
+    """
+    base_name = raw.get("extends")
+    if base_name is None:
+        return raw
+    if not isinstance(base_name, str):
+        raise ConfigError(f"extends must name an experiment, got {base_name!r}")
+    if base_name in chain:
+        loop = " -> ".join((*chain, base_name))
+        raise ConfigError(f"experiments extend each other in a loop: {loop}")
+    base = load(base_name, chain).raw
+    merged = _merge(base, raw)
+    merged["deviations"] = [*base.get("deviations", []), *raw.get("deviations", [])]
+    return merged
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        old = out.get(key)
+        both_tables = isinstance(value, dict) and isinstance(old, dict)
+        out[key] = _merge(old, value) if both_tables else value
+    return out
 
 
 def from_dict(raw: dict[str, Any], path: Path | None = None) -> Experiment:
     """Build an :class:`Experiment` from a parsed TOML document."""
     label = str(path) if path else "experiment"
     known = {"name", "title", "source", "params", "task", "network", "train", "seeds",
-             "published", "deviations", "analyses"}
+             "published", "deviations", "analyses", "split", "quick", "extends"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{label}: unknown top-level keys {sorted(unknown)}; expected {sorted(known)}")
@@ -262,6 +297,7 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Experiment:
         published=dict(raw.get("published", {})),
         deviations=tuple(raw.get("deviations", [])),
         analyses=tuple(raw.get("analyses", [])),
+        split=dict(raw.get("split", {})),
         path=path,
         raw=raw,
     )

@@ -9,6 +9,9 @@ import numpy as np
 
 from backprop86.analysis import quantiles, summarize
 from backprop86.experiments import Experiment
+from backprop86.holdout import Split, make_split
+from backprop86.holdout import format_heldout as _format_heldout
+from backprop86.holdout import score as _score_heldout
 from backprop86.io import command_line, versions
 from backprop86.network import Network
 from backprop86.tasks import Task
@@ -25,6 +28,7 @@ class Run:
     net: Network
     result: TrainResult
     summary: dict[str, Any]
+    split: Split | None = None  # per-replica training / held-out cases, when the file has [split]
 
     @property
     def verdict(self) -> dict[str, Any] | None:
@@ -37,7 +41,7 @@ class Run:
             {
                 "seed": seed,
                 "sweeps": int(r.sweeps[i]),
-                "final_tss": float(_tss(r.final_outputs[i], self.task, self.experiment)),
+                "final_tss": float(_tss(r.final_outputs[i], self._trained_on(i), self.experiment)),
                 "final_error": float(r.final_error[i]),
                 "solved": bool(r.solved[i]),
                 "stopped": bool(r.stopped[i]),
@@ -46,6 +50,10 @@ class Run:
             }
             for i, seed in enumerate(self.seeds)
         ]
+        if self.split is not None:
+            for i, rep in enumerate(replicas):
+                rep["heldout_cases"] = list(self.split.test[i].labels)
+                rep["heldout_correct"] = self.summary["heldout"]["correct"][i]
         return {
             "experiment": self.experiment.name,
             "title": self.experiment.title,
@@ -63,6 +71,11 @@ class Run:
             "notes": r.notes,
             "replicas": replicas,
         }
+
+
+    def _trained_on(self, i: int) -> Task:
+        """The cases replica ``i`` was trained on."""
+        return self.task if self.split is None else self.split.train[i]
 
 
 def _tss(outputs: np.ndarray, task: Task, exp: Experiment) -> float:
@@ -83,8 +96,14 @@ def run(
     """Train ``len(seeds)`` replicas of ``exp`` as one batch and summarise them."""
     task = exp.task()
     net = exp.network(replicas=len(seeds))
-    result = Trainer(net, task, exp.config, seeds).train(progress)
-    return Run(exp, seeds, task, net, result, summarize(result, seeds))
+    split = make_split(task, seeds, exp.split_spec()) if exp.split else None
+    trained_on = task if split is None else split.train  # one training set per replica
+    result = Trainer(net, trained_on, exp.config, seeds).train(progress)
+    summary = summarize(result, seeds)
+    if split is not None:
+        mid = 0.5 * sum(exp.config.targets)
+        summary["heldout"] = _score_heldout(net, split, mid, exp.published)
+    return Run(exp, seeds, task, net, result, summary, split)
 
 
 # ----------------------------------------------------------------------------
@@ -185,6 +204,8 @@ def format_run(run_: Run) -> str:
         lines += ["", f"published   {pub.get('metric', '')} = {pub['value']}  ({pub.get('source', exp.source)})"]
         lines.append(f"measured    {_describe_measured(v['measured'])}")
         lines.append(f"verdict     {v['verdict']}  — {v['rule']}")
+    if "heldout" in s:
+        lines += ["", *_format_heldout(s["heldout"])]
     if exp.deviations:
         lines += ["", "deviations from the source:"] + [f"  - {d}" for d in exp.deviations]
     if run_.result.notes:

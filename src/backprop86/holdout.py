@@ -1,0 +1,158 @@
+"""Held-out cases: a train/test split drawn for every replica, and the test score.
+
+An experiment's ``[split]`` table asks for it (family trees: 100 of the 104
+cases trained, 4 held out)::
+
+    [split]
+    holdout = 4          # cases left out of training and scored afterwards
+    pool = "single"      # draw them among cases with one correct answer ("all": any case)
+    # seed = 7           # one split for every replica; without it each replica r
+                         # draws its own from the "split" stream of seeds[r]
+
+Replica ``r`` trains on its own training cases (every replica has the same
+number of them, so the trainer stacks them into ``(R, N, n)`` arrays) and is
+then scored on its own held-out cases. A held-out case is *correct* when every
+output is on the target's side of the midpoint ``mid`` of the two target
+values: the right answer above 0.5 and every other output below 0.5 (CogSci
+1986, the family-tree generalisation test).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from backprop86.analysis import wilson
+from backprop86.errors import ConfigError
+from backprop86.init import rng_for
+from backprop86.network import Network
+from backprop86.tasks.base import Task
+
+Array = np.ndarray
+
+POOLS = ("all", "single")
+
+
+@dataclass(frozen=True)
+class Split:
+    """Per-replica training and held-out tasks; ``test_index`` ``(R, k)`` indexes the full task."""
+
+    train: tuple[Task, ...]
+    test: tuple[Task, ...]
+    test_index: Array
+
+
+def eligible(task: Task, pool: str) -> Array:
+    """Indices of the cases that may be held out: all, or those with exactly one target on."""
+    if pool not in POOLS:
+        raise ConfigError(f"[split] pool must be one of {', '.join(POOLS)}, got {pool!r}")
+    if pool == "all":
+        return np.arange(task.n_cases)
+    return np.flatnonzero((task.targets >= 0.5).sum(axis=1) == 1)
+
+
+def draw(task: Task, holdout: int, seed: int, pool: str = "single") -> Array:
+    """The ``holdout`` case indices (sorted) drawn from the ``"split"`` stream of ``seed``."""
+    cases = eligible(task, pool)
+    if isinstance(holdout, bool) or not isinstance(holdout, int) or not 0 < holdout < len(cases):
+        raise ConfigError(
+            f"[split] holdout must be an integer between 1 and {len(cases) - 1} "
+            f"(task {task.name!r} has {len(cases)} eligible cases), got {holdout!r}"
+        )
+    return np.sort(rng_for(int(seed), "split").choice(cases, size=holdout, replace=False))
+
+
+def make_split(task: Task, seeds: list[int], spec: dict[str, Any]) -> Split:
+    """Draw each replica's held-out cases as the ``[split]`` table ``spec`` says."""
+    unknown = set(spec) - {"holdout", "pool", "seed"}
+    if unknown:
+        raise ConfigError(f"[split]: unknown keys {sorted(unknown)}; expected holdout, pool, seed")
+    holdout, pool = spec.get("holdout", 0), spec.get("pool", "all")
+    fixed = spec.get("seed")
+    index = np.stack([
+        draw(task, holdout, s if fixed is None else int(fixed), pool) for s in seeds
+    ])
+    everything = np.arange(task.n_cases)
+    train = tuple(task.subset(np.setdiff1d(everything, idx)) for idx in index)
+    test = tuple(task.subset(idx) for idx in index)
+    return Split(train, test, index)
+
+
+def correct(outputs: Array, targets: Array, mid: float = 0.5) -> Array:
+    """Per case: every output on its target's side of ``mid``; ``(…, N, n)`` → ``(…, N)`` bool."""
+    return ((outputs > mid) == (targets > mid)).all(axis=-1)
+
+
+def score(
+    net: Network, split: Split, mid: float = 0.5, published: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Each replica's held-out cases scored with its own weights.
+
+    Returns ``correct`` ``(R,)`` counts, their ``mean`` out of ``cases``, the
+    distribution of counts ``0 … cases``, the fraction of all held-out cases
+    answered correctly with a Wilson 95 % interval (over ``R × cases`` cases,
+    which treats cases as independent), and the rate of replicas with every
+    held-out case right; with ``published`` (an experiment's ``[published]``
+    table holding ``heldout_value``) also the published fraction and a verdict.
+    """
+    X = np.stack([t.inputs for t in split.test])  # (R, k, n_in)
+    D = np.stack([t.targets for t in split.test])  # (R, k, n_out), 0/1 targets
+    ok = correct(net.predict(X), D, mid)  # (R, k)
+    counts = ok.sum(axis=1)
+    k = ok.shape[1]
+    total = int(counts.sum())
+    measured = {
+        "cases": k,
+        "correct": counts.tolist(),
+        "mean": float(counts.mean()),
+        "fraction": total / ok.size,
+        "fraction_ci95": list(wilson(total, ok.size)),
+        "distribution": np.bincount(counts, minlength=k + 1).tolist(),
+        "all_correct_rate": float(np.mean(counts == k)),
+    }
+    return score_with_published(measured, published or {})
+
+
+HELDOUT_RULE = (
+    "reproduced when the published fraction of held-out cases answered correctly lies "
+    "inside the measured 95 % Wilson interval"
+)
+
+
+def verdict(fraction_ci95: list[float], published: float) -> str:
+    """``"reproduced"`` when ``published`` lies inside the measured interval, else not."""
+    lo, hi = fraction_ci95
+    return "reproduced" if lo <= published <= hi else "not reproduced"
+
+
+def score_with_published(heldout: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
+    """Add the published held-out fraction (``[published] heldout_value``) and the verdict."""
+    if "heldout_value" not in published:
+        return heldout
+    value = float(published["heldout_value"])
+    return {
+        **heldout,
+        "published": value,
+        "published_source": published.get("heldout_source", ""),
+        "verdict": verdict(heldout["fraction_ci95"], value),
+        "rule": HELDOUT_RULE,
+    }
+
+
+def format_heldout(h: dict[str, Any]) -> list[str]:
+    """Lines of the run table: held-out score, its spread over replicas, and the verdict."""
+    lo, hi = h["fraction_ci95"]
+    dist = ", ".join(f"{n}/{h['cases']}: {c}" for n, c in enumerate(h["distribution"]))
+    lines = [
+        f"{'held-out correct (mean)':<28}{h['mean']:.2f}/{h['cases']} per replica "
+        f"= {h['fraction']:.1%} of cases (95% CI {lo:.1%}–{hi:.1%})",
+        f"{'held-out per replica':<28}{dist}",
+    ]
+    if "published" in h:
+        lines += [
+            f"published   held-out fraction = {h['published']:.3g}  ({h['published_source']})",
+            f"verdict     {h['verdict']}  — {h['rule']}",
+        ]
+    return lines
