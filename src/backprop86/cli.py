@@ -23,6 +23,8 @@ COMMANDS = {
     "run": "backprop86.commands.run",
     "sweep": "backprop86.commands.sweep",
     "gradcheck": "backprop86.commands.gradcheck",
+    "verify": "backprop86.commands.verify",
+    "trace": "backprop86.commands.trace",
 }
 
 

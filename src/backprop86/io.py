@@ -45,13 +45,21 @@ def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise FileFormatError(f"cannot create folder {folder}: {exc.strerror}") from None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    if path.is_dir():
+        raise FileFormatError(f"cannot write {path}: it is a folder; give a file name")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise FileFormatError(f"cannot write {path}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise FileFormatError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -78,9 +86,15 @@ def _finite(o: Any) -> Any:
     return o
 
 
+def jsonable(data: Any) -> Any:
+    """``data`` exactly as :func:`save_json` writes it and :func:`load_json` reads it back
+    (arrays as lists, NaN and ±inf as None)."""
+    return _finite(json.loads(json.dumps(data, default=_default)))
+
+
 def save_json(path: str | Path, data: Mapping[str, Any]) -> None:
     """Write ``data`` as indented JSON, atomically."""
-    text = json.dumps(_finite(json.loads(json.dumps(data, default=_default))), indent=2)
+    text = json.dumps(jsonable(data), indent=2)
     with atomic_write(path) as fh:
         fh.write(text + "\n")
 
@@ -110,18 +124,25 @@ def save_arrays(path: str | Path, arrays: Mapping[str, np.ndarray]) -> None:
         np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
 
 
-def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
-    """Read an ``.npz`` file with ``allow_pickle=False``; corrupt files give one clear error."""
+def load_arrays(path: str | Path, what: str = ".npz weight file") -> dict[str, np.ndarray]:
+    """Read an ``.npz`` file with ``allow_pickle=False``; corrupt files give one clear error.
+
+    ``what`` names the kind of file in that error (``"checkpoint"``, …).
+    """
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except OSError as exc:
-        raise FileFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
+        with open(path, "rb") as fh:  # we own the file: it is closed whatever np.load does
+            if fh.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):
+                raise ValueError("it does not start like a zip archive")
+            fh.seek(0)
+            with np.load(fh, allow_pickle=False) as data:
+                return {k: data[k] for k in data.files}
     except (ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
         raise FileFormatError(
-            f"{path} is not a readable .npz weight file ({exc}); expected one written by backprop86"
+            f"{path} is not a readable {what} ({exc}); expected one written by backprop86"
         ) from None
+    except OSError as exc:
+        raise FileFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def command_line() -> str:

@@ -17,7 +17,10 @@ All ``R`` replicas train together; each stops on its own and is then frozen.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,6 +62,41 @@ class TrainResult:
     interrupted: bool = False
     history_every: int = 1
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoopState:
+    """Where a run stands between two sweeps: what a checkpoint keeps besides weights.
+
+    ``history`` ``(R, columns)``; ``active``, ``stopped``, ``diverged`` ``(R,)``
+    booleans; ``sweeps``, ``first_solved`` ``(R,)`` integers; ``notes`` in words.
+    """
+
+    history: Array
+    active: Array
+    sweeps: Array
+    stopped: Array
+    diverged: Array
+    first_solved: Array
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def fresh(cls, replicas: int, columns: int) -> LoopState:
+        return cls(
+            history=np.full((replicas, columns), np.nan),
+            active=np.ones(replicas, dtype=bool),
+            sweeps=np.zeros(replicas, dtype=np.int64),
+            stopped=np.zeros(replicas, dtype=bool),
+            diverged=np.zeros(replicas, dtype=bool),
+            first_solved=np.full(replicas, -1, dtype=np.int64),
+        )
+
+    def ensure_columns(self, columns: int) -> None:
+        """Grow ``history`` (with NaN) to hold ``columns`` entries per replica."""
+        extra = columns - self.history.shape[1]
+        if extra > 0:
+            pad = np.full((self.history.shape[0], extra), np.nan)
+            self.history = np.concatenate([self.history, pad], axis=1)
 
 
 def make_error(name: str, config: TrainConfig) -> ErrorFunction:
@@ -131,6 +169,11 @@ class Trainer:
             [rng_for(s, "order") for s in self.seeds] if config.order == "shuffled" else None
         )
         self.sweep = 0
+        #: The loop's bookkeeping; ``None`` until :meth:`train` starts (or a checkpoint is loaded).
+        self.loop: LoopState | None = None
+        #: False while a sweep is half done: a checkpoint taken then could not resume exactly.
+        self.resumable = True
+        self._stop_requested = False
 
     # ------------------------------------------------------------------ one sweep
 
@@ -187,53 +230,92 @@ class Trainer:
         return self.net.error(activity, self.D, self.report, self.care), self.net.output(activity)
 
     def train(self, progress: Progress | None = None) -> TrainResult:
-        """Train until every replica has stopped or ``max_sweeps`` sweeps are done."""
+        """Train until every replica has stopped or ``max_sweeps`` sweeps are done.
+
+        Continues where the loop stands (:attr:`loop`, e.g. restored from a
+        checkpoint). A first Ctrl-C finishes the sweep in progress and returns
+        the result so far, marked ``interrupted`` (and the trainer stays
+        :attr:`resumable`); a second one interrupts at once.
+        """
         cfg, R = self.config, self.net.replicas
         every = cfg.history_every
-        history = np.full((R, (cfg.max_sweeps + every - 1) // every), np.nan)
-        active = np.ones(R, dtype=bool)
-        sweeps = np.zeros(R, dtype=np.int64)
-        stopped = np.zeros(R, dtype=bool)
-        diverged = np.zeros(R, dtype=bool)
-        first_solved = np.full(R, -1, dtype=np.int64)
-        notes: list[str] = []
+        columns = (cfg.max_sweeps + every - 1) // every
+        if self.loop is None:
+            self.loop = LoopState.fresh(R, columns)
+        loop = self.loop
+        loop.ensure_columns(columns)
+        notes = loop.notes
         interrupted = False
+        self._stop_requested = False
         try:
-            while self.sweep < cfg.max_sweeps and active.any():
-                s = self.sweep
-                # non-finite values are detected below and reported as divergence, not as warnings
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    reported, solved_now = self.run_sweep(active)
-                if s % every == 0:
-                    history[:, s // every] = np.where(active, reported, np.nan)
-                sweeps[active] = s + 1
-                newly = active & solved_now & (first_solved < 0)
-                first_solved[newly] = s + 1
-                bad = active & ~np.isfinite(reported)
-                if bad.any():
-                    diverged |= bad
-                    notes.append(self._divergence_note(s + 1, bad))
-                    active &= ~bad
-                    if not active.any() and R == 1:
-                        raise DivergenceError(notes[-1])
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    done = self._stop_rule(reported)
-                stopped |= active & done
-                active &= ~done
-                if progress is not None:
-                    progress(self.sweep, cfg.max_sweeps, int(active.sum()))
+            with _finish_sweep_on_ctrl_c(self):
+                while self.sweep < cfg.max_sweeps and loop.active.any():
+                    if self._stop_requested:
+                        interrupted = True
+                        break
+                    self.resumable = False
+                    s = self.sweep
+                    # non-finite values are detected below and reported as divergence, not warned
+                    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                        reported, solved_now = self.run_sweep(loop.active)
+                        finite = np.isfinite(reported) & self._finite_params()
+                    active = loop.active
+                    if s % every == 0:
+                        loop.history[:, s // every] = np.where(active, reported, np.nan)
+                    loop.sweeps[active] = s + 1
+                    newly = active & solved_now & (loop.first_solved < 0)
+                    loop.first_solved[newly] = s + 1
+                    bad = active & ~finite
+                    if bad.any():
+                        loop.diverged |= bad
+                        notes.append(self._divergence_note(s + 1, bad, reported))
+                        active &= ~bad
+                        if not active.any() and R == 1:
+                            self.resumable = True
+                            raise DivergenceError(notes[-1])
+                    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                        done = self._stop_rule(reported)
+                    loop.stopped |= active & done
+                    active &= ~done
+                    self.resumable = True
+                    if progress is not None:
+                        progress(self.sweep, cfg.max_sweeps, int(active.sum()))
         except KeyboardInterrupt:
             interrupted = True
-            notes.append(f"interrupted at sweep {self.sweep}")
+        result_notes = list(notes)
+        if interrupted:
+            result_notes.append(
+                f"interrupted at sweep {self.sweep}"
+                + ("" if self.resumable else " (in the middle of a sweep)")
+            )
         with np.errstate(all="ignore"):
             final_error, final_out = self.evaluate()
-        solved = within(final_out, self.D, self.care, cfg.solve_margin, self.mid) & ~diverged
+        solved = within(final_out, self.D, self.care, cfg.solve_margin, self.mid) & ~loop.diverged
         return TrainResult(
-            history=history[:, : (self.sweep + every - 1) // every],
-            sweeps=sweeps, stopped=stopped, solved=solved, first_solved=first_solved,
-            final_error=final_error, final_outputs=final_out, diverged=diverged,
-            interrupted=interrupted, history_every=every, notes=notes,
+            history=loop.history[:, : (self.sweep + every - 1) // every].copy(),
+            sweeps=loop.sweeps.copy(), stopped=loop.stopped.copy(), solved=solved,
+            first_solved=loop.first_solved.copy(), final_error=final_error,
+            final_outputs=final_out, diverged=loop.diverged.copy(),
+            interrupted=interrupted, history_every=every, notes=result_notes,
         )
+
+    def request_stop(self) -> None:
+        """Ask :meth:`train` to stop after the sweep in progress (what a first Ctrl-C does)."""
+        self._stop_requested = True
+
+    def _finite_params(self) -> Array:
+        """Per replica ``(R,)``: every weight and bias is finite.
+
+        One sum per array decides the usual case (a sum of finite numbers far below
+        the float maximum is finite); only when it is not are replicas told apart.
+        """
+        params = self.net.params.values()
+        if np.isfinite(sum(float(w.sum()) for w in params)):
+            return np.ones(self.net.replicas, dtype=bool)
+        ok = np.ones(self.net.replicas, dtype=bool)
+        for w in params:
+            ok &= np.isfinite(w.reshape(w.shape[0], -1)).all(axis=1)
+        return ok
 
     def _stop_rule(self, reported: Array) -> Array:
         """Which replicas meet the stopping rule at the end of this sweep ``(R,)``."""
@@ -246,16 +328,36 @@ class Trainer:
             done |= within(out, self.D, self.care, cfg.stop_margin, self.mid)
         return done
 
-    def _divergence_note(self, sweep: int, bad: Array) -> str:
+    def _divergence_note(self, sweep: int, bad: Array, reported: Array) -> str:
+        """Name the sweep, the replica, the group where values stopped being finite, a cause."""
         r = int(np.flatnonzero(bad)[0])
-        where = [
-            name for name, w in self.net.params.items() if not np.all(np.isfinite(w[r]))
-        ]
-        place = f"in {', '.join(where)}" if where else "in the error"
+        net = self.net
+        where = _first_nonfinite_group(net, r)
+        if where is not None:
+            group, what = where
+        else:
+            # weights finite: the error itself overflowed; find the group whose values did
+            with np.errstate(all="ignore"):
+                activity = net.forward(self.X)  # x, y: (R, N, n)
+            group, what = None, f"the {self.report.name} error is {reported[r]}"
+            for g in net.groups:
+                if g.is_input:
+                    continue
+                x, y = activity.x[g.name][r], activity.y[g.name][r]
+                if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+                    group, what = g.name, "its net inputs or outputs are not finite"
+                    break
+            if group is None:
+                size = {n: float(np.max(np.abs(activity.y[n][r]))) for n in net.outputs}
+                group = max(size, key=size.__getitem__)
+                what += f" (its outputs reach {size[group]:.3g})"
+        others = int(bad.sum()) - 1
+        lr = self.lr(sweep - 1)
         return (
-            f"training diverged at sweep {sweep} (replica {r}, seed {self.seeds[r]}): "
-            f"non-finite values {place}; the learning rate {self.lr(sweep - 1)} is probably "
-            "too large for this error function and activation"
+            f"training diverged at sweep {sweep} (replica {r}, seed {self.seeds[r]}"
+            + (f"; and {others} more replica{'s' if others > 1 else ''}" if others else "")
+            + f") in group {group!r}: {what}; likely cause: the learning rate {lr:g} is too "
+            f"large for this network and the {self.error.name} error (try --set lr={lr / 10:g})"
         )
 
 
@@ -291,6 +393,55 @@ def _check_per_replica(net: Network, tasks: list[Task]) -> None:
         raise ShapeError(
             f"per-replica tasks must have the same number of cases, got {sorted(sizes)}"
         )
+
+
+@contextmanager
+def _finish_sweep_on_ctrl_c(trainer: Trainer) -> Iterator[None]:
+    """While training: a first Ctrl-C asks the loop to stop after the sweep in progress.
+
+    Only in the main thread and only when SIGINT has Python's default handler;
+    the handler restores the previous one at once, so a second Ctrl-C raises
+    KeyboardInterrupt immediately.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler:
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        trainer.request_stop()
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _param_groups(net: Network, name: str) -> list[str]:
+    """The groups a parameter array feeds: the targets of its projections, or a bias's group."""
+    if name.startswith("b:"):
+        return [name[2:]]
+    return list(dict.fromkeys(p.target for p in net.projections if p.param == name))
+
+
+def _first_nonfinite_group(net: Network, r: int) -> tuple[str, str] | None:
+    """The first group (in topological order) fed by a non-finite weight of replica ``r``."""
+    bad = {name for name, w in net.params.items() if not np.all(np.isfinite(w[r]))}
+    if not bad:
+        return None
+    for g in net.groups:
+        names = [n for n in bad if g.name in _param_groups(net, n)]
+        if names:
+            return g.name, (
+                f"its weights {', '.join(sorted(names))} became non-finite "
+                "(a non-finite gradient, or an update that overflowed)"
+            )
+    return None  # pragma: no cover - every parameter feeds a group
 
 
 def _check_fits(net: Network, task: Task) -> None:

@@ -1,14 +1,30 @@
-"""``backprop86 run EXPERIMENT``: train it over seeds, print published versus measured."""
+"""``backprop86 run EXPERIMENT``: train it over seeds, print published versus measured.
+
+``--checkpoint PATH`` saves the weights, the optimizer's state and the trainer's
+state at the end (and when Ctrl-C stops the run); ``--resume PATH`` continues
+such a run — with the same settings, ``max_sweeps`` may grow — so that the
+result equals an uninterrupted run bit for bit. Ctrl-C finishes the sweep in
+progress, prints the result so far, always writes a checkpoint (to
+``EXPERIMENT.checkpoint.npz`` when no ``--checkpoint`` was given) and exits 130.
+"""
 
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
+from pathlib import Path
 
+from backprop86 import checkpoint
 from backprop86.cli import positive_int
 from backprop86.commands.common import add_experiment_args, add_json_arg, experiment_from
 from backprop86.experiments.runner import format_run, run
 from backprop86.io import save_json
 from backprop86.progress import sweep_bar
+from backprop86.recipe import recipe
+
+#: Exit status of a run stopped by Ctrl-C (128 + SIGINT), after its checkpoint is saved.
+INTERRUPTED = 130
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,16 +35,52 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=positive_int, metavar="N",
                    help="train N seeds (first…first+N−1) instead of the file's default seeds")
     add_json_arg(p)
+    p.add_argument("--checkpoint", type=Path, metavar="PATH",
+                   help="save weights, optimizer and trainer state here at the end and on "
+                        "Ctrl-C (.npz, no pickle), to continue later with --resume")
+    p.add_argument("--resume", type=Path, metavar="PATH",
+                   help="continue the run saved in this checkpoint; give the same experiment, "
+                        "--set and --seeds (only max_sweeps may change)")
 
 
 def main(args: argparse.Namespace) -> int:
     exp = experiment_from(args)
     seeds = exp.seeds(args.seeds)
+    record = recipe(exp, seeds)
+    saved = None
+    if args.resume is not None:
+        saved = checkpoint.load(args.resume)
+        checkpoint.check_same_run(saved, record)
     task = exp.task()
     work = len(seeds) * exp.config.max_sweeps * task.n_cases
+    prepare = None if saved is None else (lambda trainer: checkpoint.resume(trainer, saved))
     with sweep_bar(exp.config.max_sweeps, exp.name, work) as progress:
-        result = run(exp, seeds, progress=progress)
+        result = run(exp, seeds, progress=progress, prepare=prepare)
     print(format_run(result))
     if args.json:
         save_json(args.json, result.to_json())
-    return 0
+    interrupted = result.result.interrupted
+    target = args.checkpoint
+    if target is None and interrupted:
+        target = Path(f"{exp.name}.checkpoint.npz")
+    if target is not None:
+        if result.trainer.resumable:
+            checkpoint.save(target, result.trainer, record)
+            if interrupted:
+                print(f"backprop86 run: interrupted at sweep {result.sweeps_done}; checkpoint "
+                      f"saved to {target}; continue with: {_continue(args, target)}",
+                      file=sys.stderr)
+        else:
+            print("backprop86 run: interrupted in the middle of a sweep, so no checkpoint "
+                  "could be written", file=sys.stderr)
+    return INTERRUPTED if interrupted else 0
+
+
+def _continue(args: argparse.Namespace, target: Path) -> str:
+    """The command line that resumes this run."""
+    words = ["backprop86", "run", args.experiment]
+    for item in args.settings:
+        words += ["--set", item]
+    if args.seeds is not None:
+        words += ["--seeds", str(args.seeds)]
+    return shlex.join([*words, "--resume", str(target)])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from backprop86.holdout import format_heldout as _format_heldout
 from backprop86.holdout import score as _score_heldout
 from backprop86.io import command_line, versions
 from backprop86.network import Network
+from backprop86.recipe import recipe
 from backprop86.tasks import Task
 from backprop86.train import Progress, Trainer, TrainResult
 
@@ -29,6 +31,15 @@ class Run:
     result: TrainResult
     summary: dict[str, Any]
     split: Split | None = None  # per-replica training / held-out cases, when the file has [split]
+    #: The trainer, for checkpoints (``None`` when the run was rebuilt from a file).
+    trainer: Trainer | None = field(default=None, repr=False)
+
+    @property
+    def sweeps_done(self) -> int:
+        """Sweeps trained (the trainer's counter; the most any replica trained otherwise)."""
+        if self.trainer is not None:
+            return int(self.trainer.sweep)
+        return int(self.result.sweeps.max(initial=0))
 
     @property
     def verdict(self) -> dict[str, Any] | None:
@@ -37,6 +48,7 @@ class Run:
     def to_json(self) -> dict[str, Any]:
         """The machine-readable record: experiment, config, versions, summary, replicas."""
         r = self.result
+        record = recipe(self.experiment, self.seeds)
         replicas = [
             {
                 "seed": seed,
@@ -61,6 +73,9 @@ class Run:
             "config": self.experiment.config.to_dict(),
             "params": self.experiment.params,
             "seeds": self.seeds,
+            # with config, params and seeds: what `backprop86 verify` needs to rebuild the run
+            "experiment_file": record["experiment_file"],
+            "experiment_table": record["experiment_table"],
             "versions": versions(),
             "command": command_line(),
             "summary": self.summary,
@@ -68,6 +83,7 @@ class Run:
             "verdict": self.verdict,
             "deviations": list(self.experiment.deviations),
             "interrupted": r.interrupted,
+            "sweeps_done": self.sweeps_done,
             "notes": r.notes,
             "replicas": replicas,
         }
@@ -92,18 +108,25 @@ def run(
     seeds: list[int],
     *,
     progress: Progress | None = None,
+    prepare: Callable[[Trainer], None] | None = None,
 ) -> Run:
-    """Train ``len(seeds)`` replicas of ``exp`` as one batch and summarise them."""
+    """Train ``len(seeds)`` replicas of ``exp`` as one batch and summarise them.
+
+    ``prepare(trainer)`` is called before training starts (to resume from a checkpoint).
+    """
     task = exp.task()
     net = exp.network(replicas=len(seeds))
     split = make_split(task, seeds, exp.split_spec()) if exp.split else None
     trained_on = task if split is None else split.train  # one training set per replica
-    result = Trainer(net, trained_on, exp.config, seeds).train(progress)
+    trainer = Trainer(net, trained_on, exp.config, seeds)
+    if prepare is not None:
+        prepare(trainer)
+    result = trainer.train(progress)
     summary = summarize(result, seeds)
     if split is not None:
         mid = 0.5 * sum(exp.config.targets)
         summary["heldout"] = _score_heldout(net, split, mid, exp.published)
-    return Run(exp, seeds, task, net, result, summary, split)
+    return Run(exp, seeds, task, net, result, summary, split, trainer)
 
 
 # ----------------------------------------------------------------------------

@@ -1,0 +1,319 @@
+"""Checkpoints and weight files: one ``.npz`` each, written atomically, read without pickle.
+
+A *checkpoint* holds everything a :class:`~backprop86.train.Trainer` needs to go
+on exactly where it stopped, so that a resumed run equals an uninterrupted one
+bit for bit:
+
+* the weights and biases of all ``R`` replicas;
+* the optimizer's state (Δw(t−1) for momentum, eq. 9; Adam's moments and step);
+* the loop's state: sweeps done, which replicas are still training, stopped,
+  diverged, first solved, the history so far and its notes;
+* the state of each replica's pattern-order generator (``bit_generator.state``,
+  a dict of integers, kept as JSON text);
+* the run's recipe (:mod:`backprop86.recipe`) and the package versions.
+
+A *weight file* holds a network's parameters and the description of its groups.
+
+Layout: arrays are stored under neutral keys ``a0, a1, …``; a 0-d string array
+``meta`` holds a JSON object that names them. Nothing is ever pickled, and
+loading uses ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backprop86.errors import ConfigError, FileFormatError
+from backprop86.io import load_arrays, save_arrays, versions
+from backprop86.network import Network
+from backprop86.train import LoopState, Trainer
+
+Array = np.ndarray
+
+FORMAT = "backprop86"
+VERSION = 1
+
+_LOOP_ARRAYS = ("history", "active", "sweeps", "stopped", "diverged", "first_solved")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint as read from disk: its JSON ``meta`` and its named arrays."""
+
+    path: Path
+    meta: dict[str, Any]
+    arrays: dict[str, Array]
+
+    @property
+    def run(self) -> dict[str, Any]:
+        """The recipe of the run (see :mod:`backprop86.recipe`)."""
+        return self.meta["run"]
+
+    @property
+    def sweep(self) -> int:
+        return int(self.meta["trainer"]["sweep"])
+
+
+# ----------------------------------------------------------------------------
+# Writing and reading the container
+# ----------------------------------------------------------------------------
+
+
+def _write(path: str | Path, meta: dict[str, Any], named: Mapping[str, Array]) -> None:
+    keys = {f"a{i}": name for i, name in enumerate(named)}
+    meta = {**meta, "arrays": keys}
+    arrays = {key: np.asarray(named[name]) for key, name in keys.items()}
+    arrays["meta"] = np.array(json.dumps(meta))
+    save_arrays(path, arrays)
+
+
+def _read(path: str | Path, kind: str) -> tuple[dict[str, Any], dict[str, Array]]:
+    path = Path(path)
+    what = "checkpoint" if kind == "checkpoint" else "weight file"
+    raw = load_arrays(path, what)
+    if "meta" not in raw or raw["meta"].dtype.kind != "U" or raw["meta"].ndim != 0:
+        raise FileFormatError(f"{path} is not a backprop86 {what}: it has no meta record")
+    try:
+        meta = json.loads(str(raw["meta"]))
+    except json.JSONDecodeError as exc:
+        raise FileFormatError(
+            f"{path}: the {what}'s meta record is not valid JSON ({exc.msg} at position "
+            f"{exc.pos}); the file is corrupt"
+        ) from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("kind") != kind:
+        found = meta.get("kind") if isinstance(meta, dict) else None
+        raise FileFormatError(
+            f"{path} is not a backprop86 {what}"
+            + (f" (it is a {found.replace('_', ' ')})" if isinstance(found, str) else "")
+        )
+    if meta.get("version") != VERSION:
+        raise FileFormatError(
+            f"{path} is a {what} of format version {meta.get('version')!r}; "
+            f"this backprop86 reads version {VERSION}"
+        )
+    keys = meta.get("arrays")
+    if not isinstance(keys, dict) or any(k not in raw for k in keys):
+        raise FileFormatError(f"{path}: the {what} lacks arrays its meta record names")
+    return meta, {name: raw[key] for key, name in keys.items()}
+
+
+# ----------------------------------------------------------------------------
+# Trainer state
+# ----------------------------------------------------------------------------
+
+
+def trainer_state(trainer: Trainer) -> tuple[dict[str, Any], dict[str, Array]]:
+    """Everything needed to resume ``trainer`` exactly: JSON-able values and named arrays."""
+    if not trainer.resumable:
+        raise ConfigError(
+            "the run was interrupted in the middle of a sweep, so no exact checkpoint can be "
+            "written; interrupt once (Ctrl-C) and let the sweep finish"
+        )
+    R = trainer.net.replicas
+    every = trainer.config.history_every
+    loop = trainer.loop or LoopState.fresh(R, 0)
+    columns = (trainer.sweep + every - 1) // every
+    arrays: dict[str, Array] = {}
+    for name in _LOOP_ARRAYS:
+        value = getattr(loop, name)
+        arrays[f"loop:{name}"] = value[:, :columns] if name == "history" else value
+    for name, w in trainer.net.params.items():
+        arrays[f"param:{name}"] = w
+    for name, value in trainer.optimizer.state().items():
+        arrays[f"optimizer:{name}"] = value
+    rngs = trainer.order_rngs
+    meta = {
+        "sweep": int(trainer.sweep),
+        "replicas": R,
+        "dtype": str(trainer.net.dtype),
+        "seeds": list(trainer.seeds),
+        "notes": list(loop.notes),
+        "order_rngs": None if rngs is None else [rng.bit_generator.state for rng in rngs],
+    }
+    return meta, arrays
+
+
+def restore_trainer(trainer: Trainer, meta: Mapping[str, Any], arrays: Mapping[str, Array],
+                    label: str = "checkpoint") -> None:
+    """Put ``trainer`` in the state :func:`trainer_state` recorded; mismatches give clear errors."""
+    net, R = trainer.net, trainer.net.replicas
+    try:
+        sweep = int(meta["sweep"])
+        replicas = int(meta["replicas"])
+        seeds = [int(s) for s in meta["seeds"]]
+        notes = [str(n) for n in meta["notes"]]
+        rng_states = meta["order_rngs"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FileFormatError(f"{label}: its trainer record is incomplete ({exc!r})") from None
+    if replicas != R or seeds != trainer.seeds:
+        raise ConfigError(
+            f"{label} holds {replicas} replicas with seeds {_short(seeds)}, "
+            f"but this run has {R} with seeds {_short(trainer.seeds)}"
+        )
+    if meta.get("dtype") != str(net.dtype):
+        raise ConfigError(f"{label} was written in {meta.get('dtype')}, this run uses {net.dtype}")
+
+    def take(name: str, shape: tuple[int, ...], dtype: Any) -> Array:
+        if name not in arrays:
+            raise FileFormatError(f"{label} lacks {name!r}")
+        a = np.asarray(arrays[name])
+        if a.shape != shape:
+            raise FileFormatError(f"{label}: {name!r} has shape {a.shape}, expected {shape}")
+        if a.dtype.kind not in "fbiu":
+            raise FileFormatError(f"{label}: {name!r} holds {a.dtype}, expected numbers")
+        return a.astype(dtype, copy=True)
+
+    expected = {f"param:{n}" for n in net.params}
+    expected |= {f"optimizer:{n}" for n in trainer.optimizer.state()}
+    expected |= {f"loop:{n}" for n in _LOOP_ARRAYS}
+    unknown = sorted(set(arrays) - expected)
+    if unknown:
+        raise ConfigError(
+            f"{label} does not fit this run: it has {', '.join(unknown)} "
+            "(was it written for another network or optimizer?)"
+        )
+    every = trainer.config.history_every
+    columns = (sweep + every - 1) // every
+    loop = LoopState(
+        history=take("loop:history", (R, columns), np.float64),
+        active=take("loop:active", (R,), bool),
+        sweeps=take("loop:sweeps", (R,), np.int64),
+        stopped=take("loop:stopped", (R,), bool),
+        diverged=take("loop:diverged", (R,), bool),
+        first_solved=take("loop:first_solved", (R,), np.int64),
+        notes=notes,
+    )
+    params = {n: take(f"param:{n}", w.shape, net.dtype) for n, w in net.params.items()}
+    opt_state = trainer.optimizer.state()
+    optimizer = {n: take(f"optimizer:{n}", v.shape, v.dtype) for n, v in opt_state.items()}
+    if (rng_states is None) != (trainer.order_rngs is None):
+        raise ConfigError(f"{label} and this run differ in pattern order (sequential / shuffled)")
+    if trainer.order_rngs is not None:
+        if not isinstance(rng_states, list) or len(rng_states) != R:
+            raise FileFormatError(f"{label}: expected {R} pattern-order generator states")
+        for rng, state in zip(trainer.order_rngs, rng_states, strict=True):
+            try:
+                rng.bit_generator.state = state
+            except (TypeError, ValueError, KeyError) as exc:
+                raise FileFormatError(
+                    f"{label}: a pattern-order generator state is unreadable ({exc})"
+                ) from None
+    for n, w in net.params.items():
+        w[...] = params[n]
+    trainer.optimizer.load_state(optimizer)
+    trainer.loop = loop
+    trainer.sweep = sweep
+
+
+def _short(seeds: list[int]) -> str:
+    return str(seeds) if len(seeds) <= 6 else f"[{seeds[0]}, {seeds[1]}, …, {seeds[-1]}]"
+
+
+# ----------------------------------------------------------------------------
+# Checkpoints
+# ----------------------------------------------------------------------------
+
+
+def save(path: str | Path, trainer: Trainer, run: Mapping[str, Any]) -> None:
+    """Write a checkpoint of ``trainer`` (whose recipe is ``run``) to ``path``, atomically."""
+    state, arrays = trainer_state(trainer)
+    meta = {
+        "format": FORMAT, "kind": "checkpoint", "version": VERSION,
+        "run": dict(run), "trainer": state, "versions": versions(),
+    }
+    _write(path, meta, arrays)
+
+
+def load(path: str | Path) -> Checkpoint:
+    """Read a checkpoint; a missing, truncated or corrupt file gives one clear error."""
+    meta, arrays = _read(path, "checkpoint")
+    for key in ("run", "trainer"):
+        if not isinstance(meta.get(key), dict):
+            raise FileFormatError(f"{path}: the checkpoint lacks its {key} record")
+    return Checkpoint(Path(path), meta, arrays)
+
+
+def resume(trainer: Trainer, checkpoint: Checkpoint) -> None:
+    """Put ``trainer`` where ``checkpoint`` left off (see :func:`restore_trainer`)."""
+    restore_trainer(trainer, checkpoint.meta["trainer"], checkpoint.arrays, str(checkpoint.path))
+
+
+def check_same_run(checkpoint: Checkpoint, run: Mapping[str, Any]) -> None:
+    """Refuse to resume with settings that would change the result: all but ``max_sweeps``.
+
+    ``run`` is the recipe of the run about to resume (after ``--set``).
+    """
+    saved = checkpoint.run
+    label = str(checkpoint.path)
+    if saved.get("experiment") != run.get("experiment"):
+        raise ConfigError(
+            f"{label} is a checkpoint of experiment {saved.get('experiment')!r}, "
+            f"not {run.get('experiment')!r}"
+        )
+    diffs = []
+    for section in ("params", "config"):
+        a, b = saved.get(section) or {}, run.get(section) or {}
+        for key in sorted(set(a) | set(b)):
+            if key == "max_sweeps" or a.get(key) == b.get(key):
+                continue
+            diffs.append(f"{key}={_fmt(a.get(key))} (now {_fmt(b.get(key))})")
+    if list(saved.get("seeds", [])) != list(run.get("seeds", [])):
+        diffs.append(f"seeds={_short(list(saved.get('seeds', [])))} "
+                     f"(now {_short(list(run.get('seeds', [])))})")
+    if diffs:
+        raise ConfigError(
+            f"{label} was made with {'; '.join(diffs)}; a resumed run must keep every setting "
+            "but max_sweeps (pass the same --set and --seeds as the first run)"
+        )
+
+
+def _fmt(value: Any) -> str:
+    return json.dumps(value) if not isinstance(value, str) else value
+
+
+# ----------------------------------------------------------------------------
+# Weight files
+# ----------------------------------------------------------------------------
+
+
+def save_weights(path: str | Path, net: Network, run: Mapping[str, Any] | None = None) -> None:
+    """Write ``net``'s parameters (all replicas) and its structure to an ``.npz`` file."""
+    meta = {
+        "format": FORMAT, "kind": "weights", "version": VERSION,
+        "replicas": net.replicas, "dtype": str(net.dtype),
+        "groups": [
+            {"name": g.name, "size": g.size, "activation": g.activation, "bias": g.bias}
+            for g in net.groups
+        ],
+        "projections": [
+            {"from": p.source, "to": p.target, "tie": p.tie, "masked": p.mask is not None}
+            for p in net.projections
+        ],
+        "run": dict(run) if run is not None else None,
+        "versions": versions(),
+    }
+    _write(path, meta, dict(net.params))
+
+
+def load_weights(path: str | Path, net: Network) -> None:
+    """Set ``net``'s parameters from a weight file written for a network of the same shape."""
+    _, arrays = _read(path, "weights")
+    mine, theirs = set(net.params), set(arrays)
+    if mine != theirs:
+        raise ConfigError(
+            f"{path} holds parameters {', '.join(sorted(theirs))}; this network has "
+            f"{', '.join(sorted(mine))}"
+        )
+    for name, w in net.params.items():
+        a = arrays[name]
+        if a.shape not in (w.shape, w.shape[1:]):
+            raise ConfigError(
+                f"{path}: parameter {name!r} has shape {a.shape}, this network needs {w.shape}"
+            )
+    net.set_params(arrays)
