@@ -141,8 +141,12 @@ def test_unknown_experiment_exits_2(capsys):
     assert "unknown experiment" in capsys.readouterr().err
 
 
-def _interrupting_bar(at_call: int, at_sweep: int):
-    """A stand-in for progress.sweep_bar whose callback presses Ctrl-C in the ``at_call``-th run."""
+def _interrupting_bar(at_call: int, at_sweep: int, seen: dict):
+    """A stand-in for progress.sweep_bar whose callback presses Ctrl-C in the ``at_call``-th run.
+
+    The trainer may report progress every few sweeps, so Ctrl-C comes at the first
+    report at or after ``at_sweep``; ``seen["at"]`` records that sweep.
+    """
     calls = {"n": 0}
 
     @contextmanager
@@ -153,7 +157,8 @@ def _interrupting_bar(at_call: int, at_sweep: int):
             return
 
         def update(done, _total, _active):
-            if done == at_sweep:
+            if done >= at_sweep:
+                seen["at"] = done
                 raise KeyboardInterrupt
 
         yield update
@@ -162,21 +167,24 @@ def _interrupting_bar(at_call: int, at_sweep: int):
 
 
 def test_ctrl_c_prints_finished_points_and_writes_partial_json(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(sweep, "sweep_bar", _interrupting_bar(at_call=2, at_sweep=50))
+    seen: dict = {}
+    monkeypatch.setattr(sweep, "sweep_bar", _interrupting_bar(2, 50, seen))
     out = tmp_path / "partial.json"
     rc = main(["sweep", "xor", "--seeds", "3", "--grid", "hidden=2,3,4",
-               "--set", "max_sweeps=300", "--json", str(out)])
+               "--set", "max_sweeps=3000", "--json", str(out)])
     assert rc == 130
+    at = seen["at"]
+    assert 50 <= at < 3000
     captured = capsys.readouterr()
     assert "2 of 3 points" in captured.out
-    assert "interrupted at sweep 50 of 300" in captured.out
+    assert f"interrupted at sweep {at:,} of 3,000" in captured.out
     assert "interrupted after 2 of 3 points" in captured.err
     data = json.loads(out.read_text())
     assert data["interrupted"] is True and data["complete"] is False
     assert data["points_planned"] == 3 and data["points_done"] == 2
     first, second = data["points"]
-    assert not first["partial"] and first["sweeps_done"] == 300
-    assert second["partial"] and second["sweeps_done"] == 50
+    assert not first["partial"] and first["sweeps_done"] == 3000
+    assert second["partial"] and second["sweeps_done"] == at
 
 
 def test_ctrl_c_between_points(tmp_path, capsys, monkeypatch):

@@ -57,16 +57,19 @@ def new_figure(size: tuple[int, int]) -> Figure:
 
 def save(fig: Figure, path: str | Path) -> list[Path]:
     """Write ``fig`` as ``path.png`` and ``path.svg`` (Agg renders the PNG); return the paths."""
+    import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     written = []
-    for fmt in FORMATS:
-        out = path.with_suffix(f".{fmt}")
-        fig.savefig(out, format=fmt, dpi=DPI, metadata=_metadata(fmt))
-        written.append(out)
+    # SVG text stays text (small files, searchable), drawn in the reader's sans-serif font.
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "backprop86"}):
+        for fmt in FORMATS:
+            out = path.with_suffix(f".{fmt}")
+            fig.savefig(out, format=fmt, dpi=DPI, metadata=_metadata(fmt))
+            written.append(out)
     return written
 
 
@@ -158,7 +161,7 @@ def decision_boundary(
     replica: int = 0,
     title: str,
     mid: float = 0.5,
-    resolution: int = 161,
+    resolution: int = 101,
     size: tuple[int, int] = (600, 520),
 ) -> list[Path]:
     """The output of one network over the unit square (and a margin), with the ``mid`` contour.
@@ -178,9 +181,13 @@ def decision_boundary(
     surface = _one(net, replica, grid)[:, 0].reshape(resolution, resolution)
     fig = new_figure(size)
     ax = fig.add_subplot()
-    image = ax.imshow(surface, origin="lower", extent=(lo, hi, lo, hi), cmap="RdBu_r",
-                      vmin=0.0, vmax=1.0, interpolation="bilinear", aspect="equal")
-    if surface.min() < mid < surface.max():
+    # Bands of 0.1: flat colours read (and compress) better than a smooth gradient.
+    image = ax.contourf(g1, g2, np.clip(surface, 0.0, 1.0), levels=np.linspace(0.0, 1.0, 11),
+                        cmap="RdBu_r", vmin=0.0, vmax=1.0)
+    ax.set_aspect("equal")
+    # A boundary is drawn only where the output really crosses ``mid``, not in a flat field.
+    crosses = surface.min() < mid < surface.max() and np.ptp(surface) > 0.05
+    if crosses:
         ax.contour(g1, g2, surface, levels=[mid], colors="black", linewidths=2)
     ax.plot([0, 1, 1, 0, 0], [0, 0, 1, 1, 0], color="0.3", linewidth=0.8, linestyle=":")
     outputs = _one(net, replica, task.inputs)[:, 0]
@@ -197,7 +204,7 @@ def decision_boundary(
     ax.set_ylabel("input 2")
     ax.set_title(title)
     bar = fig.colorbar(image, ax=ax, shrink=0.85)
-    bar.set_label(f"network output (black line: {mid:g})")
+    bar.set_label(f"network output (black line: {mid:g})" if crosses else "network output")
     return save(fig, path)
 
 
@@ -371,7 +378,7 @@ def solved_rate(
     if numeric:
         _rate_lines(ax, series)
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("solved (% of seeds)")
+        ax.set_ylabel("solved (% of seeds), 95 % Wilson interval")
         ax.set_ylim(-3, 103)
         if len(series) > 1:
             ax.legend(loc="best", fontsize="small")

@@ -420,18 +420,24 @@ def draw(results: list[PointResult], folder: Path, grid: list[tuple[str, list[st
                 mid=0.5 * sum(exp.config.targets),
             )
     if len(results) > 1:
+        limits = {r.point.experiment.config.max_sweeps for r in results}
+        within = f" within {limits.pop():,} sweeps" if len(limits) == 1 else ""
         written += plots.solved_rate(
             folder / "solved-rate", _rate_series(results, grid),
-            xlabel=_axis_name(grid[0][0]) if len(grid) == 1 else "",
-            title=f"Solved with {len(results[0].seeds)} seeds per point (95 % Wilson intervals)",
+            xlabel=_axis_name(grid[0][0]) if grid else "",
+            title=f"Solved{within} ({len(results[0].seeds)} seeds per point)",
         )
     return written
 
 
 def _rate_series(results: list[PointResult], grid: list[tuple[str, list[str]]]) -> dict[str, Any]:
-    """One series per experiment against the grid's single key; else one row per point."""
+    """One series per experiment against the grid's single numeric key; else one row per point."""
     series: dict[str, tuple[list[Any], list[int], list[int]]] = {}
-    single = len(grid) == 1
+    single = len(grid) == 1 and all(
+        isinstance(r.point.grid[grid[0][0]], (int, float))
+        and not isinstance(r.point.grid[grid[0][0]], bool)
+        for r in results
+    )
     for res in results:
         name = res.point.experiment.name if single else res.point.name
         x = res.point.grid[grid[0][0]] if single else ""
