@@ -85,17 +85,15 @@ def correct(outputs: Array, targets: Array, mid: float = 0.5) -> Array:
     return ((outputs > mid) == (targets > mid)).all(axis=-1)
 
 
-def score(
-    net: Network, split: Split, mid: float = 0.5, published: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def score(net: Network, split: Split, mid: float = 0.5) -> dict[str, Any]:
     """Each replica's held-out cases scored with its own weights.
 
     Returns ``correct`` ``(R,)`` counts, their ``mean`` out of ``cases``, the
     distribution of counts ``0 … cases``, the fraction of all held-out cases
     answered correctly with a Wilson 95 % interval (over ``R × cases`` cases,
     which treats cases as independent), and the rate of replicas with every
-    held-out case right; with ``published`` (an experiment's ``[published]``
-    table holding ``heldout_value``) also the published fraction and a verdict.
+    held-out case right. A published claim with ``metric = "heldout"``
+    (:mod:`backprop86.experiments.claims`) is judged on ``fraction``.
     """
     X = np.stack([t.inputs for t in split.test])  # (R, k, n_in)
     D = np.stack([t.targets for t in split.test])  # (R, k, n_out), 0/1 targets
@@ -103,7 +101,7 @@ def score(
     counts = ok.sum(axis=1)
     k = ok.shape[1]
     total = int(counts.sum())
-    measured = {
+    return {
         "cases": k,
         "correct": counts.tolist(),
         "mean": float(counts.mean()),
@@ -112,47 +110,14 @@ def score(
         "distribution": np.bincount(counts, minlength=k + 1).tolist(),
         "all_correct_rate": float(np.mean(counts == k)),
     }
-    return score_with_published(measured, published or {})
-
-
-HELDOUT_RULE = (
-    "reproduced when the published fraction of held-out cases answered correctly lies "
-    "inside the measured 95 % Wilson interval"
-)
-
-
-def verdict(fraction_ci95: list[float], published: float) -> str:
-    """``"reproduced"`` when ``published`` lies inside the measured interval, else not."""
-    lo, hi = fraction_ci95
-    return "reproduced" if lo <= published <= hi else "not reproduced"
-
-
-def score_with_published(heldout: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
-    """Add the published held-out fraction (``[published] heldout_value``) and the verdict."""
-    if "heldout_value" not in published:
-        return heldout
-    value = float(published["heldout_value"])
-    return {
-        **heldout,
-        "published": value,
-        "published_source": published.get("heldout_source", ""),
-        "verdict": verdict(heldout["fraction_ci95"], value),
-        "rule": HELDOUT_RULE,
-    }
 
 
 def format_heldout(h: dict[str, Any]) -> list[str]:
-    """Lines of the run table: held-out score, its spread over replicas, and the verdict."""
+    """Lines of the run table: the held-out score and its spread over replicas."""
     lo, hi = h["fraction_ci95"]
     dist = ", ".join(f"{n}/{h['cases']}: {c}" for n, c in enumerate(h["distribution"]))
-    lines = [
+    return [
         f"{'held-out correct (mean)':<28}{h['mean']:.2f}/{h['cases']} per replica "
         f"= {h['fraction']:.1%} of cases (95% CI {lo:.1%}–{hi:.1%})",
         f"{'held-out per replica':<28}{dist}",
     ]
-    if "published" in h:
-        lines += [
-            f"published   held-out fraction = {h['published']:.3g}  ({h['published_source']})",
-            f"verdict     {h['verdict']}  — {h['rule']}",
-        ]
-    return lines

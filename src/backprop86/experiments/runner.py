@@ -125,7 +125,7 @@ def run(
     summary = summarize(result, seeds)
     if split is not None:
         mid = 0.5 * sum(exp.config.targets)
-        summary["heldout"] = _score_heldout(net, split, mid, exp.published)
+        summary["heldout"] = _score_heldout(net, split, mid)
     return Run(exp, seeds, task, net, result, summary, split, trainer)
 
 
