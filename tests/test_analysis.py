@@ -178,3 +178,34 @@ def test_midpoint_follows_target_coding():
     assert failure_kind(y, d, XOR_LABELS, mid=0.5, margin=0.1) == (
         "output ≈ 0.5 on 11; short of the 0.1 margin on 00"
     )
+
+
+# ----------------------------------------------------------------------------
+# The article's third experiment: hidden units in words (backprop86 xor --show-hidden)
+# ----------------------------------------------------------------------------
+
+
+def show_hidden(capsys, *argv):
+    from backprop86.cli import main
+
+    assert main(["xor", "--show-hidden", *argv]) == 0
+    return capsys.readouterr().out
+
+
+def test_show_hidden_names_each_unit_and_the_separation(capsys):
+    out = show_hidden(capsys)  # the article's run: seed 42, 4 hidden units, no biases
+    assert "h4: on for 01, 10, 11; off for 00 (computes OR)" in out
+    assert "every hidden unit gives exactly 0.5 for 00" in out
+    assert "4 distinct binary hidden codes" in out
+    assert "can be split by a line through the origin (the output unit has no bias)" in out
+
+
+def test_show_hidden_says_when_the_output_cannot_separate(capsys):
+    # Seed 1 with 2 hidden units fails with output ≈ 0.5 on 11 (docs/results/xor-sweep.txt):
+    # its hidden codes for 01/10 and 11 lie on one ray from the origin, which an output
+    # unit without a bias cannot split.
+    out = show_hidden(capsys, "--hidden", "2", "--seed", "1")
+    assert "1 distinct binary hidden code." in out
+    assert "cannot be split by a line through the origin" in out
+    out = show_hidden(capsys, "--hidden", "2", "--seed", "1", "--bias")
+    assert "can be split by a line:" in out

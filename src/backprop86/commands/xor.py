@@ -52,7 +52,8 @@ def main(args: argparse.Namespace) -> int:
     task = result.task
     outputs = result.result.final_outputs[0]
     print("\nTrained predictions vs correct XOR:")
-    for x, y, d in zip(task.inputs.astype(int), outputs[:, 0], task.targets[:, 0].astype(int), strict=True):
+    targets = task.targets[:, 0].astype(int)
+    for x, y, d in zip(task.inputs.astype(int), outputs[:, 0], targets, strict=True):
         print(f" Input {x} → Predicted: {y:.3f} | Correct: {d}")
     if args.show_hidden:
         if args.hidden == 0:
@@ -82,20 +83,36 @@ def describe_hidden(net, X: np.ndarray, labels: tuple[str, ...]) -> str:
         off = [label for label in labels if label not in on]
         spread = H[:, j].max() - H[:, j].min()
         if spread < 0.1:
-            what = f"barely varies ({H[:, j].min():.2f}–{H[:, j].max():.2f}): carries no information"
+            low, high = H[:, j].min(), H[:, j].max()
+            what = f"barely varies ({low:.2f}–{high:.2f}): carries no information"
         elif not on:
-            what = "off for every input"
+            what = f"off for every input, but graded: {_ranking(H[:, j], labels)}"
         elif not off:
-            what = "on for every input"
+            what = f"on for every input, but graded: {_ranking(H[:, j], labels)}"
         else:
             what = f"on for {', '.join(on)}; off for {', '.join(off)}"
             what += _name_function(set(on), labels)
         lines.append(f"  h{j + 1}: {what}")
+    zero = [label for label, x in zip(labels, X, strict=True) if not np.any(x)]
+    if zero and not net.group("hidden1").bias:
+        lines.append(
+            f"Without biases every hidden unit gives exactly 0.5 for {zero[0]}: its net input is 0."
+        )
     codes = {tuple((H[i] > 0.5).astype(int)) for i in range(H.shape[0])}
+    n_codes = len(codes)
     lines.append(
-        f"The {len(labels)} inputs map to {len(codes)} distinct binary hidden codes"
-        + (" — XOR is linearly separable in hidden space." if _separable(H, labels) else ".")
+        f"The {len(labels)} inputs map to {n_codes} distinct binary hidden "
+        f"code{'s' if n_codes != 1 else ''}."
     )
+    if len(labels) == 4:
+        out_bias = net.group(net.outputs[0]).bias
+        how = "a line" if out_bias else "a line through the origin (the output unit has no bias)"
+        if _separable(H, labels, bias=out_bias):
+            lines.append(f"In hidden space XOR's two classes can be split by {how}: "
+                         "the output unit can get every case right.")
+        else:
+            lines.append(f"In hidden space XOR's two classes cannot be split by {how}: "
+                         "no output weights get every case right.")
     return "\n".join(lines)
 
 
@@ -117,17 +134,29 @@ _FUNCTIONS = {
 }
 
 
+def _ranking(h: np.ndarray, labels: tuple[str, ...]) -> str:
+    """Inputs from most to least active; equal activations (2 decimals) joined: ``00 > 01 = 10``."""
+    levels: dict[float, list[str]] = {}
+    for label, v in zip(labels, h, strict=True):
+        levels.setdefault(round(float(v), 2), []).append(label)
+    return " > ".join(" = ".join(levels[v]) for v in sorted(levels, reverse=True))
+
+
 def _name_function(on: set[str], labels: tuple[str, ...]) -> str:
     name = _FUNCTIONS.get(frozenset(on)) if set(labels) == {"00", "01", "10", "11"} else None
     return f" (computes {name})" if name else ""
 
 
-def _separable(H: np.ndarray, labels: tuple[str, ...]) -> bool:
-    """Whether XOR's classes are linearly separable in hidden space (perceptron test on 4 points)."""
+def _separable(H: np.ndarray, labels: tuple[str, ...], *, bias: bool = True) -> bool:
+    """Whether XOR's classes are linearly separable in hidden space (perceptron on 4 points).
+
+    With ``bias=False`` the separating hyperplane must pass through the origin,
+    as it must for an output unit without a bias.
+    """
     if H.shape[0] != 4:
         return False
     d = np.array([1 if label in ("01", "10") else -1 for label in labels])
-    Z = np.hstack([H, np.ones((4, 1))])
+    Z = np.hstack([H, np.ones((4, 1))]) if bias else H
     w = np.zeros(Z.shape[1])
     for _ in range(10_000):
         wrong = np.flatnonzero(np.sign(Z @ w) != d)
