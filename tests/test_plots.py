@@ -143,3 +143,16 @@ def test_the_package_and_the_xor_command_do_not_import_matplotlib():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+
+@pytest.mark.parametrize(("cases", "outputs", "hidden"), [(8, 8, 3), (40, 1, 20)])
+def test_hidden_activations_of_larger_nets(tmp_path, cases, outputs, hidden):
+    """Many outputs (points drawn alike) and many cases and units (no values, fewer ticks)."""
+    from backprop86.tasks import Task
+
+    rng = np.random.default_rng(1)
+    task = Task("t", rng.integers(0, 2, (cases, 6)), rng.integers(0, 2, (cases, outputs)))
+    net = Network.mlp([6, hidden, outputs])
+    net.set_params({k: rng.normal(0, 2, v.shape) for k, v in net.params.items()})
+    check(plots.hidden_activations(tmp_path / "big", net, task, title="big"), (760, 380))

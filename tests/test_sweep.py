@@ -231,3 +231,11 @@ def test_plot_writes_every_figure(tmp_path, capsys):
         "solved-rate",
     ]
     assert names == sorted(f"{n}.{ext}" for n in expected for ext in ("png", "svg"))
+
+
+def test_failures_are_judged_on_each_replica_s_own_training_cases(capsys):
+    # family-trees holds out 4 of its 104 cases per replica: each net is judged on its 100.
+    rc = main(["sweep", "family-trees", "--seeds", "2", "--set", "max_sweeps=3"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "of 100 patterns" in out and "held out right" in out

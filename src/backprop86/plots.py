@@ -241,18 +241,27 @@ def hidden_activations(
     return save(fig, path)
 
 
+#: Largest heat map whose cells carry their values; most rows and columns named by ticks.
+ANNOTATED_CELLS = 80
+NAMED_ROWS = 32
+NAMED_COLUMNS = 16
+
+
 def _heat_map(ax: Any, H: Array, labels: Sequence[str], units: Sequence[str]) -> None:
     vmin, vmax = min(0.0, float(H.min())), max(1.0, float(H.max()))
-    ax.imshow(H, cmap="Greys", vmin=vmin, vmax=vmax, aspect="auto")
-    for i in range(H.shape[0]):
-        for j in range(H.shape[1]):
-            dark = (H[i, j] - vmin) / (vmax - vmin) > 0.55
-            ax.text(j, i, f"{H[i, j]:.2f}", ha="center", va="center",
-                    color="white" if dark else "black", fontsize="medium")
-    ax.set_xticks(range(H.shape[1]), units)
-    ax.set_yticks(range(H.shape[0]), labels)
-    ax.set_xlabel("hidden unit")
-    ax.set_ylabel("input pattern")
+    ax.imshow(H, cmap="Greys", vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
+    if H.size <= ANNOTATED_CELLS:
+        for i in range(H.shape[0]):
+            for j in range(H.shape[1]):
+                dark = (H[i, j] - vmin) / (vmax - vmin) > 0.55
+                ax.text(j, i, f"{H[i, j]:.2f}", ha="center", va="center",
+                        color="white" if dark else "black", fontsize="medium")
+    if H.shape[1] <= NAMED_COLUMNS:
+        ax.set_xticks(range(H.shape[1]), units, rotation=0 if H.shape[1] <= 8 else 90)
+    if H.shape[0] <= NAMED_ROWS:
+        ax.set_yticks(range(H.shape[0]), labels)
+    ax.set_xlabel("hidden unit" if H.shape[1] <= NAMED_COLUMNS else f"hidden unit ({H.shape[1]})")
+    ax.set_ylabel("input pattern" if H.shape[0] <= NAMED_ROWS else f"input pattern ({H.shape[0]})")
     ax.set_title("activation per input", fontsize="medium")
 
 
@@ -260,7 +269,10 @@ def _hidden_space(
     ax: Any, net: Network, H: Array, task: Task, names: list[str], units: list[str],
     replica: int, mid: float,
 ) -> None:
-    high = task.targets[:, 0] > mid
+    # Points are filled by target only for a single output; else all are drawn alike.
+    single = task.n_outputs == 1
+    high = task.targets[:, 0] > mid if single else np.zeros(task.n_cases, dtype=bool)
+    named = task.n_cases <= 16
     if H.shape[1] == 1:
         P = np.column_stack([H[:, 0], np.zeros(H.shape[0])])
         xlabel, ylabel = f"{units[0]} activation", ""
@@ -281,8 +293,10 @@ def _hidden_space(
         x, y = P[members[0]]
         targets = {bool(high[i]) for i in members}
         face = ("black" if True in targets else "white") if len(targets) == 1 else "0.6"
-        ax.scatter([x], [y], s=140, marker="o", edgecolors="black", linewidths=2,
-                   facecolors=face, zorder=3)
+        ax.scatter([x], [y], s=140 if named else 40, marker="o", edgecolors="black",
+                   linewidths=2 if named else 1, facecolors=face if single else "0.8", zorder=3)
+        if not named:
+            continue
         label = ", ".join(task.labels[i] for i in members)
         if len(targets) > 1:
             label += " (targets differ)"
@@ -296,7 +310,8 @@ def _hidden_space(
         ax.margins(0.25)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title("inputs in hidden space (filled: target 1)", fontsize="medium")
+    ax.set_title("inputs in hidden space" + (" (filled: target 1)" if single else ""),
+                 fontsize="medium")
     ax.grid(True, alpha=0.3)
 
 
@@ -422,3 +437,162 @@ def _rate_rows(ax: Any, rows: list[tuple[str, Any, int, int]]) -> None:
         ax.annotate(f"{k}/{n}", (100 * hi, yi), xytext=(6, 0), textcoords="offset points",
                     va="center", fontsize="small")
     ax.set_yticks(y, names)
+
+
+# ----------------------------------------------------------------------------
+# Hinton diagrams (the 1986 papers' way of drawing weights)
+# ----------------------------------------------------------------------------
+
+
+def hinton(
+    ax: Any,
+    M: Array,
+    *,
+    scale: float | None = None,
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+) -> None:
+    """Draw matrix ``M`` ``(rows, cols)`` as a Hinton diagram on ``ax``.
+
+    Each entry is a square whose *area* is proportional to ``|M_ij| / scale``
+    (``scale`` defaults to the largest ``|M|``), white for positive, black for
+    negative, on a grey ground — as in Hinton's figures of the 1986 papers.
+    """
+    from matplotlib.patches import Rectangle
+
+    M = np.asarray(M, dtype=float)
+    rows, cols = M.shape
+    scale = float(scale if scale is not None else np.abs(M).max(initial=0.0)) or 1.0
+    ax.add_patch(Rectangle((-0.5, -0.5), cols, rows, facecolor="#8c8c8c", edgecolor="none"))
+    for (i, j), w in np.ndenumerate(M):
+        side = 0.95 * np.sqrt(min(abs(w) / scale, 1.0))
+        if side > 0:
+            ax.add_patch(Rectangle((j - side / 2, i - side / 2), side, side,
+                                   facecolor="white" if w > 0 else "black", edgecolor="none"))
+    ax.set_xlim(-0.5, cols - 0.5)
+    ax.set_ylim(rows - 0.5, -0.5)
+    ax.set_aspect("equal")
+    ax.set_xticks(range(cols), col_labels if col_labels is not None else [""] * cols,
+                  fontsize="small", rotation=90 if col_labels and max(map(len, col_labels)) > 3
+                  else 0)
+    ax.set_yticks(range(rows), row_labels if row_labels is not None else [""] * rows,
+                  fontsize="small")
+    ax.tick_params(length=0)
+
+
+def incoming_matrix(net: Network, group: str, replica: int = 0) -> tuple[Array, list[str]]:
+    """Every weight into ``group``'s units side by side, then the bias: ``(n, Σ n_src [+1])``.
+
+    Row ``j`` is unit ``j`` of ``group``; the columns are labelled ``source[i]``
+    (and ``bias``).
+    """
+    from backprop86.network import bias_param
+
+    blocks, labels = [], []
+    for p in net.into[group]:
+        W = net.params[p.param][replica]  # (n_src, n)
+        blocks.append(W.T)
+        n_src = W.shape[0]
+        labels += [f"{p.source}" if n_src == 1 else f"{p.source}[{i + 1}]" for i in range(n_src)]
+    if net.group(group).bias:
+        blocks.append(net.params[bias_param(group)][replica].T)
+        labels.append("bias")
+    return np.concatenate(blocks, axis=1), labels
+
+
+def hinton_weights(
+    path: str | Path,
+    net: Network,
+    *,
+    replica: int = 0,
+    title: str,
+    width: int = 760,
+) -> list[Path]:
+    """Hinton diagrams of a trained net: one panel per receiving group, one row per unit.
+
+    In each panel a row holds every weight into that unit (columns grouped by
+    the sending group) and its bias; one scale (the largest weight of the net)
+    serves all panels, so sizes compare across them.
+    """
+    targets = [g.name for g in net.groups if not g.is_input]
+    mats = [incoming_matrix(net, name, replica) for name in targets]
+    scale = max(float(np.abs(M).max(initial=0.0)) for M, _ in mats) or 1.0
+    cols = max(M.shape[1] for M, _ in mats)
+    rows = sum(M.shape[0] for M, _ in mats)
+    cell = max(14, min(44, (width - 160) // max(cols, 1)))
+    height = max(220, min(1600, 120 + rows * cell + 70 * len(mats)))
+    fig = new_figure((width, height))
+    axes = fig.subplots(len(mats), 1, squeeze=False,
+                        height_ratios=[M.shape[0] + 1.5 for M, _ in mats])[:, 0]
+    for ax, name, (M, labels) in zip(axes, targets, mats, strict=True):
+        units = [f"{name}[{j + 1}]" if M.shape[0] > 1 else name for j in range(M.shape[0])]
+        hinton(ax, M, scale=scale, row_labels=units, col_labels=labels)
+        ax.set_title(f"into {name}", fontsize="medium", loc="left")
+    fig.suptitle(f"{title}\n(white +, black −; area ∝ |w|; largest |w| = {scale:.3g})",
+                 fontsize="medium")
+    return save(fig, path)
+
+
+def hinton_activity(
+    path: str | Path,
+    activity: Array,
+    *,
+    case_labels: Sequence[str],
+    unit_labels: Sequence[str],
+    title: str,
+    width: int = 520,
+) -> list[Path]:
+    """Activations ``(N cases, n units)`` as a Hinton diagram (area ∝ activation, scale 1)."""
+    A = np.asarray(activity, dtype=float)
+    n = A.shape[0]
+    cell = max(6, min(30, 1400 // max(n, 1)))
+    height = max(200, min(1600, 110 + n * cell))
+    fig = new_figure((width, height))
+    ax = fig.subplots()
+    labels = list(case_labels) if n <= 70 else [""] * n
+    hinton(ax, A, scale=1.0, row_labels=labels, col_labels=list(unit_labels))
+    ax.set_xlabel("unit")
+    ax.set_ylabel("input pattern")
+    ax.set_title(title, fontsize="medium")
+    return save(fig, path)
+
+
+def trend(
+    path: str | Path,
+    values: Sequence[float],
+    medians: Sequence[float | None],
+    iqrs: Sequence[tuple[float, float] | None],
+    *,
+    published: Sequence[tuple[float, float]] = (),
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    size: tuple[int, int] = (640, 420),
+) -> list[Path]:
+    """Median (with interquartile bars) of a measure against a parameter on a log₂ axis,
+    with the published points as open circles."""
+    fig = new_figure(size)
+    ax = fig.subplots()
+    pts = [(float(v), float(m), q) for v, m, q in zip(values, medians, iqrs, strict=True)
+           if m is not None]
+    if pts:
+        x = np.array([p[0] for p in pts])
+        y = np.array([p[1] for p in pts])
+        lo = np.array([p[1] - (p[2][0] if p[2] else p[1]) for p in pts])
+        hi = np.array([(p[2][1] if p[2] else p[1]) - p[1] for p in pts])
+        ax.errorbar(x, y, yerr=np.vstack([lo, hi]), marker="o", capsize=5, linewidth=2,
+                    color=SOLVED_COLOUR, label="measured median (IQR)")
+    if published:
+        px, py = zip(*published, strict=True)
+        ax.plot(px, py, linestyle="none", marker="o", markersize=9, markerfacecolor="none",
+                markeredgecolor=FAILED_COLOUR, markeredgewidth=2, label="published")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks([float(v) for v in values])
+    ax.xaxis.set_major_formatter("{x:g}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    ax.set_title(title)
+    return save(fig, path)

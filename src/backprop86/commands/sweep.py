@@ -194,10 +194,17 @@ def measure(point: Point, seeds: list[int], *, keep_seed: int | None = None,
     cfg = exp.config
     coded = task.coded(*cfg.targets)
     mid = 0.5 * (cfg.targets[0] + cfg.targets[1])
-    kinds = classify_failures(
-        r.final_outputs, coded.targets, task.labels, diverged=r.diverged, mid=mid,
-        margin=cfg.solve_margin, near=UNDECIDED * (cfg.targets[1] - cfg.targets[0]), care=task.care,
-    )
+    rule = {"mid": mid, "margin": cfg.solve_margin,
+                 "near": UNDECIDED * (cfg.targets[1] - cfg.targets[0])}
+    if run_.split is None:
+        kinds = classify_failures(r.final_outputs, coded.targets, task.labels,
+                                  diverged=r.diverged, care=task.care, **rule)
+    else:  # each replica trained on its own cases: judge it on those
+        kinds = []
+        for i, own in enumerate(run_.split.train):
+            own = own.coded(*cfg.targets)
+            kinds += classify_failures(r.final_outputs[i:i + 1], own.targets, own.labels,
+                                       diverged=r.diverged[i:i + 1], care=own.care, **rule)
     summary = point_summary(run_.summary, kinds, seeds)
     columns = r.history.shape[1]
     index = np.unique(np.round(np.geomspace(1, max(columns, 1), CURVE_POINTS)).astype(int)) - 1
@@ -210,7 +217,7 @@ def measure(point: Point, seeds: list[int], *, keep_seed: int | None = None,
     return PointResult(
         point=point, seeds=seeds, task=task, summary=summary, kinds=kinds,
         solved=r.solved.copy(), first_solved=r.first_solved.copy(),
-        final_error=r.final_error.copy(), final_outputs=r.final_outputs.copy(),
+        final_error=r.final_error.copy(), final_outputs=r.final_outputs,
         curve_sweeps=index * r.history_every + 1, curves=r.history[:, index].copy(),
         sweeps_done=int(r.sweeps.max()) if r.sweeps.size else 0, interrupted=r.interrupted,
         kept_seed=keep_seed if kept_net is not None else None, kept_net=kept_net,
@@ -266,9 +273,10 @@ def format_table(results: list[PointResult], *, planned: int) -> str:
     crits = sorted({criterion(e) for e in exps})
     keys = list(results[0].point.grid)
     stops = any(r.summary["stopped"] for r in results)
+    held = any("heldout" in r.summary for r in results)
     header = ["experiment", *keys, "solved", "rate", "95% CI", "to solve: median", "IQR",
               *(["stopped", "to stop: median"] if stops else []),
-              "final error: 5%", "50%", "95%"]
+              "final error: 5%", "50%", "95%", *(["held out right"] if held else [])]
     rows = []
     for res in results:
         s = res.summary
@@ -284,6 +292,7 @@ def format_table(results: list[PointResult], *, planned: int) -> str:
             f"{_n(iqr[0])}–{_n(iqr[1])}" if iqr else "—",
             *([str(s["stopped"]), _n(s["median_sweeps_to_stop"])] if stops else []),
             f"{_e(fq['q05'])}", f"{_e(fq['q50'])}", f"{_e(fq['q95'])}",
+            *([_held(s.get("heldout"))] if held else []),
         ])
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     numeric_from = 1 + len(keys)
@@ -325,6 +334,14 @@ def format_table(results: list[PointResult], *, planned: int) -> str:
             listed = ", ".join(map(str, shown)) + more
             lines.append(f"    {count:>5}  {kind:<{width}}  seeds {listed}")
     return "\n".join(lines)
+
+
+def _held(h: dict[str, Any] | None) -> str:
+    """Held-out cases answered correctly, over all replicas: ``41% (97/236)``."""
+    if h is None:
+        return "—"
+    total = h["cases"] * len(h["correct"])
+    return f"{h['fraction']:.0%} ({sum(h['correct'])}/{total})"
 
 
 def _mid(res: PointResult) -> str:
