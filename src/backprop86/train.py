@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from backprop86 import fast
 from backprop86.config import TrainConfig
 from backprop86.errors import DivergenceError
 from backprop86.functions import DeadZone, ErrorFunction, error_function
@@ -125,7 +126,13 @@ class Trainer:
     ``task`` may also be a sequence of ``R`` tasks of equal size, one per replica
     (each replica its own train/test split): their cases are stacked into
     ``(R, N, n)`` arrays.
+
+    :meth:`train` hands common runs (a chain trained by gradient descent) to the
+    fast path, :mod:`backprop86.fast`: the same numbers with preallocated buffers.
+    Set ``use_fast = False`` (or ``BACKPROP86_FAST=0``) to force the readable path.
     """
+
+    use_fast: bool = True
 
     def __init__(
         self,
@@ -237,6 +244,9 @@ class Trainer:
         the result so far, marked ``interrupted`` (and the trainer stays
         :attr:`resumable`); a second one interrupts at once.
         """
+        kernel = fast.make(self) if self.use_fast else None
+        if kernel is not None:
+            return fast.train(self, kernel, progress)
         cfg, R = self.config, self.net.replicas
         every = cfg.history_every
         columns = (cfg.max_sweeps + every - 1) // every

@@ -1,0 +1,202 @@
+"""The fast path (backprop86.fast) gives the readable path's numbers.
+
+Replica-first runs perform the same floating-point operations in the same order,
+so they are compared bit for bit. Replica-last runs (many tiny networks) sum in
+another order; they are compared with a relative tolerance (see below).
+No timings here: only agreement.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from backprop86 import Network, TrainConfig, fast, make_task
+from backprop86.tasks.base import Task
+from backprop86.train import Trainer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def both(make_net, task, cfg, seeds, **kw):
+    """Train the same run on the readable and the fast path: (readable, fast) results and nets."""
+    out = []
+    for use_fast in (False, True):
+        net = make_net()
+        trainer = Trainer(net, task, cfg, seeds, **kw)
+        trainer.use_fast = use_fast
+        if use_fast:
+            assert fast.why_not(trainer) is None, fast.why_not(trainer)
+        out.append((trainer.train(), net, trainer))
+    return out
+
+
+def assert_same(a, b, exact=True, rtol=0.0):
+    (ra, na, ta), (rb, nb, tb) = a, b
+    check = (np.testing.assert_array_equal if exact else
+             lambda x, y: np.testing.assert_allclose(x, y, rtol=rtol, atol=rtol))
+    check(ra.history, rb.history)
+    check(ra.final_error, rb.final_error)
+    check(ra.final_outputs, rb.final_outputs)
+    for name in na.params:
+        check(na.params[name], nb.params[name])
+        check(ta.optimizer._step[name], tb.optimizer._step[name])
+    for field in ("sweeps", "stopped", "solved", "first_solved", "diverged"):
+        np.testing.assert_array_equal(getattr(ra, field), getattr(rb, field), err_msg=field)
+    assert ra.notes == rb.notes
+    assert ta.sweep == tb.sweep
+
+
+def random_task(n_cases, n_in, n_out, seed=0, onehot=False):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_cases, n_in))
+    if onehot:
+        D = np.eye(n_out)[rng.integers(0, n_out, n_cases)]
+    else:
+        D = (rng.random((n_cases, n_out)) > 0.5).astype(float)
+    return Task("random", X, D, labels=tuple(str(i) for i in range(n_cases)))
+
+
+def test_article_run_bit_for_bit():
+    cfg = TrainConfig(init="normal", init_scale=0.5, lr=0.5, error="sse", report="mse",
+                      max_sweeps=3001)
+    a, b = both(lambda: Network.mlp([2, 4, 1], bias=False), make_task("xor"), cfg, [42])
+    assert_same(a, b)
+
+
+@pytest.mark.parametrize("cfg", [
+    TrainConfig(lr=0.5, momentum=0.9, max_sweeps=150),
+    TrainConfig(lr=0.3, momentum=0.9, grain="pattern", order="shuffled", max_sweeps=60),
+    TrainConfig(lr=0.2, grain="minibatch", batch_size=3, order="shuffled", max_sweeps=40,
+                report="mse"),
+    TrainConfig(lr=0.2, momentum=0.5, grain="minibatch", batch_size=3, max_sweeps=40,
+                reduction="mean", decay=0.01),
+    TrainConfig(lr=0.5, momentum=0.9, decay=0.001, decay_mode="l2", decay_biases=False,
+                max_sweeps=100, error="tss"),
+    TrainConfig(lr=0.1, error="mse", report="sse", lr_schedule=((30, 0.5),),
+                momentum_schedule=((50, 0.9),), max_sweeps=120, history_every=7),
+    TrainConfig(lr=0.5, momentum=0.9, error="cross_entropy", report="cross_entropy",
+                max_sweeps=120, dtype="float32", targets=(0.1, 0.9)),
+], ids=["momentum", "pattern-shuffled", "minibatch-tail-shuffled", "mean-shrink",
+        "l2-tss", "schedules-mse", "cross-entropy-float32"])
+@pytest.mark.parametrize("R", [1, 3])
+def test_readable_and_fast_agree_bit_for_bit(cfg, R):
+    task = random_task(7, 3, 2)
+    a, b = both(lambda: Network.mlp([3, 4, 3, 2], replicas=R, dtype=cfg.dtype), task, cfg,
+                list(range(R)))
+    assert_same(a, b)
+
+
+@pytest.mark.parametrize("hidden", ["tanh", "relu", "linear"])
+def test_other_activations_and_softmax_bit_for_bit(hidden):
+    task = random_task(9, 4, 3, onehot=True)
+    cfg = TrainConfig(lr=0.05, momentum=0.5, error="cross_entropy", report="cross_entropy",
+                      grain="minibatch", batch_size=4, max_sweeps=30, init="glorot")
+    make = lambda: Network.mlp([4, 5, 3], activation=hidden, output_activation="softmax",  # noqa: E731
+                               replicas=2)
+    a, b = both(make, task, cfg, [0, 1])
+    assert_same(a, b)
+
+
+def test_stopping_rules_rewind_blocks_bit_for_bit():
+    # Replicas stop at different sweeps inside 64-sweep blocks: the block is replayed.
+    cfg = TrainConfig(lr=0.5, momentum=0.9, ecrit=0.04, max_sweeps=2000, init_scale=0.5)
+    a, b = both(lambda: Network.mlp([2, 2, 1], replicas=5), make_task("xor"), cfg, range(5))
+    assert_same(a, b)
+    assert a[0].stopped.sum() >= 2 and len(set(a[0].sweeps.tolist())) >= 2
+    cfg = TrainConfig(lr=0.5, momentum=0.9, stop_margin=0.3, max_sweeps=1000)
+    a, b = both(lambda: Network.mlp([2, 3, 1], replicas=3), make_task("xor"), cfg, range(3))
+    assert_same(a, b)
+    assert a[0].stopped.any()
+
+
+def test_divergence_reported_alike():
+    cfg = TrainConfig(lr=1e306, error="tss", max_sweeps=50, init="normal", init_scale=3.0)
+    task = random_task(4, 2, 1)
+    a, b = both(lambda: Network.mlp([2, 3, 1], activation="linear", output_activation="linear",
+                                    replicas=3), task, cfg, [0, 1, 2])
+    assert a[0].diverged.any()
+    assert_same(a, b)
+
+
+def test_per_replica_case_sets_bit_for_bit():
+    tasks = [random_task(6, 2, 1, seed=s) for s in range(3)]
+    cfg = TrainConfig(lr=0.4, momentum=0.5, grain="pattern", max_sweeps=50)
+    a, b = both(lambda: Network.mlp([2, 3, 1], replicas=3), tasks, cfg, [0, 1, 2])
+    assert_same(a, b)
+
+
+def test_replica_last_layout_agrees_to_rounding():
+    # 200 networks, 300 sweeps: summation order differs (elementwise sums instead of BLAS),
+    # so each sweep adds relative differences of a few ulp (1e-16); over 300 sweeps of a
+    # well-conditioned run they stay far below 1e-9 (measured: about 1e-13).
+    cfg = TrainConfig(lr=0.5, momentum=0.9, max_sweeps=300, init_scale=1.0, report="mse")
+    a, b = both(lambda: Network.mlp([2, 3, 1], replicas=200), make_task("xor"), cfg, range(200))
+    assert isinstance(fast.make(b[2]), fast.ReplicaLast)
+    assert_same(a, b, exact=False, rtol=1e-9)
+    cfg = TrainConfig(lr=0.2, grain="pattern", max_sweeps=40, error="cross_entropy",
+                      report="cross_entropy", decay=0.001)
+    a, b = both(lambda: Network.mlp([3, 4, 2], activation="tanh", output_activation="logistic",
+                                    replicas=70),
+                random_task(5, 3, 2), cfg, range(70))
+    assert_same(a, b, exact=False, rtol=1e-9)
+
+
+def test_switches_and_unsupported_runs_use_the_readable_path(monkeypatch):
+    task = make_task("xor")
+    trainer = Trainer(Network.mlp([2, 2, 1]), task, TrainConfig(optimizer="adam"), [0])
+    assert "gradient descent" in fast.why_not(trainer)
+    assert fast.make(trainer) is None
+    trainer = Trainer(Network.mlp([2, 2, 1]), task, TrainConfig(), [0])
+    assert fast.why_not(trainer) is None
+    monkeypatch.setenv("BACKPROP86_FAST", "0")
+    assert "BACKPROP86_FAST" in fast.why_not(trainer)
+
+
+def test_an_update_allocates_nothing():
+    task = random_task(32, 8, 4)
+    cfg = TrainConfig(lr=0.1, momentum=0.9, grain="minibatch", batch_size=8)
+    # No biases: NumPy's iterator allocates (and frees) its own buffer, at most 64 KiB,
+    # whenever an operand is broadcast, as adding a bias row to every case does.
+    trainer = Trainer(Network.mlp([8, 64, 4], bias=False), task, cfg, [0])
+    kernel = fast.make(trainer)
+    kernel.begin_block(np.ones(1, bool))
+    kernel.set_rates(0.1, 0.9)
+    kernel.sweep(0)
+    tracemalloc.start()
+    try:
+        with np.errstate(all="ignore"):  # as in training
+            for _ in range(20):  # warm-up: NumPy fills its own caches once
+                kernel.sweep(0)
+            base = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            for _ in range(100):
+                kernel.sweep(0)  # 4 updates each
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # A hidden-layer array of one update is 8 cases x 64 units x 8 bytes = 4 KiB; the
+    # weights 8 x 64 x 8 = 4 KiB. Allocating any of them would raise the peak past 4 KiB;
+    # what remains is Python's own small objects (argument tuples, a few hundred bytes).
+    assert peak - base < 2048, (peak - base)
+    assert current - base < 1024, (current - base)
+
+
+def test_xor_command_prints_the_article_output_on_both_paths():
+    article = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "article.py")],
+                             capture_output=True, text=True, check=True).stdout
+    for env in ({}, {"BACKPROP86_FAST": "0"}):
+        out = subprocess.run([sys.executable, "-m", "backprop86", "xor"], capture_output=True,
+                             text=True, check=True, env={**_env(), **env}).stdout
+        assert out == article
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
