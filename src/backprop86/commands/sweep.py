@@ -149,6 +149,8 @@ def _value_of(exp: Experiment, key: str) -> Any:
 
 
 def _show(v: Any) -> str:
+    if v is None:
+        return "none"
     if isinstance(v, bool):
         return str(v).lower()
     if isinstance(v, (tuple, list)):
