@@ -16,10 +16,12 @@ import sys
 from pathlib import Path
 
 from backprop86 import checkpoint
-from backprop86.cli import positive_int
+from backprop86.cli import UsageError, positive_int
 from backprop86.commands.common import add_experiment_args, add_json_arg, experiment_from
+from backprop86.experiments import Experiment
 from backprop86.experiments.runner import format_run, run
-from backprop86.io import save_json
+from backprop86.experiments.series import format_all, run_all, series_specs
+from backprop86.io import save_json, versions
 from backprop86.progress import sweep_bar
 from backprop86.recipe import recipe
 
@@ -41,11 +43,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", type=Path, metavar="PATH",
                    help="continue the run saved in this checkpoint; give the same experiment, "
                         "--set and --seeds (only max_sweeps may change)")
+    p.add_argument("--plot", type=Path, metavar="DIR",
+                   help="draw Hinton diagrams of the trained weights and hidden codes (PNG and "
+                        "SVG) into DIR; needs matplotlib")
 
 
 def main(args: argparse.Namespace) -> int:
     exp = experiment_from(args)
     seeds = exp.seeds(args.seeds)
+    if series_specs(exp):
+        return _main_series(args, exp, seeds)
     record = recipe(exp, seeds)
     saved = None
     if args.resume is not None:
@@ -59,6 +66,11 @@ def main(args: argparse.Namespace) -> int:
     print(format_run(result))
     if args.json:
         save_json(args.json, result.to_json())
+    if args.plot:
+        from backprop86.experiments.figures import draw_run
+
+        for path in draw_run(result, args.plot):
+            print(f"figure: {path}", file=sys.stderr)
     interrupted = result.result.interrupted
     target = args.checkpoint
     if target is None and interrupted:
@@ -74,6 +86,25 @@ def main(args: argparse.Namespace) -> int:
             print("backprop86 run: interrupted in the middle of a sweep, so no checkpoint "
                   "could be written", file=sys.stderr)
     return INTERRUPTED if interrupted else 0
+
+
+def _main_series(args: argparse.Namespace, exp: Experiment, seeds: list[int]) -> int:
+    """An experiment whose result is a trend: run every point of every series, print the tables."""
+    if args.checkpoint is not None or args.resume is not None:
+        raise UsageError(f"experiment {exp.name!r} runs a series of points; "
+                         "--checkpoint and --resume work only for single runs", "backprop86 run")
+    series = run_all(exp, seeds)
+    print(format_all(exp, series))
+    if args.json:
+        save_json(args.json, {"experiment": exp.name, "title": exp.title, "source": exp.source,
+                              "deviations": list(exp.deviations), "versions": versions(),
+                              "series": [s.to_json() for s in series]})
+    if args.plot:
+        from backprop86.experiments.figures import draw_series
+
+        for path in draw_series(series, args.plot, exp.name):
+            print(f"figure: {path}", file=sys.stderr)
+    return 0
 
 
 def _continue(args: argparse.Namespace, target: Path) -> str:

@@ -34,11 +34,23 @@ policy and the published result with its source::
     deviations = ["…"]          # every departure from the source, said out loud
 
 Strings of the form ``"$name"`` anywhere in ``[task]`` or ``[network]`` are
-replaced by the parameter ``name``; a chain layer of size 0 is left out.
+replaced by the parameter ``name`` (``"$name-1"``, ``"$name+2"``: the integer
+parameter plus or minus a constant); a chain layer of size 0 is left out.
+
+``[seeds] count = N`` makes the default seeds ``first … first+N−1``.
+``published`` may also be an array of tables (``[[published]]``), one claim
+each; a claim with ``when = {param = value}`` applies only while the
+parameters have those values (``--set hidden=3``). ``Experiment.published`` is
+the first claim that applies, :attr:`Experiment.claims` all of them.
+``[[variants]]`` (``name``, ``set = ["key=value", …]``) name the settings that
+``backprop86 reproduce`` runs besides the file's own; ``[[series]]`` and
+``[quick]`` are read by :mod:`backprop86.experiments.series` and the
+``reproduce`` command.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -122,7 +134,13 @@ class Experiment:
                 )
         config = self.config.override(train_changes) if train_changes else self.config
         config = _resolve_paths(config, self.path)
-        return _replace(self, params=params, config=config)
+        published = _published_for(self.raw.get("published", {}), params)
+        return _replace(self, params=params, config=config, published=published)
+
+    @property
+    def claims(self) -> list[dict[str, Any]]:
+        """Every published claim that applies to the current parameters (see ``when``)."""
+        return _claims_for(self.raw.get("published", {}), self.params)
 
     def settings(self) -> dict[str, Any]:
         """Every setting of this experiment: its parameters and its TrainConfig."""
@@ -153,12 +171,41 @@ def _parse_param(key: str, text: str, current: Any) -> Any:
     return text
 
 
+#: ``$name`` or ``$name+k`` / ``$name-k``.
+_PARAM_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)([+-][0-9]+)?")
+
+
+def _claims_for(published: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The claims (``published`` tables) whose ``when`` matches ``params``, in file order."""
+    tables = published if isinstance(published, list) else [published] if published else []
+    out = []
+    for table in tables:
+        if not isinstance(table, dict):
+            raise ConfigError(f"published must be a table or an array of tables, got {table!r}")
+        when = table.get("when", {})
+        if all(params.get(k) == v for k, v in when.items()):
+            out.append(dict(table))
+    return out
+
+
+def _published_for(published: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """The first claim that applies (``{}`` when none does)."""
+    claims = _claims_for(published, params)
+    return claims[0] if claims else {}
+
+
 def _resolve(value: Any, params: dict[str, Any]) -> Any:
     """Replace ``"$name"`` strings by parameter values, recursively."""
     if isinstance(value, str) and value.startswith("$"):
-        key = value[1:]
+        match = _PARAM_REF.fullmatch(value)
+        key = match.group(1) if match else value[1:]
         if key not in params:
             raise ConfigError(f"{value!r} names no parameter; parameters are {sorted(params)}")
+        if match and match.group(2):
+            base = params[key]
+            if isinstance(base, bool) or not isinstance(base, int):
+                raise ConfigError(f"{value!r}: parameter {key!r} must be an integer, got {base!r}")
+            return base + int(match.group(2))
         return params[key]
     if isinstance(value, dict):
         return {k: _resolve(v, params) for k, v in value.items()}
@@ -275,7 +322,8 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Experiment:
     """Build an :class:`Experiment` from a parsed TOML document."""
     label = str(path) if path else "experiment"
     known = {"name", "title", "source", "params", "task", "network", "train", "seeds",
-             "published", "deviations", "analyses", "split", "quick", "extends"}
+             "published", "deviations", "analyses", "split", "quick", "extends",
+             "variants", "series"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{label}: unknown top-level keys {sorted(unknown)}; expected {sorted(known)}")
@@ -292,9 +340,9 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Experiment:
         network_spec=dict(raw["network"]),
         config=config,
         params=dict(raw.get("params", {})),
-        default_seeds=tuple(int(s) for s in seeds.get("default", [seeds.get("first", 0)])),
+        default_seeds=_default_seeds(seeds),
         first_seed=int(seeds.get("first", 0)),
-        published=dict(raw.get("published", {})),
+        published=_published_for(raw.get("published", {}), dict(raw.get("params", {}))),
         deviations=tuple(raw.get("deviations", [])),
         analyses=tuple(raw.get("analyses", [])),
         split=dict(raw.get("split", {})),
@@ -302,6 +350,17 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Experiment:
         raw=raw,
     )
     return exp
+
+
+def _default_seeds(seeds: dict[str, Any]) -> tuple[int, ...]:
+    """``[seeds]``: ``default = [...]``, or ``count`` seeds from ``first``, or just ``first``."""
+    first = int(seeds.get("first", 0))
+    if "count" in seeds:
+        count = seeds["count"]
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ConfigError(f"[seeds] count must be a positive integer, got {count!r}")
+        return tuple(range(first, first + count))
+    return tuple(int(s) for s in seeds.get("default", [first]))
 
 
 def _resolve_paths(config: TrainConfig, path: Path | None) -> TrainConfig:

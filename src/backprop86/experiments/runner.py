@@ -10,12 +10,14 @@ import numpy as np
 
 from backprop86.analysis import quantiles, summarize
 from backprop86.experiments import Experiment
+from backprop86.experiments.claims import check_lines, claim_lines
 from backprop86.holdout import Split, make_split
 from backprop86.holdout import format_heldout as _format_heldout
 from backprop86.holdout import score as _score_heldout
 from backprop86.io import command_line, versions
 from backprop86.network import Network
 from backprop86.recipe import recipe
+from backprop86.structure import run_checks
 from backprop86.tasks import Task
 from backprop86.train import Progress, Trainer, TrainResult
 
@@ -33,6 +35,8 @@ class Run:
     split: Split | None = None  # per-replica training / held-out cases, when the file has [split]
     #: The trainer, for checkpoints (``None`` when the run was rebuilt from a file).
     trainer: Trainer | None = field(default=None, repr=False)
+    #: Structure checks named in the experiment's ``analyses`` (:mod:`backprop86.structure`).
+    checks: dict[str, Any] = field(default_factory=dict)
 
     @property
     def sweeps_done(self) -> int:
@@ -43,7 +47,16 @@ class Run:
 
     @property
     def verdict(self) -> dict[str, Any] | None:
-        return verdict(self.experiment.published, self.summary, self.result)
+        from backprop86.experiments.claims import judge
+
+        return judge(self.experiment.published, self)
+
+    @property
+    def verdicts(self) -> list[dict[str, Any]]:
+        """Verdicts on every published claim that applies (:mod:`backprop86.experiments.claims`)."""
+        from backprop86.experiments.claims import judge_all
+
+        return judge_all(self)
 
     def to_json(self) -> dict[str, Any]:
         """The machine-readable record: experiment, config, versions, summary, replicas."""
@@ -81,6 +94,8 @@ class Run:
             "summary": self.summary,
             "published": self.experiment.published or None,
             "verdict": self.verdict,
+            "verdicts": self.verdicts,
+            "checks": {k: c.to_json(r.solved) for k, c in self.checks.items()},
             "deviations": list(self.experiment.deviations),
             "interrupted": r.interrupted,
             "sweeps_done": self.sweeps_done,
@@ -126,7 +141,8 @@ def run(
     if split is not None:
         mid = 0.5 * sum(exp.config.targets)
         summary["heldout"] = _score_heldout(net, split, mid)
-    return Run(exp, seeds, task, net, result, summary, split, trainer)
+    checks = run_checks(exp.analyses, net, task) if exp.analyses else {}
+    return Run(exp, seeds, task, net, result, summary, split, trainer, checks)
 
 
 # ----------------------------------------------------------------------------
@@ -221,12 +237,10 @@ def format_run(run_: Run) -> str:
     lines.append(f"{'final ' + exp.config.report + ' (median)':<28}{fq['q50']:.4g}" if fq["q50"] is not None else "")
     if s["diverged"]:
         lines.append(f"{'diverged':<28}{s['diverged']}")
-    v = run_.verdict
-    if v is not None:
-        pub = exp.published
-        lines += ["", f"published   {pub.get('metric', '')} = {pub['value']}  ({pub.get('source', exp.source)})"]
-        lines.append(f"measured    {_describe_measured(v['measured'])}")
-        lines.append(f"verdict     {v['verdict']}  — {v['rule']}")
+    if run_.checks:
+        lines += ["", "structure checks:", *check_lines(run_)]
+    for v in run_.verdicts:
+        lines += ["", *claim_lines(v)]
     if "heldout" in s:
         lines += ["", *_format_heldout(s["heldout"])]
     if exp.deviations:

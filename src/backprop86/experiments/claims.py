@@ -1,0 +1,236 @@
+"""Published claims against measured runs: every kind of claim, its rule and its verdict.
+
+An experiment's ``published`` entries (one table or an array of tables) are
+*claims*. Each names a ``kind`` that fixes the rule deciding the verdict —
+``reproduced``, ``within the distribution`` or ``not reproduced``:
+
+=================  ==========================================================================
+``exact``          deterministic: every seed gives exactly the value
+``single-run``     one published run from an unknown seed: inside the measured IQR, or 5–95 %
+``median``         a reference median over many seeds: inside the measured IQR, or 5–95 %
+``upper-bound``    "in less than V": the measured median below V, or at least the 5 % quantile
+``rate``           a rate: inside the measured 95 % Wilson interval
+``about-rate``     "about" a rate: the Wilson interval overlaps ``value ± tolerance``
+``structure``      a structure seen in a published net: at least half the solved replicas
+                   show it, or at least one does (``check`` names a structure check)
+=================  ==========================================================================
+
+A claim's ``metric`` says what is measured: ``sweeps_to_solve`` (the first sweep
+with every output on the right side of the midpoint), ``sweeps_to_stop``; for
+rates ``solve_rate`` (default), ``stop_rate``, ``check:NAME`` (replicas passing
+the structure check ``NAME``, among those it is meant for) or ``heldout`` (held-out
+cases answered correctly, over every replica's ``[split]`` test cases).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from backprop86.analysis import quantiles, wilson
+from backprop86.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from backprop86.experiments.runner import Run
+
+RULES = {
+    "median": (
+        "a reference median over many seeds: reproduced when it lies inside the measured "
+        "interquartile range, within the distribution when inside the 5–95 % range"
+    ),
+    "upper-bound": (
+        "a published upper bound: reproduced when the measured median is below it, within the "
+        "distribution when the measured 5 % quantile is"
+    ),
+    "about-rate": (
+        "the source says 'about': reproduced when the measured 95 % Wilson interval overlaps "
+        "the published rate ± {tolerance:.0%}"
+    ),
+    "structure": (
+        "a structure seen in a published net: reproduced when at least half of the replicas it "
+        "applies to show it, within the distribution when at least one does"
+    ),
+}
+
+#: Kinds decided by :func:`backprop86.experiments.runner.verdict`.
+LEGACY = ("exact", "single-run")
+
+
+def judge(claim: dict[str, Any], run: Run) -> dict[str, Any] | None:
+    """The verdict on one claim: ``verdict``, ``rule``, ``metric``, ``published``, ``measured``."""
+    from backprop86.experiments.runner import verdict as legacy_verdict
+
+    if not claim or "value" not in claim:
+        return None
+    kind = claim.get("kind", "single-run")
+    metric = claim.get("metric", "solve_rate" if kind in ("rate", "about-rate") else
+                       "check" if kind == "structure" else "sweeps_to_solve")
+    if kind in LEGACY or (kind == "rate" and metric in ("solve_rate", "solved")):
+        out = legacy_verdict({**claim, "metric": claim.get("metric", "sweeps_to_solve")},
+                             run.summary, run.result)
+        if out is not None and kind == "rate":
+            out["metric"] = "solve_rate"
+    elif kind in ("rate", "about-rate"):
+        out = _rate(claim, kind, metric, run)
+    elif kind in ("median", "upper-bound"):
+        out = _distribution(claim, kind, metric, run)
+    elif kind == "structure":
+        out = _structure(claim, run)
+    else:
+        raise ConfigError(
+            f"experiment {run.experiment.name!r}: unknown claim kind {kind!r}; expected one of "
+            "exact, single-run, median, upper-bound, rate, about-rate, structure"
+        )
+    if out is not None:
+        out["kind"] = kind
+        out["source"] = claim.get("source", run.experiment.source)
+        if "what" in claim:
+            out["what"] = claim["what"]
+    return out
+
+
+def judge_all(run: Run) -> list[dict[str, Any]]:
+    """Verdicts on every claim that applies to the run's parameters, in file order."""
+    return [v for c in run.experiment.claims if (v := judge(c, run)) is not None]
+
+
+# ----------------------------------------------------------------------------
+# The kinds
+# ----------------------------------------------------------------------------
+
+
+def _sweeps(metric: str, run: Run) -> np.ndarray:
+    r = run.result
+    if metric == "sweeps_to_stop":
+        return r.sweeps[r.stopped].astype(float)
+    if metric == "sweeps_to_solve":
+        return r.first_solved[r.solved & (r.first_solved > 0)].astype(float)
+    raise ConfigError(f"unknown metric {metric!r}; expected sweeps_to_solve or sweeps_to_stop")
+
+
+def _counts(metric: str, run: Run) -> tuple[int, int]:
+    """``(successes, trials)`` of a rate metric."""
+    r = run.result
+    if metric in ("solve_rate", "solved"):
+        return int(r.solved.sum()), r.solved.size
+    if metric == "stop_rate":
+        return int(r.stopped.sum()), r.stopped.size
+    if metric.startswith("check:"):
+        return _check(run, metric[len("check:"):]).count(r.solved)
+    if metric == "heldout" and "heldout" in run.summary:
+        h = run.summary["heldout"]
+        return int(sum(h["correct"])), h["cases"] * len(h["correct"])
+    raise ConfigError(
+        f"unknown rate metric {metric!r}; expected solve_rate, stop_rate, check:NAME "
+        "or heldout (with a [split] table)"
+    )
+
+
+def _check(run: Run, name: str) -> Any:
+    checks = getattr(run, "checks", {}) or {}
+    if name not in checks:
+        raise ConfigError(
+            f"experiment {run.experiment.name!r}: a claim uses check {name!r}, which is not in "
+            f"its analyses ({', '.join(checks) or 'none'})"
+        )
+    return checks[name]
+
+
+def _rate(claim: dict[str, Any], kind: str, metric: str, run: Run) -> dict[str, Any]:
+    k, n = _counts(metric, run)
+    lo, hi = wilson(k, n)
+    value = float(claim["value"])
+    measured = {"rate": k / n if n else 0.0, "ci95": [lo, hi], "count": [k, n]}
+    if kind == "rate":
+        word = "reproduced" if lo <= value <= hi else "not reproduced"
+        rule = "reproduced when the published rate lies inside the measured 95 % Wilson interval"
+    else:
+        tol = float(claim.get("tolerance", 0.15))
+        word = "reproduced" if lo <= value + tol and hi >= value - tol else "not reproduced"
+        rule = RULES["about-rate"].format(tolerance=tol)
+    return {"verdict": word, "rule": rule, "metric": metric, "published": claim["value"],
+            "measured": measured}
+
+
+def _distribution(claim: dict[str, Any], kind: str, metric: str, run: Run) -> dict[str, Any]:
+    values = _sweeps(metric, run)
+    value = float(claim["value"])
+    base = {"rule": RULES[kind], "metric": metric, "published": claim["value"]}
+    if values.size == 0:
+        return {**base, "verdict": "not reproduced", "measured": None}
+    q = quantiles(values)
+    measured = {"median": q["q50"], "iqr": [q["q25"], q["q75"]], "range90": [q["q05"], q["q95"]],
+                "n": int(values.size)}
+    if kind == "median":
+        inside = q["q25"] <= value <= q["q75"]
+        near = q["q05"] <= value <= q["q95"]
+    else:
+        inside = q["q50"] < value
+        near = q["q05"] < value
+    word = "reproduced" if inside else "within the distribution" if near else "not reproduced"
+    return {**base, "verdict": word, "measured": measured}
+
+
+def _structure(claim: dict[str, Any], run: Run) -> dict[str, Any]:
+    name = claim.get("check")
+    if not name:
+        raise ConfigError(
+            f"experiment {run.experiment.name!r}: a structure claim needs check = NAME"
+        )
+    k, n = _check(run, name).count(run.result.solved)
+    if n and 2 * k >= n:
+        word = "reproduced"
+    elif k > 0:
+        word = "within the distribution"
+    else:
+        word = "not reproduced"
+    return {"verdict": word, "rule": RULES["structure"], "metric": f"check:{name}",
+            "published": claim["value"], "measured": {"count": [k, n], "rate": k / n if n else 0.0}}
+
+
+# ----------------------------------------------------------------------------
+# Text
+# ----------------------------------------------------------------------------
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+    return str(v)
+
+
+def describe_measured(m: Any) -> str:
+    """The measured side of a verdict in words."""
+    if m is None:
+        return "nothing (no seed reached the criterion)"
+    if "values" in m:
+        return "values " + ", ".join(map(str, m["values"]))
+    if "ci95" in m:
+        count = f"{m['count'][0]}/{m['count'][1]} = " if "count" in m else ""
+        return f"rate {count}{m['rate']:.1%} (95% CI {m['ci95'][0]:.1%}–{m['ci95'][1]:.1%})"
+    if "count" in m:
+        return f"{m['count'][0]}/{m['count'][1]} replicas show it"
+    n = f" over {m['n']} runs" if "n" in m else ""
+    return (
+        f"median {_fmt(m['median'])}, IQR {_fmt(m['iqr'][0])}–{_fmt(m['iqr'][1])}, "
+        f"5–95% {_fmt(m['range90'][0])}–{_fmt(m['range90'][1])}{n}"
+    )
+
+
+def claim_lines(v: dict[str, Any]) -> list[str]:
+    """Three lines per verdict: published (with source), measured, verdict and rule."""
+    what = v.get("what") or v.get("metric", "")
+    return [
+        f"published   {what} = {v['published']}  ({v.get('source', '')})",
+        f"measured    {describe_measured(v['measured'])}",
+        f"verdict     {v['verdict']}  — {v['rule']}",
+    ]
+
+
+def check_lines(run: Run) -> list[str]:
+    """One line per structure check: how many replicas pass."""
+    checks = getattr(run, "checks", {}) or {}
+    return [f"  {c.line(run.result.solved)}" for c in checks.values()]

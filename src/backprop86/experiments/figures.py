@@ -1,0 +1,78 @@
+"""The figures of an experiment run: Hinton diagrams of trained weights and hidden codes.
+
+For a run, :func:`draw_run` draws the first solved replica (the lowest seed that
+solved the task) and, for checks meant for every replica such as addition's
+local minimum, the first replica that shows it: its weights as Hinton diagrams
+(as in the papers' figures) and its hidden units' activity for every input
+pattern. For a series, :func:`draw_series` draws the trend. matplotlib is
+imported only here, through :mod:`backprop86.plots`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from backprop86.experiments.runner import Run
+from backprop86.experiments.series import SeriesRun
+from backprop86.structure import hidden_names
+
+
+def picks(run: Run) -> list[tuple[str, int]]:
+    """``(label, replica)`` to draw: the first solved replica, the first of each 'all' check."""
+    out: list[tuple[str, int]] = []
+    solved = np.flatnonzero(run.result.solved)
+    out.append(("solved", int(solved[0])) if solved.size else ("unsolved", 0))
+    for name, check in run.checks.items():
+        if check.among == "all" and check.passed.any():
+            out.append((name.replace("_", "-"), int(np.flatnonzero(check.passed)[0])))
+    return out
+
+
+def draw_run(run: Run, folder: str | Path, stem: str | None = None) -> list[Path]:
+    """Hinton diagrams of weights and hidden activity for :func:`picks`; returns the PNG paths."""
+    from backprop86 import plots
+
+    folder = Path(folder)
+    stem = stem or run.experiment.name
+    exp, task, net = run.experiment, run.task, run.net
+    written: list[Path] = []
+    hidden = hidden_names(net)
+    order = np.arange(task.n_cases)
+    if "count_code" in run.checks:  # parity: patterns by number of on bits, as in PDP Table 3
+        order = np.argsort(task.inputs.sum(axis=1), kind="stable")
+    for label, r in picks(run):
+        seed = run.seeds[r]
+        what = f"{exp.name}, seed {seed} ({label.replace('-', ' ')})"
+        written += plots.hinton_weights(folder / f"{stem}-weights-{label}-seed{seed}", net,
+                                        replica=r, title=f"weights: {what}")
+        if hidden:
+            y = net.forward(task.inputs).y
+            A = np.concatenate([y[n][r] for n in hidden], axis=1)[order]
+            units = [f"{n}[{k + 1}]" if net.group(n).size > 1 or len(hidden) > 1 else n
+                     for n in hidden for k in range(net.group(n).size)]
+            written += plots.hinton_activity(
+                folder / f"{stem}-hidden-{label}-seed{seed}", A,
+                case_labels=[task.labels[i] for i in order], unit_labels=units,
+                title=f"hidden activity: {what}",
+            )
+    return [p for p in written if p.suffix == ".png"]
+
+
+def draw_series(series: list[SeriesRun], folder: str | Path, stem: str) -> list[Path]:
+    """One trend figure per series: median (IQR) against the parameter, published points."""
+    from backprop86 import plots
+
+    written: list[Path] = []
+    for s in series:
+        key = "sweeps_to_stop_iqr" if s.metric == "sweeps_to_stop" else "sweeps_to_solve_iqr"
+        iqrs = [tuple(r.summary[key]) if r.summary[key] else None for r in s.runs]
+        written += plots.trend(
+            Path(folder) / f"{stem}-{s.spec['param']}",
+            [float(v) for v in s.values], s.medians(), iqrs,  # type: ignore[arg-type]
+            published=[(float(a), float(b)) for a, b in s.spec.get("points", [])],
+            xlabel=s.spec["param"], ylabel=s.metric.replace("_", " "),
+            title=f"{stem}: {s.name}",
+        )
+    return [p for p in written if p.suffix == ".png"]

@@ -1,0 +1,247 @@
+"""Series: one experiment run at every value of a parameter, and the trend across them.
+
+Some published results are trends, not numbers: Chauvin's study (PDP ch. 8
+p. 333) finds that the presentations XOR needs fall as hidden units are added
+and as the learning rate grows. An experiment file states such a trend as a
+``[[series]]`` table::
+
+    [[series]]
+    name = "hidden units"
+    param = "hidden"                # an experiment parameter or a TrainConfig field
+    values = [2, 4, 8, 16, 32]
+    set = []                        # settings held fixed along this series
+    metric = "sweeps_to_stop"       # what is compared along the series
+    trend = "falling"               # or "rising"
+    published = "P ≈ 280 − 33 log₂H"
+    points = [[2, 245], [32, 120]]  # published values at some points
+    source = "…"
+
+Every point trains the experiment's seeds as one batch (:func:`runner.run`).
+The verdict: **reproduced** when the medians move in the stated direction —
+Spearman's rank correlation between the parameter and the median is at most
+−0.8 (falling; at least +0.8 for rising), which allows one swap of neighbours
+among five points — and the last median is beyond the first; otherwise **not
+reproduced**. A least-squares line ``median = a + b·log₂(value)`` summarises the
+slope (Chauvin's own form for H).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from backprop86.errors import ConfigError
+from backprop86.experiments import Experiment
+from backprop86.experiments.runner import Run, run
+from backprop86.train import Progress
+
+#: |Spearman ρ| at least this for a trend to count as reproduced.
+MIN_RHO = 0.8
+
+RULE = (
+    "reproduced when the median {metric} {direction} along the series: Spearman ρ between "
+    "{param} and the median {sign} {rho:g} and the last median {beyond} the first"
+)
+
+
+@dataclass
+class SeriesRun:
+    """A series: its table from the file, the value of each point and the run there."""
+
+    spec: dict[str, Any]
+    values: list[Any]
+    runs: list[Run]
+
+    @property
+    def name(self) -> str:
+        return str(self.spec.get("name", self.spec["param"]))
+
+    @property
+    def metric(self) -> str:
+        return str(self.spec.get("metric", "sweeps_to_solve"))
+
+    def medians(self) -> list[float | None]:
+        key = {"sweeps_to_stop": "median_sweeps_to_stop",
+               "sweeps_to_solve": "median_sweeps_to_solve"}[self.metric]
+        return [r.summary[key] for r in self.runs]
+
+    def means(self) -> list[float | None]:
+        out = []
+        for r in self.runs:
+            res = r.result
+            if self.metric == "sweeps_to_stop":
+                v = res.sweeps[res.stopped]
+            else:
+                v = res.first_solved[res.solved & (res.first_solved > 0)]
+            out.append(float(v.mean()) if v.size else None)
+        return out
+
+    def verdict(self) -> dict[str, Any]:
+        return trend_verdict(self)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "series": self.name,
+            "param": self.spec["param"],
+            "set": list(self.spec.get("set", [])),
+            "metric": self.metric,
+            "values": self.values,
+            "medians": self.medians(),
+            "means": self.means(),
+            "solved": [r.summary["solved"] for r in self.runs],
+            "stopped": [r.summary["stopped"] for r in self.runs],
+            "seeds": [r.summary["seeds"] for r in self.runs],
+            "published": self.spec.get("published"),
+            "published_points": self.spec.get("points", []),
+            "source": self.spec.get("source"),
+            "verdict": self.verdict(),
+            "points": [r.to_json() for r in self.runs],
+        }
+
+
+def series_specs(exp: Experiment) -> list[dict[str, Any]]:
+    """The experiment's ``[[series]]`` tables, checked."""
+    specs = exp.raw.get("series", [])
+    if not isinstance(specs, list):
+        raise ConfigError(f"experiment {exp.name!r}: series must be an array of tables")
+    for s in specs:
+        if not isinstance(s, dict) or "param" not in s or not s.get("values"):
+            raise ConfigError(
+                f"experiment {exp.name!r}: every [[series]] needs param and a non-empty values list"
+            )
+        if s.get("trend", "falling") not in ("falling", "rising"):
+            raise ConfigError(f"series trend must be 'falling' or 'rising', got {s['trend']!r}")
+        if s.get("metric", "sweeps_to_solve") not in ("sweeps_to_stop", "sweeps_to_solve"):
+            raise ConfigError(f"series metric must be sweeps_to_stop or sweeps_to_solve, "
+                              f"got {s['metric']!r}")
+    return specs
+
+
+def run_series(
+    exp: Experiment, spec: dict[str, Any], seeds: list[int], progress: Progress | None = None
+) -> SeriesRun:
+    """Run ``exp`` (with the series' fixed settings) at every value of its parameter."""
+    base = exp.with_settings(list(spec.get("set", [])))
+    runs = []
+    for value in spec["values"]:
+        point = base.with_settings([f"{spec['param']}={value}"])
+        runs.append(run(point, seeds, progress=progress))
+    return SeriesRun(spec, list(spec["values"]), runs)
+
+
+def run_all(exp: Experiment, seeds: list[int], progress: Progress | None = None) -> list[SeriesRun]:
+    """Every series of ``exp``."""
+    return [run_series(exp, spec, seeds, progress) for spec in series_specs(exp)]
+
+
+# ----------------------------------------------------------------------------
+# The trend verdict
+# ----------------------------------------------------------------------------
+
+
+def spearman(x: list[float], y: list[float]) -> float:
+    """Spearman's rank correlation (average ranks for ties); NaN when a side is constant."""
+    rx, ry = _ranks(np.asarray(x, float)), _ranks(np.asarray(y, float))
+    if rx.std() == 0 or ry.std() == 0:
+        return math.nan
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def _ranks(v: np.ndarray) -> np.ndarray:
+    order = np.argsort(v, kind="stable")
+    ranks = np.empty(len(v))
+    ranks[order] = np.arange(len(v), dtype=float)
+    for value in np.unique(v):  # ties share their mean rank
+        tie = v == value
+        ranks[tie] = ranks[tie].mean()
+    return ranks
+
+
+def log2_fit(values: list[float], medians: list[float]) -> tuple[float, float] | None:
+    """Least-squares ``median = a + b·log₂(value)``; ``None`` with fewer than 2 points."""
+    pts = [(math.log2(v), m) for v, m in zip(values, medians, strict=True)
+           if m is not None and v > 0]
+    if len(pts) < 2:
+        return None
+    x, y = np.array(pts).T
+    b, a = np.polyfit(x, y, 1)
+    return float(a), float(b)
+
+
+def trend_verdict(s: SeriesRun) -> dict[str, Any]:
+    """Whether the medians move in the series' stated direction (see the module docstring)."""
+    falling = s.spec.get("trend", "falling") == "falling"
+    values = [float(v) for v in s.values]
+    medians = s.medians()
+    rule = RULE.format(
+        metric=s.metric.replace("_", " "), direction="fall" if falling else "rise",
+        param=s.spec["param"], sign="≤" if falling else "≥", rho=-MIN_RHO if falling else MIN_RHO,
+        beyond="below" if falling else "above",
+    )
+    fit = log2_fit(values, medians)
+    out: dict[str, Any] = {"rule": rule, "metric": s.metric, "published": s.spec.get("published"),
+                           "medians": medians, "log2_fit": fit}
+    if any(m is None for m in medians) or len(values) < 3:
+        return {**out, "verdict": "not reproduced", "rho": None}
+    rho = spearman(values, medians)  # type: ignore[arg-type]
+    ends = medians[-1] < medians[0] if falling else medians[-1] > medians[0]  # type: ignore[operator]
+    ok = ends and not math.isnan(rho) and (rho <= -MIN_RHO if falling else rho >= MIN_RHO)
+    return {**out, "verdict": "reproduced" if ok else "not reproduced", "rho": rho}
+
+
+# ----------------------------------------------------------------------------
+# Text
+# ----------------------------------------------------------------------------
+
+
+def _n(v: Any) -> str:
+    return "—" if v is None else f"{v:,.0f}"
+
+
+def format_series(s: SeriesRun) -> str:
+    """The table of one series: per point the solved count, median and mean, the published value."""
+    points = {float(v): p for v, p in s.spec.get("points", [])}
+    fixed = ", ".join(s.spec.get("set", []))
+    head = f"series: {s.name} ({s.spec['param']} = {', '.join(map(str, s.values))}"
+    head += f"; {fixed})" if fixed else ")"
+    metric = s.metric.replace("_", " ")
+    lines = [head, f"  {s.spec['param']:>8}  {'solved':>9}  {'median ' + metric:>22}  "
+             f"{'IQR':>13}  {'mean':>7}  {'published':>9}"]
+    iqr_key = "sweeps_to_stop_iqr" if s.metric == "sweeps_to_stop" else "sweeps_to_solve_iqr"
+    for value, r, median, mean in zip(s.values, s.runs, s.medians(), s.means(), strict=True):
+        sm = r.summary
+        iqr = sm[iqr_key]
+        iqr_text = f"{iqr[0]:,.0f}–{iqr[1]:,.0f}" if iqr else "—"
+        pub = points.get(float(value))
+        lines.append(
+            f"  {value!s:>8}  {sm['solved']:>4}/{sm['seeds']:<4}  {_n(median):>22}  "
+            f"{iqr_text:>13}  {_n(mean):>7}  {_n(pub):>9}"
+        )
+    v = s.verdict()
+    if v["log2_fit"] is not None:
+        a, b = v["log2_fit"]
+        lines.append(f"  fit: median = {a:,.0f} {'−' if b < 0 else '+'} {abs(b):,.1f}·log₂"
+                     f"({s.spec['param']})")
+    if s.spec.get("published"):
+        lines.append(f"  published   {s.spec['published']}  ({s.spec.get('source', '')})")
+    rho = "—" if v["rho"] is None else f"{v['rho']:+.2f}"
+    lines.append(f"  measured    Spearman ρ = {rho}")
+    lines.append(f"  verdict     {v['verdict']}  — {v['rule']}")
+    return "\n".join(lines)
+
+
+def format_all(exp: Experiment, series: list[SeriesRun]) -> str:
+    """Header, every series table, the deviations."""
+    lines = [f"{exp.name}: {exp.title}"]
+    if exp.source:
+        lines.append(f"source: {exp.source}")
+    if series:
+        lines.append(f"seeds per point: {series[0].runs[0].summary['seeds']}")
+    for s in series:
+        lines += ["", format_series(s)]
+    if exp.deviations:
+        lines += ["", "deviations from the source:"] + [f"  - {d}" for d in exp.deviations]
+    return "\n".join(lines)
