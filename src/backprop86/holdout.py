@@ -4,7 +4,7 @@ An experiment's ``[split]`` table asks for it (family trees: 100 of the 104
 cases trained, 4 held out)::
 
     [split]
-    holdout = 4          # cases left out of training and scored afterwards
+    holdout = 4          # cases left out of training and scored afterwards (0: none)
     pool = "single"      # draw them among cases with one correct answer ("all": any case)
     # seed = 7           # one split for every replica; without it each replica r
                          # draws its own from the "split" stream of seeds[r]
@@ -64,12 +64,17 @@ def draw(task: Task, holdout: int, seed: int, pool: str = "single") -> Array:
     return np.sort(rng_for(int(seed), "split").choice(cases, size=holdout, replace=False))
 
 
-def make_split(task: Task, seeds: list[int], spec: dict[str, Any]) -> Split:
-    """Draw each replica's held-out cases as the ``[split]`` table ``spec`` says."""
+def make_split(task: Task, seeds: list[int], spec: dict[str, Any]) -> Split | None:
+    """Draw each replica's held-out cases as the ``[split]`` table ``spec`` says.
+
+    ``holdout = 0`` (e.g. ``--set holdout=0``) means no split: ``None``, train on every case.
+    """
     unknown = set(spec) - {"holdout", "pool", "seed"}
     if unknown:
         raise ConfigError(f"[split]: unknown keys {sorted(unknown)}; expected holdout, pool, seed")
     holdout, pool = spec.get("holdout", 0), spec.get("pool", "all")
+    if holdout == 0 and not isinstance(holdout, bool):
+        return None
     fixed = spec.get("seed")
     index = np.stack([
         draw(task, holdout, s if fixed is None else int(fixed), pool) for s in seeds

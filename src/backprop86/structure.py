@@ -479,3 +479,6 @@ def three_xors(net: Network, task: Task, *, relative: float = 0.2) -> CheckResul
         exact.all(axis=1), {"separate_outputs": exact.sum(axis=1)},
     )
 
+
+# Checks kept in their own modules register themselves on import.
+from backprop86 import structure_family  # noqa: E402,F401  (family_units)

@@ -237,12 +237,12 @@ def format_run(run_: Run) -> str:
     lines.append(f"{'final ' + exp.config.report + ' (median)':<28}{fq['q50']:.4g}" if fq["q50"] is not None else "")
     if s["diverged"]:
         lines.append(f"{'diverged':<28}{s['diverged']}")
+    if "heldout" in s:
+        lines += ["", *_format_heldout(s["heldout"])]
     if run_.checks:
         lines += ["", "structure checks:", *check_lines(run_)]
     for v in run_.verdicts:
         lines += ["", *claim_lines(v)]
-    if "heldout" in s:
-        lines += ["", *_format_heldout(s["heldout"])]
     if exp.deviations:
         lines += ["", "deviations from the source:"] + [f"  - {d}" for d in exp.deviations]
     if run_.result.notes:
