@@ -385,3 +385,17 @@ def test_structure_check_needs_the_person_groups():
     net = experiments.load("xor").network()
     with pytest.raises(ConfigError, match="no group"):
         person_codes(net)
+
+
+def test_fig4_puts_each_italian_twin_under_the_english_person(tmp_path):
+    from backprop86.plots_family import nature_fig4, person_weights
+
+    codes = np.stack([feature_code()])
+    net = hand_built(codes)
+    grid, bias = person_weights(net)
+    assert grid.shape == (6, 2, 12) and bias.shape == (6,)
+    np.testing.assert_array_equal(grid[0, 0], codes[0, :12, 0])  # English row
+    np.testing.assert_array_equal(grid[0, 1], codes[0, 12:, 0])  # their Italian twins
+    assert ISOMORPHISM[ENGLISH[3]] == ITALIAN[3] == PEOPLE[15]
+    files = nature_fig4(tmp_path / "fig4", net, title="hand-built")
+    assert {f.suffix for f in files} == {".png", ".svg"} and all(f.stat().st_size for f in files)

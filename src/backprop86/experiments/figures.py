@@ -47,6 +47,11 @@ def draw_run(run: Run, folder: str | Path, stem: str | None = None) -> list[Path
         what = f"{exp.name}, seed {seed} ({label.replace('-', ' ')})"
         written += plots.hinton_weights(folder / f"{stem}-weights-{label}-seed{seed}", net,
                                         replica=r, title=f"weights: {what}")
+        if "family_units" in run.checks:  # Nature Fig. 4: people → person1 encoding, by name
+            from backprop86.plots_family import nature_fig4
+
+            written += nature_fig4(folder / f"{stem}-fig4-{label}-seed{seed}", net, replica=r,
+                                   title=what)
         if hidden:
             y = net.forward(task.inputs).y
             A = np.concatenate([y[n][r] for n in hidden], axis=1)[order]
