@@ -28,7 +28,7 @@ from backprop86.functions import ACTIVATIONS, ERRORS, DeadZone, error_function  
 from backprop86.network import Group, Network, Projection, bias_param  # noqa: E402
 
 TOLERANCE = 1e-10
-EXAMPLES = 250
+EXAMPLES = 1000
 
 ERROR_NAMES = sorted(ERRORS)
 ACTIVATION_NAMES = sorted(ACTIVATIONS)

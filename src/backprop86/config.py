@@ -102,6 +102,12 @@ class TrainConfig:
     history_every: int = 1
 
     def __post_init__(self) -> None:
+        # values given directly (not through from_dict / --set) get the same type check
+        for f in fields(self):
+            value = getattr(self, f.name)
+            coerced = _coerce(f.name, value, _field_type(f))
+            if coerced is not value:
+                object.__setattr__(self, f.name, coerced)
         for name, choices in _CHOICES.items():
             value = getattr(self, name)
             if value not in choices:
@@ -126,7 +132,8 @@ class TrainConfig:
             value = getattr(self, name)
             _check(value is None or value > 0, name, value, "a number > 0 (or none)")
         lo, hi = self.targets
-        _check(lo < hi, "targets", self.targets, "two values low < high")
+        _check(lo < hi and math.isfinite(lo) and math.isfinite(hi), "targets", self.targets,
+               "two values low < high, both finite")
         lo, hi = self.dead_zone
         _check(lo < hi, "dead_zone", self.dead_zone, "two values low < high")
         for name in ("lr_schedule", "momentum_schedule"):
@@ -136,7 +143,8 @@ class TrainConfig:
                 name, getattr(self, name), "(sweep, value) pairs with increasing sweeps",
             )
         for _, value in self.lr_schedule:
-            _check(value > 0, "lr_schedule", self.lr_schedule, "values > 0")
+            _check(value > 0 and math.isfinite(value), "lr_schedule", self.lr_schedule,
+                   "finite values > 0")
         for _, value in self.momentum_schedule:
             _check(0 <= value < 1, "momentum_schedule", self.momentum_schedule, "values in [0, 1)")
         if self.init == "file" and not self.init_file:

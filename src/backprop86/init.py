@@ -42,6 +42,22 @@ def _fans(net: Network, name: str) -> tuple[int, int]:
     return shape[0], shape[1]
 
 
+def check_seeds(seeds: Sequence[object], scheme: str = "uniform") -> list[int]:
+    """The seeds as Python ints, each ≥ 0 (and below 2**32 for the legacy ``normal`` draw)."""
+    out = []
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
+            raise ConfigError(f"seeds must be integers ≥ 0, got {s!r}")
+        if scheme == "normal" and s >= 2**32:
+            raise ConfigError(
+                f"seed {s} is too large for init 'normal' (np.random.seed takes 0 … 2**32 − 1)"
+            )
+        out.append(int(s))
+    if not out:
+        raise ConfigError("at least one seed is needed")
+    return out
+
+
 def initialize(
     net: Network,
     seeds: Sequence[int],
@@ -51,6 +67,7 @@ def initialize(
     path: str | Path | None = None,
 ) -> None:
     """Fill ``net.params`` in place, replica ``r`` from ``seeds[r]``."""
+    seeds = check_seeds(seeds, scheme)
     if len(seeds) != net.replicas:
         raise ConfigError(f"got {len(seeds)} seeds for {net.replicas} replicas")
     if scheme not in SCHEMES:

@@ -254,7 +254,12 @@ class Network:
                     f"unknown parameter {name!r}; this network has {', '.join(self.params)}"
                 )
             target = self.params[name]
-            v = np.asarray(value, dtype=self.dtype)
+            try:
+                v = np.asarray(value, dtype=self.dtype)
+            except (TypeError, ValueError):
+                raise DataError(f"parameter {name!r} must hold numbers, got {value!r}") from None
+            if not np.all(np.isfinite(v)):
+                raise DataError(f"parameter {name!r} holds a non-finite value (NaN or inf)")
             if v.shape != target.shape[1:] and v.shape != target.shape:
                 raise ShapeError(
                     f"parameter {name!r} has shape {v.shape}, expected {target.shape[1:]} "
@@ -306,7 +311,7 @@ class Network:
         ``X``: ``(N, n_in)`` (shared by all replicas) or ``(R, N, n_in)``, or a
         mapping from input-group name to such arrays.
         """
-        xs = dict(X) if isinstance(X, Mapping) else self.split(X, self.inputs, "inputs")
+        xs = self._input_map(X) if isinstance(X, Mapping) else self.split(X, self.inputs, "inputs")
         net: dict[str, Array] = {}
         y: dict[str, Array] = {name: np.asarray(xs[name], dtype=self.dtype) for name in self.inputs}
         for g in self.groups:
@@ -322,6 +327,54 @@ class Network:
             y[g.name] = self.functions[g.name].forward(x)  # eq (2): y = f(x), (R,N,n)
         return Activity(net, y)
 
+    def _input_map(self, X: Mapping[str, Array]) -> dict[str, Array]:
+        """Check a mapping ``{input group: (N, n) or (R, N, n)}`` as :meth:`split` checks arrays."""
+        if set(X) != set(self.inputs):
+            raise ShapeError(
+                f"inputs given for groups {sorted(X)}, expected exactly the input groups "
+                f"{list(self.inputs)}"
+            )
+        out = {name: self.split(X[name], [name], f"inputs of group {name!r}")[name]
+               for name in self.inputs}
+        cases = {a.shape[-2] for a in out.values()}
+        if len(cases) > 1:
+            raise ShapeError(f"input groups were given different numbers of cases: {sorted(cases)}")
+        return out
+
+    def check_cases(self, X: Array, D: Array | None = None, error: ErrorFunction | None = None,
+                    care: Array | None = None) -> None:
+        """Validate user data: shapes (via :meth:`split`), finite numbers, matching case
+        counts and, for ``error``, targets in its range. One clear error for the first problem."""
+        xs = self._input_map(X) if isinstance(X, Mapping) else self.split(X, self.inputs, "inputs")
+        for name, a in xs.items():
+            _finite(a, f"inputs of group {name!r}" if len(xs) > 1 else "inputs")
+        if D is None:
+            return
+        n_cases = next(iter(xs.values())).shape[-2]
+        ds = self.split(D, self.outputs, "targets")
+        d_cases = next(iter(ds.values())).shape[-2]
+        if d_cases != n_cases:
+            raise ShapeError(f"{n_cases} cases of inputs but {d_cases} cases of targets")
+        for a in ds.values():
+            _finite(a, "targets")
+        cares = self.split(care, self.outputs, "care mask") if care is not None else {}
+        for a in cares.values():
+            if a.shape[-2] != n_cases or not np.isin(a, (0, 1)).all():
+                raise DataError(
+                    f"the care mask must hold 0 or 1 for each of the {n_cases} cases, "
+                    f"got shape {np.shape(care)}"
+                )
+        if error is not None and error.target_range is not None:
+            lo, hi = error.target_range
+            for name, a in ds.items():
+                c = cares.get(name)
+                counted = a if c is None else a[np.broadcast_to(c, a.shape) > 0]
+                if counted.size and (counted.min() < lo or counted.max() > hi):
+                    raise DataError(
+                        f"targets lie in [{counted.min():g}, {counted.max():g}], but the "
+                        f"{error.name} error needs targets in [{lo:g}, {hi:g}]"
+                    )
+
     def output(self, activity: Activity) -> Array:
         """Output groups' activity side by side, ``(R, N, n_out)``."""
         if len(self.outputs) == 1:
@@ -329,7 +382,8 @@ class Network:
         return np.concatenate([activity.y[n] for n in self.outputs], axis=-1)
 
     def predict(self, X: Array) -> Array:
-        """Outputs for inputs ``X``: ``(R, N, n_out)``."""
+        """Outputs for inputs ``X``: ``(R, N, n_out)``. Inputs are checked (shape, finite)."""
+        self.check_cases(X)
         return self.output(self.forward(X))
 
     def output_deltas(
@@ -422,7 +476,12 @@ class Network:
         *,
         tie_rule: str = "sum",
     ) -> tuple[Array, dict[str, Array]]:
-        """``E`` per replica ``(R,)`` and ``dE/dw`` for every parameter, for the cases ``X, D``."""
+        """``E`` per replica ``(R,)`` and ``dE/dw`` for every parameter, for the cases ``X, D``.
+
+        The data are checked first (:meth:`check_cases`): shapes, finite numbers,
+        targets in the error function's range.
+        """
+        self.check_cases(X, D, error, care)
         activity = self.forward(X)
         E = self.error(activity, D, error, care)
         grads = self.backward(activity, self.output_deltas(activity, D, error, care), tie_rule=tie_rule)
@@ -444,6 +503,12 @@ class Network:
                 extra.append(f"tied as {p.tie!r}")
             lines.append(f"projection {p.source} -> {p.target}" + (f" ({', '.join(extra)})" if extra else ""))
         return "\n".join(lines)
+
+
+def _finite(a: Array, what: str) -> None:
+    if not np.all(np.isfinite(a)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        raise DataError(f"{what} hold a non-finite value (NaN or inf) at index {bad}")
 
 
 def _positive_int(value: object, what: str) -> int:

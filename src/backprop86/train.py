@@ -28,8 +28,8 @@ import numpy as np
 from backprop86 import fast
 from backprop86.config import TrainConfig
 from backprop86.errors import DivergenceError
-from backprop86.functions import DeadZone, ErrorFunction, error_function
-from backprop86.init import initialize, rng_for
+from backprop86.functions import CrossEntropy, DeadZone, ErrorFunction, error_function
+from backprop86.init import check_seeds, initialize, rng_for
 from backprop86.network import Network
 from backprop86.optim import Optimizer, Schedule, make_optimizer
 from backprop86.tasks.base import Task
@@ -147,7 +147,7 @@ class Trainer:
         given = [task] if isinstance(task, Task) else list(task)
         self.tasks = [t.coded(*config.targets) for t in given]
         self.task = self.tasks[0]
-        self.seeds = [int(s) for s in seeds]
+        self.seeds = check_seeds(seeds, config.init)
         _check_per_replica(net, self.tasks)
         for t in self.tasks:
             _check_fits(net, t)
@@ -157,6 +157,8 @@ class Trainer:
         self.report = make_error(config.report, config)
         for t in self.tasks:
             _check_target_range(self.error, t)
+        for e in (self.error, self.report):
+            _check_error_fits(net, e)
         self.lr = Schedule(config.lr, config.lr_schedule)
         self.momentum = Schedule(config.momentum, config.momentum_schedule)
         self.optimizer: Optimizer = make_optimizer(
@@ -462,6 +464,21 @@ def _check_fits(net: Network, task: Task) -> None:
             f"task {task.name!r} has {task.n_inputs} inputs and {task.n_outputs} outputs, "
             f"but the network expects {net.n_inputs} inputs and {net.n_outputs} outputs"
         )
+
+
+def _check_error_fits(net: Network, error: ErrorFunction) -> None:
+    """Cross-entropy is defined for outputs in (0, 1): logistic units or a softmax group."""
+    from backprop86.errors import ConfigError
+
+    if not isinstance(error, CrossEntropy):
+        return
+    for name in net.outputs:
+        act = net.group(name).activation
+        if act not in ("logistic", "softmax"):
+            raise ConfigError(
+                f"the cross_entropy error needs logistic or softmax output units, but output "
+                f"group {name!r} is {act}; use error = sse (or another) for {act} outputs"
+            )
 
 
 def _check_target_range(error: ErrorFunction, task: Task) -> None:

@@ -21,7 +21,7 @@ from backprop86.commands.common import add_experiment_args, add_json_arg, experi
 from backprop86.experiments import Experiment
 from backprop86.experiments.runner import format_run, run
 from backprop86.experiments.series import format_all, run_all, series_specs
-from backprop86.io import save_json, versions
+from backprop86.io import check_writable, save_json, versions
 from backprop86.progress import sweep_bar
 from backprop86.recipe import recipe
 
@@ -54,6 +54,9 @@ def main(args: argparse.Namespace) -> int:
     if series_specs(exp):
         return _main_series(args, exp, seeds)
     record = recipe(exp, seeds)
+    for path in (args.json, args.checkpoint):
+        if path is not None:
+            check_writable(path)  # before training, not after it
     saved = None
     if args.resume is not None:
         saved = checkpoint.load(args.resume)

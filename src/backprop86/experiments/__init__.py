@@ -214,8 +214,28 @@ def _resolve(value: Any, params: dict[str, Any]) -> Any:
     return value
 
 
+_CHAIN_KEYS = ("sizes", "activation", "output_activation", "bias")
+_GRAPH_KEYS = ("groups", "projections", "outputs")
+_GROUP_KEYS = ("name", "size", "activation", "bias")
+_PROJECTION_KEYS = ("from", "to", "mask", "tie")
+
+
+def _known_keys(table: Any, known: tuple[str, ...], where: str,
+                required: tuple[str, ...] = ()) -> None:
+    """One clear error for a misspelt, unknown or missing key of a ``[network]`` table."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table, got {table!r}")
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {unknown}; expected some of {list(known)}")
+    missing = [k for k in required if k not in table]
+    if missing:
+        raise ConfigError(f"{where} {table!r} lacks {', '.join(missing)}")
+
+
 def build_network(spec: dict[str, Any], *, replicas: int = 1, dtype: str = "float64") -> Network:
     """A network from a ``[network]`` table: a chain (``sizes``) or explicit groups and projections."""
+    _known_keys(spec, _CHAIN_KEYS if "sizes" in spec else _GRAPH_KEYS, "[network]")
     if "sizes" in spec:
         sizes = [s for i, s in enumerate(spec["sizes"]) if s != 0 or i in (0, len(spec["sizes"]) - 1)]
         for s in sizes:
@@ -231,11 +251,13 @@ def build_network(spec: dict[str, Any], *, replicas: int = 1, dtype: str = "floa
         )
     groups = []
     for g in spec.get("groups", []):
+        _known_keys(g, _GROUP_KEYS, "[[network.groups]]", required=("name", "size"))
         act = g.get("activation", "logistic")
         groups.append(Group(g["name"], g["size"], None if act in (None, "none", "input") else act,
                             bool(g.get("bias", act not in (None, "none", "input")))))
     projections = []
     for p in spec.get("projections", []):
+        _known_keys(p, _PROJECTION_KEYS, "[[network.projections]]", required=("from", "to"))
         mask = p.get("mask")
         projections.append(Projection(
             p["from"], p["to"], None if mask is None else np.asarray(mask, dtype=float), p.get("tie"),

@@ -11,6 +11,15 @@ from backprop86.errors import DataError, ShapeError
 Array = np.ndarray
 
 
+def _numbers(task: str, what: str, value: object) -> Array:
+    """``value`` as a float64 array, or one clear error saying why it is not numbers."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        reason = "rows of different lengths" if "inhomogeneous" in str(exc) else str(exc)
+        raise DataError(f"task {task!r}: {what} must be a table of numbers ({reason})") from None
+
+
 @dataclass(frozen=True, eq=False)
 class Task:
     """``N`` cases: ``inputs`` ``(N, n_in)``, ``targets`` ``(N, n_out)`` and their names.
@@ -27,14 +36,16 @@ class Task:
     description: str = ""
 
     def __post_init__(self) -> None:
-        X = np.asarray(self.inputs, dtype=np.float64)
-        D = np.asarray(self.targets, dtype=np.float64)
+        X = _numbers(self.name, "inputs", self.inputs)
+        D = _numbers(self.name, "targets", self.targets)
         if X.ndim != 2 or D.ndim != 2:
             raise ShapeError(
                 f"task {self.name!r}: inputs and targets must be 2-D (cases, units), "
                 f"got {X.shape} and {D.shape}"
             )
-        if X.shape[0] != D.shape[0] or X.shape[0] == 0:
+        if X.shape[0] == 0:
+            raise ShapeError(f"task {self.name!r} has no cases; expected at least one")
+        if X.shape[0] != D.shape[0]:
             raise ShapeError(
                 f"task {self.name!r}: {X.shape[0]} input cases but {D.shape[0]} target cases"
             )
@@ -48,9 +59,14 @@ class Task:
         object.__setattr__(self, "inputs", X)
         object.__setattr__(self, "targets", D)
         if self.care is not None:
-            C = np.asarray(self.care, dtype=np.float64)
+            C = _numbers(self.name, "care mask", self.care)
             if C.shape != D.shape:
-                raise ShapeError(f"task {self.name!r}: care mask {C.shape} != targets {D.shape}")
+                raise ShapeError(
+                    f"task {self.name!r}: care mask has shape {C.shape}, expected the targets' "
+                    f"{D.shape}"
+                )
+            if not np.isin(C, (0.0, 1.0)).all():
+                raise DataError(f"task {self.name!r}: the care mask must hold only 0 and 1")
             object.__setattr__(self, "care", C)
         labels = tuple(self.labels) or tuple(
             "".join(f"{v:g}" for v in row) for row in X
