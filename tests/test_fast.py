@@ -139,6 +139,12 @@ def test_replica_last_layout_agrees_to_rounding():
     a, b = both(lambda: Network.mlp([2, 3, 1], replicas=200), make_task("xor"), cfg, range(200))
     assert isinstance(fast.make(b[2]), fast.ReplicaLast)
     assert_same(a, b, exact=False, rtol=1e-9)
+    # Stopping inside blocks (rewind and replay) in this layout too; a replica's stopping
+    # sweep moves only if its error lies within ~1e-13 of ecrit at some sweep (not here).
+    cfg = TrainConfig(lr=0.5, momentum=0.9, ecrit=0.05, max_sweeps=400)
+    a, b = both(lambda: Network.mlp([2, 2, 1], replicas=80), make_task("xor"), cfg, range(80))
+    assert_same(a, b, exact=False, rtol=1e-9)
+    assert len(set(a[0].sweeps.tolist())) > 10
     cfg = TrainConfig(lr=0.2, grain="pattern", max_sweeps=40, error="cross_entropy",
                       report="cross_entropy", decay=0.001)
     a, b = both(lambda: Network.mlp([3, 4, 2], activation="tanh", output_activation="logistic",

@@ -52,10 +52,10 @@ Array = np.ndarray
 #: Environment variable that switches the fast path off (``0``, ``false``, ``no``, ``off``).
 ENV = "BACKPROP86_FAST"
 
-#: Sweeps per block when there are few replicas; one per block from ``MANY`` replicas on
-#: (the bookkeeping is then cheap beside the sweep, and a block never needs replaying).
+#: Most sweeps per block. After a block is cut short by a replica that stops, the next
+#: block is at most twice as long as the part kept, so runs where replicas stop often
+#: replay little.
 BLOCK = 64
-MANY = 64
 
 #: The replica-last layout is used from this many replicas on, when no group is wider than
 #: ``TINY`` units and the cases come in order.
@@ -166,7 +166,7 @@ class Kernel:
 
     unit_axis = -1
 
-    def __init__(self, trainer, many_first: bool) -> None:
+    def __init__(self, trainer) -> None:
         self.trainer = trainer
         self.net: Network = trainer.net
         self.cfg = cfg = trainer.config
@@ -181,7 +181,7 @@ class Kernel:
         self.tail = self.N - self.full * self.B  # … and one of `tail` cases, if not 0
         n_out = self.layers[-1].n_out
         per_sweep = R * self.N * n_out * dt.itemsize
-        self.block = 1 if many_first else max(1, min(BLOCK, RECORD_BYTES // per_sweep))
+        self.block = max(1, min(BLOCK, RECORD_BYTES // per_sweep))
         rows = self.block + (1 if cfg.stop_margin is not None else 0)
         self.record_y = np.empty((rows, self.full, R, self.B, n_out), dt)
         self.tail_y = np.empty((rows, R, self.tail, n_out), dt)
@@ -405,7 +405,7 @@ class ReplicaFirst(Kernel):
     """
 
     def __init__(self, trainer) -> None:
-        super().__init__(trainer, trainer.net.replicas >= MANY)
+        super().__init__(trainer)
         net, R, dt = self.net, self.R, self.dtype
         self.mm = np.dot if R == 1 else np.matmul
         steps = trainer.optimizer._step
@@ -530,7 +530,7 @@ class ReplicaLast(Kernel):
     unit_axis = 1
 
     def __init__(self, trainer) -> None:
-        super().__init__(trainer, True)
+        super().__init__(trainer)
         net, R = self.net, self.R
         order = {n: i for i, n in enumerate(net.params)}
         shapes = []
@@ -548,17 +548,19 @@ class ReplicaLast(Kernel):
         self.load()
         buffers = {size: self._buffers(size, True) for size in {self.B, self.tail} if size}
         X, D = trainer.X, trainer.D[:, :, None]  # (N, n_in) shared by all; (N, n_out, 1)
-        self.programs = []
-        for c in range(self.full + (1 if self.tail else 0)):
-            full = c < self.full
-            size = self.B if full else self.tail
-            start = c * self.B
-            ops = self._program(X[start:start + size], D[start:start + size], buffers[size])
-            self._record(ops, buffers[size], 0, c)
-            self.programs.append(ops)
+        self.programs: list[list[Program]] = []
+        for k in range(self.block):
+            row = []
+            for c in range(self.full + (1 if self.tail else 0)):
+                size = self.B if c < self.full else self.tail
+                start = c * self.B
+                ops = self._program(X[start:start + size], D[start:start + size], buffers[size])
+                self._record(ops, buffers[size], k, c)
+                row.append(ops)
+            self.programs.append(row)
         self.after = []
         if self.cfg.stop_margin is not None:
-            for k in range(2):
+            for k in range(self.block + 1):
                 ops = []
                 self._forward(ops, X, buffers[self.B])
                 self._record(ops, buffers[self.B], k, 0)
@@ -589,6 +591,8 @@ class ReplicaLast(Kernel):
                 n_in, n_out, R = W.shape
                 ops.append((np.dot, (X, W.reshape(n_in, n_out * R),
                                      buf.x.reshape(len(X), n_out * R))))
+            elif W.shape[0] == 1:  # one source unit: nothing to sum
+                ops.append((np.multiply, (y_in, W[0], buf.x)))
             else:  # eq (1): x[c, j, r] = Σ_i y[c, i, r] w[i, j, r]
                 ops += [(np.multiply, (y_in[:, :, None, :], W, buf.prod)),
                         (partial(np.add.reduce, axis=1, out=buf.x), (buf.prod,))]
@@ -615,9 +619,12 @@ class ReplicaLast(Kernel):
                 break
             buf = bufs[i - 1]
             ops += [(np.multiply, (buf.y[:, :, None, :], delta[:, None, :, :], prod)),
-                    (partial(np.add.reduce, axis=0, out=self.gW[i]), (prod,)),  # eq (6)
-                    (np.multiply, (delta[:, None, :, :], W, prod)),
-                    (partial(np.add.reduce, axis=2, out=buf.back), (prod,))]  # eq (7)
+                    (partial(np.add.reduce, axis=0, out=self.gW[i]), (prod,))]  # eq (6)
+            if n_out == 1:  # eq (7) with one target unit: nothing to sum
+                ops.append((np.multiply, (delta, W[:, 0], buf.back)))
+            else:  # eq (7): dE/dy_i = Σ_j dE/dx_j w_ji
+                ops += [(np.multiply, (delta[:, None, :, :], W, prod)),
+                        (partial(np.add.reduce, axis=2, out=buf.back), (prod,))]
             delta = self._through_unit(ops, layers[i - 1].activation, buf.x, buf.y, buf.back,
                                        buf.delta, buf)
         ops.append((self._step, ()))  # eqs (8)-(9)
@@ -633,7 +640,7 @@ class ReplicaLast(Kernel):
             ops.append((np.copyto, (rec_x, np.moveaxis(bufs[-1].x, -1, 0))))
 
     def sweep(self, k: int) -> None:
-        for program in self.programs:
+        for program in self.programs[k]:
             run(program)
 
     def outputs_after(self, k: int) -> None:
@@ -739,13 +746,14 @@ def train(trainer, kernel: Kernel, progress: Callable[[int, int, int], None] | N
 
     try:
         with _finish_sweep_on_ctrl_c(trainer):
+            length = kernel.block
             while trainer.sweep < cfg.max_sweeps and loop.active.any():
                 if trainer._stop_requested:
                     interrupted = True
                     break
                 trainer.resumable = False
                 s0 = trainer.sweep
-                k = min(kernel.block, cfg.max_sweeps - s0)
+                k = min(length, cfg.max_sweeps - s0)
                 saved = kernel.save() if k > 1 else None
                 kernel.begin_block(loop.active)
                 try:
@@ -761,6 +769,7 @@ def train(trainer, kernel: Kernel, progress: Callable[[int, int, int], None] | N
                     if k > 1 and not params_ok[loop.active].all():  # the sweep they broke at
                         kernel.restore(saved)
                         last = min(last, run(s0, k, until_nonfinite=True) - 1)
+                    length = min(kernel.block, 2 * (last + 1))  # shorter after an event
                     if last < k - 1:  # rewind and replay up to the first event
                         kernel.restore(saved)
                         k = run(s0, last + 1)

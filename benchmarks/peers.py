@@ -1,0 +1,263 @@
+"""The contenders of benchmarks/run.py: backprop86, the article's loop, PyTorch and JAX.
+
+Each contender is a function ``setup(...) -> run`` where ``run()`` does the timed
+work and returns nothing; set-up (data, compilation warm-up) is not timed.
+PyTorch and JAX are optional: :func:`available` says which are installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ARTICLE = (HERE / "article.py").read_text()
+XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+XOR_D = np.array([[0], [1], [1], [0]], dtype=float)
+
+Run = Callable[[], None]
+
+
+def available(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+# ----------------------------------------------------------------------------
+# The article's task, one network: 2-4-1 logistic, no biases, lr 0.5, full batch
+# ----------------------------------------------------------------------------
+
+
+def article_loop(steps: int) -> Run:
+    """The article's program as written (its prints silenced), with ``range(steps)``."""
+    code = compile(ARTICLE.replace("range(10001)", f"range({steps})"), "article.py", "exec")
+
+    def run() -> None:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(code, {"__name__": "article"})
+
+    return run
+
+
+def backprop86_xor(steps: int, seeds: int = 1, fast: bool = True):
+    """backprop86's Trainer on the article's experiment (``backprop86 xor``), ``seeds`` replicas.
+
+    Returns ``prepare() -> run``: building the trainer (initial weights) is not
+    timed, its training loop ``train`` is.
+    """
+    from backprop86.experiments import load
+    from backprop86.train import Trainer
+
+    exp = load("xor").with_settings([f"max_sweeps={steps}"])
+    task = exp.task()
+
+    def prepare() -> Run:
+        trainer = Trainer(exp.network(replicas=seeds), task, exp.config, list(range(seeds)))
+        trainer.use_fast = fast
+        return trainer.train
+
+    return prepare
+
+
+def torch_manual(steps: int, seeds: int = 1) -> Run:
+    """PyTorch eager, the article's equations with manual gradients; batched matmul for seeds."""
+    import torch
+
+    torch.manual_seed(0)
+    X = torch.tensor(XOR_X, dtype=torch.float64).expand(seeds, 4, 2)
+    D = torch.tensor(XOR_D, dtype=torch.float64).expand(seeds, 4, 1)
+    W1_0 = torch.randn(seeds, 2, 4, dtype=torch.float64) * 0.5
+    W2_0 = torch.randn(seeds, 4, 1, dtype=torch.float64) * 0.5
+
+    def run() -> None:
+        W1, W2 = W1_0.clone(), W2_0.clone()
+        with torch.no_grad():
+            for _ in range(steps):
+                a1 = torch.sigmoid(torch.bmm(X, W1))
+                y = torch.sigmoid(torch.bmm(a1, W2))
+                _loss = torch.mean((D - y) ** 2)
+                d_out = (y - D) * y * (1 - y)
+                dW2 = torch.bmm(a1.transpose(1, 2), d_out)
+                d_hid = torch.bmm(d_out, W2.transpose(1, 2)) * a1 * (1 - a1)
+                dW1 = torch.bmm(X.transpose(1, 2), d_hid)
+                W2 -= 0.5 * dW2
+                W1 -= 0.5 * dW1
+
+    return run
+
+
+def torch_autograd(steps: int) -> Run:
+    """PyTorch eager, autograd and torch.optim.SGD (½ sum of squares: the article's gradient)."""
+    import torch
+
+    torch.manual_seed(0)
+    X = torch.tensor(XOR_X, dtype=torch.float64)
+    D = torch.tensor(XOR_D, dtype=torch.float64)
+    W1_0 = torch.randn(2, 4, dtype=torch.float64) * 0.5
+    W2_0 = torch.randn(4, 1, dtype=torch.float64) * 0.5
+
+    def run() -> None:
+        W1 = W1_0.clone().requires_grad_()
+        W2 = W2_0.clone().requires_grad_()
+        opt = torch.optim.SGD([W1, W2], lr=0.5)
+        for _ in range(steps):
+            opt.zero_grad()
+            y = torch.sigmoid(torch.sigmoid(X @ W1) @ W2)
+            loss = 0.5 * ((y - D) ** 2).sum()
+            loss.backward()
+            opt.step()
+
+    return run
+
+
+def jax_loop(steps: int, seeds: int | None = None) -> tuple[Run, float]:
+    """JAX: the whole loop compiled (``lax.fori_loop``); ``seeds``: ``vmap`` over replicas.
+
+    Returns the timed run and the seconds the first call (compilation) took.
+    """
+    import time
+
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    X, D = jnp.asarray(XOR_X), jnp.asarray(XOR_D)
+
+    def train(W1, W2):
+        def body(_, w):
+            W1, W2 = w
+            a1 = jax.nn.sigmoid(X @ W1)
+            y = jax.nn.sigmoid(a1 @ W2)
+            d_out = (y - D) * y * (1 - y)
+            d_hid = (d_out @ W2.T) * a1 * (1 - a1)
+            return W1 - 0.5 * (X.T @ d_hid), W2 - 0.5 * (a1.T @ d_out)
+
+        return jax.lax.fori_loop(0, steps, body, (W1, W2))
+
+    rng = np.random.default_rng(0)
+    shape = () if seeds is None else (seeds,)
+    W1 = jnp.asarray(rng.standard_normal((*shape, 2, 4)) * 0.5)
+    W2 = jnp.asarray(rng.standard_normal((*shape, 4, 1)) * 0.5)
+    f = jax.jit(train if seeds is None else jax.vmap(train))
+    t = time.perf_counter()
+    jax.block_until_ready(f(W1, W2))
+    compile_s = time.perf_counter() - t
+
+    def run() -> None:
+        jax.block_until_ready(f(W1, W2))
+
+    return run, compile_s
+
+
+# ----------------------------------------------------------------------------
+# A 784-256-10 ReLU / softmax MLP on MNIST-shaped random data, mini-batches of 128
+# ----------------------------------------------------------------------------
+
+MLP = (784, 256, 10)
+BATCH = 128
+
+
+def mnist_shaped(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` random 784-pixel images in [0, 1) and one-hot labels of 10 classes."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, MLP[0]), dtype=np.float32)
+    D = np.eye(MLP[-1], dtype=np.float32)[rng.integers(0, MLP[-1], n)]
+    return X, D
+
+
+def mlp_flops(n: int) -> float:
+    """Floating-point operations of an epoch: forward products, dW1, dW2, dE/dy of the hidden."""
+    i, h, o = MLP
+    return 2.0 * n * (i * h + h * o) + 2.0 * n * (i * h + h * o) + 2.0 * n * (o * h)
+
+
+def backprop86_mlp(X: np.ndarray, D: np.ndarray, dtype: str, epochs: int = 1):
+    """backprop86's Trainer: relu hidden, softmax output, cross-entropy, mean over the batch.
+
+    Returns ``prepare() -> run``: a fresh trainer (not timed) whose ``train`` is timed.
+    """
+    from backprop86 import Network, TrainConfig
+    from backprop86.tasks.base import Task
+    from backprop86.train import Trainer
+
+    task = Task("mnist-shaped", X, D, labels=tuple(map(str, range(len(X)))))
+    cfg = TrainConfig(error="cross_entropy", report="cross_entropy", grain="minibatch",
+                      batch_size=BATCH, reduction="mean", lr=0.1, init="he", dtype=dtype,
+                      max_sweeps=epochs)
+
+    def prepare() -> Run:
+        net = Network.mlp(list(MLP), activation="relu", output_activation="softmax",
+                          dtype=dtype)
+        trainer = Trainer(net, task, cfg, [0])
+        # the final evaluation over the whole set is not part of an epoch: not timed
+        trainer.evaluate = lambda: (np.zeros(1), np.zeros((1, len(X), MLP[-1])))
+        return trainer.train
+
+    return prepare
+
+
+def torch_mlp(X: np.ndarray, D: np.ndarray, dtype: str) -> Run:
+    """PyTorch eager: nn.Linear layers, F.cross_entropy, torch.optim.SGD, one epoch."""
+    import torch
+    from torch.nn import functional
+
+    tdt = getattr(torch, dtype)
+    Xt = torch.from_numpy(X).to(tdt)
+    labels = torch.from_numpy(D.argmax(axis=1))
+    torch.manual_seed(0)
+
+    def run() -> None:
+        model = torch.nn.Sequential(torch.nn.Linear(MLP[0], MLP[1]), torch.nn.ReLU(),
+                                    torch.nn.Linear(MLP[1], MLP[2])).to(tdt)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for start in range(0, len(Xt), BATCH):
+            opt.zero_grad()
+            batch = slice(start, start + BATCH)
+            loss = functional.cross_entropy(model(Xt[batch]), labels[batch])
+            loss.backward()
+            opt.step()
+
+    return run
+
+
+def jax_mlp(X: np.ndarray, D: np.ndarray, dtype: str) -> tuple[Run, float]:
+    """JAX: one epoch compiled (``lax.scan`` over the mini-batches), gradients by ``jax.grad``."""
+    import time
+
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    n = len(X) // BATCH * BATCH
+    Xb = jnp.asarray(X[:n].reshape(-1, BATCH, MLP[0]), dtype=dtype)
+    Db = jnp.asarray(D[:n].reshape(-1, BATCH, MLP[-1]), dtype=dtype)
+    rng = np.random.default_rng(0)
+    params = [jnp.asarray(rng.standard_normal((MLP[0], MLP[1])) * np.sqrt(2 / MLP[0]), dtype),
+              jnp.zeros(MLP[1], dtype),
+              jnp.asarray(rng.standard_normal((MLP[1], MLP[2])) * np.sqrt(2 / MLP[1]), dtype),
+              jnp.zeros(MLP[2], dtype)]
+
+    def loss(p, x, d):
+        h = jax.nn.relu(x @ p[0] + p[1])
+        return -jnp.mean(jnp.sum(d * jax.nn.log_softmax(h @ p[2] + p[3]), axis=-1))
+
+    def epoch(p):
+        def step(p, batch):
+            g = jax.grad(loss)(p, *batch)
+            return [w - 0.1 * gw for w, gw in zip(p, g, strict=True)], None
+
+        return jax.lax.scan(step, p, (Xb, Db))[0]
+
+    f = jax.jit(epoch)
+    t = time.perf_counter()
+    jax.block_until_ready(f(params))
+    compile_s = time.perf_counter() - t
+
+    def run() -> None:
+        jax.block_until_ready(f(params))
+
+    return run, compile_s
