@@ -76,7 +76,8 @@ def positive_float(text: str) -> float:
     return value
 
 
-def build_parser() -> Parser:
+def build_parser(only: str | None = None) -> Parser:
+    """The parser; ``only`` names the one subcommand to load (start-up cost), ``None`` all."""
     from backprop86 import __version__
 
     parser = Parser(
@@ -86,14 +87,22 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"backprop86 {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name, module in COMMANDS.items():
-        importlib.import_module(module).add_parser(sub)
+        if only is None or name == only:
+            importlib.import_module(module).add_parser(sub)
     return parser
+
+
+def _command_in(argv: Sequence[str] | None) -> str | None:
+    """The subcommand named on the command line, when it is a known one (else ``None``)."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    first = next((w for w in words if not w.startswith("-")), None)
+    return first if first in COMMANDS and words and words[0] == first else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``backprop86`` command."""
     try:
-        parser = build_parser()
+        parser = build_parser(_command_in(argv))
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
