@@ -32,8 +32,10 @@ from backprop86.recipe import rebuild
 DEFAULT_RTOL = 1e-6
 #: Manifest entries that must agree for an exact comparison.
 PLATFORM_KEYS = ("backprop86", "numpy", "platform", "machine")
-#: The parts of a result that are compared.
+#: The parts of a result that must be there and are compared.
 COMPARED = ("replicas", "summary")
+#: Parts compared when the file has them (verdicts and structure checks follow from the numbers).
+ALSO_COMPARED = ("verdict", "verdicts", "checks")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -136,7 +138,7 @@ def verify(data: dict[str, Any], label: str, rtol: float | None = None) -> Outco
     exact, note = same_platform(data.get("versions"))
     fresh = jsonable(run(exp, seeds).to_json())
     out = Outcome(exact, DEFAULT_RTOL if rtol is None else rtol, platform_note=note)
-    for key in COMPARED:
+    for key in (*COMPARED, *(k for k in ALSO_COMPARED if k in data)):
         _walk(data[key], fresh.get(key), key, out)
     return out
 
