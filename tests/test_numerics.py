@@ -202,7 +202,7 @@ def _linear_net(replicas=1):
 
 
 def test_divergence_names_sweep_group_and_cause(xor):
-    """A linear output and ε = 50 blow up; the error says where, when and why, at the first sweep."""
+    """A linear output and ε = 50 blow up; the error says where, when and why, at once."""
     from backprop86 import DivergenceError, TrainConfig, train
 
     cfg = TrainConfig(lr=50.0, max_sweeps=1000)
