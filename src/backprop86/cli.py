@@ -25,6 +25,7 @@ COMMANDS = {
     "gradcheck": "backprop86.commands.gradcheck",
     "verify": "backprop86.commands.verify",
     "trace": "backprop86.commands.trace",
+    "reproduce": "backprop86.commands.reproduce",
 }
 
 

@@ -212,6 +212,8 @@ def describe_measured(m: Any) -> str:
         count = f"{m['count'][0]}/{m['count'][1]} = " if "count" in m else ""
         return f"rate {count}{m['rate']:.1%} (95% CI {m['ci95'][0]:.1%}–{m['ci95'][1]:.1%})"
     if "count" in m:
+        if m["count"][1] == 0:
+            return "no replica to examine (none solved)"
         return f"{m['count'][0]}/{m['count'][1]} replicas show it"
     n = f" over {m['n']} runs" if "n" in m else ""
     return (
