@@ -181,7 +181,7 @@ class Kernel:
         self.tail = self.N - self.full * self.B  # … and one of `tail` cases, if not 0
         n_out = self.layers[-1].n_out
         per_sweep = R * self.N * n_out * dt.itemsize
-        self.block = max(1, min(BLOCK, RECORD_BYTES // per_sweep))
+        self.block = max(1, min(BLOCK, RECORD_BYTES // per_sweep, cfg.max_sweeps))
         rows = self.block + (1 if cfg.stop_margin is not None else 0)
         self.record_y = np.empty((rows, self.full, R, self.B, n_out), dt)
         self.tail_y = np.empty((rows, R, self.tail, n_out), dt)
@@ -228,7 +228,7 @@ class Kernel:
                                                                           strict=True)
                    if l2 and name in decayed_names]
         self.decay = dt.type(self.cfg.decay)
-        self.NEPS = np.empty(total, np.float64)  # -ε, as float64 like np.negative(ε)
+        self.NEPS = np.empty(total, dt)  # -ε
         self.ALPHA = np.empty(total, dt)
         self.EPS = np.empty(total, dt)
         return views
@@ -244,16 +244,11 @@ class Kernel:
             self.shrink = None
 
     def set_rates(self, lr: float, momentum: float) -> None:
-        """ε and α of this sweep, typed as :meth:`GradientDescent.step` types them.
-
-        Without momentum the readable path multiplies by ``np.negative(ε)``, a
-        float64 scalar; with momentum it uses Python floats, which take the
-        array's type.
-        """
+        """ε and α of this sweep, in the weights' dtype, as :meth:`GradientDescent.step` has."""
         if self.rates == (lr, momentum):
             return
         self.rates = (lr, momentum)
-        self.NEPS.fill(np.negative(float(lr)))
+        self.NEPS.fill(-float(lr))
         self.ALPHA.fill(float(momentum))
         self.EPS.fill(float(lr))
 

@@ -128,7 +128,7 @@ class GradientDescent(Optimizer):
             eps = _per_replica(lr, g.ndim)
             alpha = _per_replica(momentum, g.ndim)
             if np.ndim(alpha) == 0 and alpha == 0.0:
-                np.multiply(g, np.negative(eps), out=dw)  # eq (8): Δw = −ε ∂E/∂w
+                np.multiply(g, -eps, out=dw)  # eq (8): Δw = −ε ∂E/∂w (in the weights' dtype)
             else:
                 dw *= alpha  # eq (9): α Δw(t−1) …
                 dw -= eps * g  # … − ε ∂E/∂w(t)
