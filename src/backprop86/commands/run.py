@@ -11,6 +11,7 @@ progress, prints the result so far, always writes a checkpoint (to
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shlex
 import sys
 from pathlib import Path
@@ -51,6 +52,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     exp = experiment_from(args)
     seeds = exp.seeds(args.seeds)
+    if args.plot is not None and importlib.util.find_spec("matplotlib") is None:
+        raise UsageError("--plot needs matplotlib: pip install 'backprop86[plots]'",
+                         "backprop86 run")
     if series_specs(exp):
         return _main_series(args, exp, seeds)
     record = recipe(exp, seeds)
