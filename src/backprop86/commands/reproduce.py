@@ -10,7 +10,8 @@ and collects its published-versus-measured tables. It writes
 * ``DIR/results.json``: every number — per run the record of ``run --json``
   (config, seeds, summary, verdicts, structure checks, every replica), per series
   every point;
-* ``DIR/figures/``: Hinton diagrams of trained weights and hidden codes, trends.
+* ``DIR/figures/``: Hinton diagrams of trained weights and hidden codes, trends (PNG;
+  ``run --plot`` also writes SVG).
 
 ``--quick`` uses each file's ``[quick]`` table: ``seeds`` (fewer seeds),
 ``set`` (e.g. a lower ``max_sweeps``) and ``variants`` (the variants to keep);
@@ -123,6 +124,8 @@ def run_one(exp: Experiment, variant: str, settings: list[str], seeds: list[int]
             from backprop86.experiments.figures import draw_run
 
             entry.figures = draw_run(result, figures, stem)
+    for png in entry.figures:  # the report embeds the PNGs; their SVG twins only add weight
+        png.with_suffix(".svg").unlink(missing_ok=True)
     entry.seconds = time.perf_counter() - start
     return entry
 

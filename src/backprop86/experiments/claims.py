@@ -71,6 +71,7 @@ def judge(claim: dict[str, Any], run: Run) -> dict[str, Any] | None:
                              run.summary, run.result)
         if out is not None and kind == "rate":
             out["metric"] = "solve_rate"
+            out["measured"]["count"] = [int(run.result.solved.sum()), int(run.result.solved.size)]
     elif kind in ("rate", "about-rate"):
         out = _rate(claim, kind, metric, run)
     elif kind in ("median", "upper-bound"):

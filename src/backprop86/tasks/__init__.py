@@ -40,6 +40,11 @@ def make_task(name: str, **params: object) -> Task:
 
 
 # Generators register themselves on import.
-from backprop86.tasks import boolean  # noqa: E402,F401
-from backprop86.tasks import arithmetic, encoder, parity, symmetry  # noqa: E402,F401
-from backprop86.tasks import family  # noqa: E402,F401
+from backprop86.tasks import (  # noqa: E402,F401
+    arithmetic,
+    boolean,
+    encoder,
+    family,
+    parity,
+    symmetry,
+)

@@ -50,7 +50,7 @@ def addition(bits: int = 2) -> Task:
 
 @register("negation")
 def negation(bits: int = 3) -> Task:
-    """PDP Table 9: the first input is a flag; the other ``bits`` are copied (flag 0) or complemented.
+    """PDP Table 9: the first input is a flag; the other ``bits`` are copied (flag 0) or negated.
 
     For ``bits = 3``: 16 cases, e.g. 0101 → 101 and 1101 → 010.
     """

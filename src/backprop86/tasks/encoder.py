@@ -17,7 +17,8 @@ def encoder(n: int = 8) -> Task:
         raise ConfigError(f"encoder needs n ≥ 2 (an integer), got {n!r}")
     X = np.eye(n)
     labels = tuple(f"p{i + 1}" for i in range(n))
-    return Task(f"encoder-{n}", X, X.copy(), labels, description=f"{n} one-hot patterns to themselves")
+    return Task(f"encoder-{n}", X, X.copy(), labels,
+                description=f"{n} one-hot patterns to themselves")
 
 
 @register("graded_encoder")

@@ -11,8 +11,8 @@ from backprop86.tasks.boolean import all_binary
 
 
 def palindromes(X: np.ndarray) -> np.ndarray:
-    """``(N,)`` booleans: row ``c`` of ``X`` ``(N, n)`` reads the same backwards (x_i = x_{n+1−i})."""
-    return np.all(X == X[:, ::-1], axis=1)
+    """``(N,)`` booleans: row ``c`` of ``X`` ``(N, n)`` reads the same reversed, x_i = x_{n+1−i}."""
+    return np.all(X[:, ::-1] == X, axis=1)
 
 
 @register("symmetry")
