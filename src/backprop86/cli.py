@@ -106,8 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser(_command_in(argv))
         args = parser.parse_args(argv)
         if args.command is None:
-            parser.print_help()
-            return 2
+            raise UsageError(
+                f"a command is required: one of {', '.join(COMMANDS)} (see `backprop86 --help`)"
+            )
         return int(importlib.import_module(COMMANDS[args.command]).main(args) or 0)
     except Backprop86Error as exc:
         prog = getattr(exc, "prog", "backprop86")
