@@ -172,7 +172,7 @@ class TrainConfig:
         return self.from_dict({**self.to_dict(), **changes})
 
     def override(self, assignments: list[str]) -> TrainConfig:
-        """Apply ``key=value`` strings (the CLI's ``--set``), parsing each value by the field's type."""
+        """Apply ``key=value`` strings (the CLI's ``--set``), each parsed by its field's type."""
         changes: dict[str, Any] = {}
         for item in assignments:
             key, value = parse_assignment(item)
@@ -267,7 +267,9 @@ def _coerce(key: str, value: Any, tp: Any, *, from_text: bool = False) -> Any:
                 return tuple(_coerce(key, v, args[0], from_text=from_text) for v in items)
             if len(items) != len(args):
                 raise ValueError
-            return tuple(_coerce(key, v, a, from_text=from_text) for v, a in zip(items, args, strict=True))
+            return tuple(
+                _coerce(key, v, a, from_text=from_text) for v, a in zip(items, args, strict=True)
+            )
     except (ValueError, TypeError, StopIteration):
         raise ConfigError(f"{key} must be {_describe(tp)}, got {value!r}") from None
     raise ConfigError(f"{key}: cannot read values of type {tp}")  # pragma: no cover

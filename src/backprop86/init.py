@@ -1,4 +1,4 @@
-"""Initial weights: the article's legacy normal draw, the paper's uniform ±r, Glorot, He, weight files.
+"""Initial weights: the article's legacy normal draw, the paper's uniform ±r, Glorot, He, files.
 
 Every scheme fills replica ``r`` from its own seed ``seeds[r]``, so replica ``r``
 of a batch equals a single run with seed ``r`` (DESIGN §5).
@@ -83,7 +83,7 @@ def initialize(
     for r, seed in enumerate(seeds):
         if scheme == "normal":
             legacy = np.random.RandomState(int(seed))
-            for name, w in net.params.items():
+            for w in net.params.values():
                 w[r] = legacy.randn(*w.shape[1:]) * scale
         else:
             rng = rng_for(int(seed), "init")

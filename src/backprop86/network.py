@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -32,7 +33,7 @@ Array = np.ndarray
 
 @dataclass(frozen=True)
 class Group:
-    """A named set of ``size`` units with one activation (``None`` for inputs) and an optional bias."""
+    """A named set of ``size`` units: one activation (``None`` for inputs), an optional bias."""
 
     name: str
     size: int
@@ -112,9 +113,8 @@ class Network:
             raise ConfigError(f"dtype must be float64 or float32, got {self.dtype}")
         self._by_name = {g.name: g for g in self.groups}
         self.inputs: tuple[str, ...] = tuple(g.name for g in self.groups if g.is_input)
-        self.outputs: tuple[str, ...] = (
-            tuple(outputs) if outputs is not None else (self.groups[-1].name,) if self.groups else ()
-        )
+        default = (self.groups[-1].name,) if self.groups else ()
+        self.outputs: tuple[str, ...] = tuple(outputs) if outputs is not None else default
         self._validate()
         self.functions: dict[str, Activation] = {
             g.name: activation(g.activation) for g in self.groups if not g.is_input
@@ -164,8 +164,7 @@ class Network:
             last = i == len(sizes) - 1
             act = (output_activation or activation) if last else activation
             groups.append(Group(name, _positive_int(n, f"size of {name}"), act, bias))
-        projections = [Projection(a, b) for a, b in zip(names, names[1:], strict=False)]
-        return cls(groups, projections, replicas=replicas, dtype=dtype)
+        return cls(groups, chain(names), replicas=replicas, dtype=dtype)
 
     def _validate(self) -> None:
         if not self.groups:
@@ -281,7 +280,7 @@ class Network:
     # ------------------------------------------------------------------ data
 
     def split(self, a: Array, names: Sequence[str], what: str) -> dict[str, Array]:
-        """Split ``(N, n_total)`` or ``(R, N, n_total)`` columns into per-group ``(·, N, n)`` arrays."""
+        """Split ``(N, n_total)`` or ``(R, N, n_total)`` columns into per-group ``(·, N, n)``."""
         given = np.shape(a)
         a = np.asarray(a)
         total = sum(self._by_name[n].size for n in names)
@@ -317,9 +316,9 @@ class Network:
         for g in self.groups:
             if g.is_input:
                 continue
-            incoming = self.into[g.name]
-            x = y[incoming[0].source] @ self.params[incoming[0].param]  # eq (1): (R,N,n_src)@(R,n_src,n)
-            for p in incoming[1:]:
+            first, *more = self.into[g.name]
+            x = y[first.source] @ self.params[first.param]  # eq (1): (R,N,n_src)@(R,n_src,n)
+            for p in more:
                 x += y[p.source] @ self.params[p.param]  # eq (1), more sources: skip links
             if g.bias:
                 x += self.params[bias_param(g.name)]  # eq (1) bias: (R,1,n) broadcast over cases
@@ -484,7 +483,8 @@ class Network:
         self.check_cases(X, D, error, care)
         activity = self.forward(X)
         E = self.error(activity, D, error, care)
-        grads = self.backward(activity, self.output_deltas(activity, D, error, care), tie_rule=tie_rule)
+        deltas = self.output_deltas(activity, D, error, care)
+        grads = self.backward(activity, deltas, tie_rule=tie_rule)
         return E, grads
 
     # ------------------------------------------------------------------ description
@@ -501,7 +501,8 @@ class Network:
                 extra.append(f"mask {int(np.sum(p.mask))}/{np.size(p.mask)}")
             if p.tie is not None:
                 extra.append(f"tied as {p.tie!r}")
-            lines.append(f"projection {p.source} -> {p.target}" + (f" ({', '.join(extra)})" if extra else ""))
+            detail = f" ({', '.join(extra)})" if extra else ""
+            lines.append(f"projection {p.source} -> {p.target}{detail}")
         return "\n".join(lines)
 
 
@@ -519,5 +520,4 @@ def _positive_int(value: object, what: str) -> int:
 
 def chain(names: Iterable[str]) -> list[Projection]:
     """Projections linking consecutive group names: ``a→b, b→c, …``."""
-    names = list(names)
-    return [Projection(a, b) for a, b in zip(names, names[1:], strict=False)]
+    return [Projection(a, b) for a, b in pairwise(names)]

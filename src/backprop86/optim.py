@@ -22,7 +22,7 @@ Array = np.ndarray
 
 @dataclass(frozen=True)
 class Schedule:
-    """A piecewise-constant value by sweep: ``base`` until the first change, then each ``(sweep, value)``.
+    """A piecewise-constant value by sweep: ``base``, then each ``(sweep, value)`` from its sweep.
 
     ``Schedule(0.002, ((20, 0.01),))`` is ε = 0.002 for sweeps 0–19 and 0.01 from
     sweep 20 on (the family-tree recipe).

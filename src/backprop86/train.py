@@ -108,11 +108,9 @@ def make_error(name: str, config: TrainConfig) -> ErrorFunction:
 
 
 def within(y: Array, d: Array, care: Array | None, margin: float | None, mid: float) -> Array:
-    """Per replica ``(R,)``: every output within ``margin`` of its target (or on its side of ``mid``)."""
-    if margin is None:
-        ok = (y > mid) == (d > mid)
-    else:
-        ok = np.abs(y - d) < margin
+    """Per replica ``(R,)``: every output within ``margin`` of its target (``None``: on its side
+    of ``mid``); ``y``, ``d`` ``(R, N, n)`` (``d`` may be ``(N, n)``)."""
+    ok = (y > mid) == (d > mid) if margin is None else np.abs(y - d) < margin
     if care is not None:
         ok = ok | (care == 0)
     return ok.reshape(ok.shape[0], -1).all(axis=1)
@@ -216,7 +214,7 @@ class Trainer:
         reported = np.zeros(net.replicas, dtype=net.dtype)
         solved = np.ones(net.replicas, dtype=bool)
         for idx in self._chunks():
-            X, D, care = self._gather(self.X, idx), self._gather(self.D, idx), self._gather(self.care, idx)
+            X, D, care = (self._gather(a, idx) for a in (self.X, self.D, self.care))
             activity = net.forward(X)
             out = net.output(activity)
             share = idx.shape[1] / n if self.report.name == "mse" else 1.0

@@ -128,9 +128,10 @@ class Experiment:
             elif key in setting_names():
                 train_changes.append(f"{key}={text}")
             else:
+                known = [*sorted(params), *setting_names()]
                 raise ConfigError(
                     f"unknown setting {key!r} for experiment {self.name!r}; expected one of "
-                    f"{', '.join(sorted(params))}{', ' if params else ''}{', '.join(setting_names())}"
+                    f"{', '.join(known)}"
                 )
         config = self.config.override(train_changes) if train_changes else self.config
         config = _resolve_paths(config, self.path)
@@ -234,10 +235,11 @@ def _known_keys(table: Any, known: tuple[str, ...], where: str,
 
 
 def build_network(spec: dict[str, Any], *, replicas: int = 1, dtype: str = "float64") -> Network:
-    """A network from a ``[network]`` table: a chain (``sizes``) or explicit groups and projections."""
+    """A network from a ``[network]`` table: a chain (``sizes``) or explicit groups, projections."""
     _known_keys(spec, _CHAIN_KEYS if "sizes" in spec else _GRAPH_KEYS, "[network]")
     if "sizes" in spec:
-        sizes = [s for i, s in enumerate(spec["sizes"]) if s != 0 or i in (0, len(spec["sizes"]) - 1)]
+        last = len(spec["sizes"]) - 1
+        sizes = [s for i, s in enumerate(spec["sizes"]) if s != 0 or i in (0, last)]
         for s in sizes:
             if isinstance(s, bool) or not isinstance(s, int) or s < 0:
                 raise ConfigError(f"layer sizes must be integers ≥ 0, got {spec['sizes']}")
@@ -259,9 +261,8 @@ def build_network(spec: dict[str, Any], *, replicas: int = 1, dtype: str = "floa
     for p in spec.get("projections", []):
         _known_keys(p, _PROJECTION_KEYS, "[[network.projections]]", required=("from", "to"))
         mask = p.get("mask")
-        projections.append(Projection(
-            p["from"], p["to"], None if mask is None else np.asarray(mask, dtype=float), p.get("tie"),
-        ))
+        mask = None if mask is None else np.asarray(mask, dtype=float)
+        projections.append(Projection(p["from"], p["to"], mask, p.get("tie")))
     if not groups:
         raise ConfigError("[network] needs either sizes = [...] or [[network.groups]] tables")
     return Network(groups, projections, replicas=replicas, outputs=spec.get("outputs"), dtype=dtype)
@@ -348,7 +349,9 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Experiment:
              "variants", "series"}
     unknown = set(raw) - known
     if unknown:
-        raise ConfigError(f"{label}: unknown top-level keys {sorted(unknown)}; expected {sorted(known)}")
+        raise ConfigError(
+            f"{label}: unknown top-level keys {sorted(unknown)}; expected {sorted(known)}"
+        )
     for key in ("name", "task", "network"):
         if key not in raw:
             raise ConfigError(f"{label}: missing {key!r}")
@@ -396,7 +399,8 @@ def _resolve_paths(config: TrainConfig, path: Path | None) -> TrainConfig:
     for c in candidates:
         if c.exists():
             return config.replace(init_file=str(c.resolve()))
-    raise ConfigError(f"init_file {config.init_file!r} not found (looked in {', '.join(map(str, candidates))})")
+    looked = ", ".join(map(str, candidates))
+    raise ConfigError(f"init_file {config.init_file!r} not found (looked in {looked})")
 
 
 __all__ = ["Experiment", "build_network", "from_dict", "load", "names", "parse_value"]

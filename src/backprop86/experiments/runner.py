@@ -24,7 +24,7 @@ from backprop86.train import Progress, Trainer, TrainResult
 
 @dataclass
 class Run:
-    """A finished (or interrupted) run: the experiment, its seeds, the trained replicas and the numbers."""
+    """A finished (or interrupted) run: experiment, seeds, the trained replicas, the numbers."""
 
     experiment: Experiment
     seeds: list[int]
@@ -164,7 +164,9 @@ _METRICS = {
 }
 
 
-def verdict(published: dict[str, Any], summary: dict[str, Any], result: TrainResult) -> dict[str, Any] | None:
+def verdict(
+    published: dict[str, Any], summary: dict[str, Any], result: TrainResult
+) -> dict[str, Any] | None:
     """Compare the published number with the measured ones; ``None`` when nothing was published."""
     if not published or "value" not in published:
         return None
@@ -182,18 +184,21 @@ def verdict(published: dict[str, Any], summary: dict[str, Any], result: TrainRes
             return {"verdict": "not reproduced", "rule": RULES[kind], "metric": metric,
                     "published": value, "measured": None}
         if kind == "exact":
-            word = "reproduced" if np.all(values == value) and values.size == len(result.sweeps) else "not reproduced"
+            every = np.all(values == value) and values.size == len(result.sweeps)
+            word = "reproduced" if every else "not reproduced"
             measured = {"values": sorted(set(values.astype(int).tolist()))}
         else:
             q = quantiles(values)
-            measured = {"median": q["q50"], "iqr": [q["q25"], q["q75"]], "range90": [q["q05"], q["q95"]]}
+            measured = {"median": q["q50"], "iqr": [q["q25"], q["q75"]],
+                        "range90": [q["q05"], q["q95"]]}
             if q["q25"] <= value <= q["q75"]:
                 word = "reproduced"
             elif q["q05"] <= value <= q["q95"]:
                 word = "within the distribution"
             else:
                 word = "not reproduced"
-    return {"verdict": word, "rule": RULES[kind], "metric": metric, "published": value, "measured": measured}
+    return {"verdict": word, "rule": RULES[kind], "metric": metric, "published": value,
+            "measured": measured}
 
 
 # ----------------------------------------------------------------------------
@@ -234,7 +239,8 @@ def format_run(run_: Run) -> str:
         + (f"  IQR {_fmt(iqr[0])}–{_fmt(iqr[1])}" if iqr and s['solved'] > 1 else "")
     )
     fq = s["final_error_quantiles"]
-    lines.append(f"{'final ' + exp.config.report + ' (median)':<28}{fq['q50']:.4g}" if fq["q50"] is not None else "")
+    if fq["q50"] is not None:
+        lines.append(f"{'final ' + exp.config.report + ' (median)':<28}{fq['q50']:.4g}")
     if s["diverged"]:
         lines.append(f"{'diverged':<28}{s['diverged']}")
     if "heldout" in s:
@@ -247,7 +253,7 @@ def format_run(run_: Run) -> str:
         lines += ["", "deviations from the source:"] + [f"  - {d}" for d in exp.deviations]
     if run_.result.notes:
         lines += ["", *run_.result.notes]
-    return "\n".join(line for line in lines if line is not None)
+    return "\n".join(lines)
 
 
 def _describe_measured(m: Any) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from backprop86.errors import ConfigError
 from backprop86.tasks.base import Task
 
-__all__ = ["Task", "make_task", "register", "TASKS"]
+__all__ = ["TASKS", "Task", "make_task", "register"]
 
 TASKS: dict[str, Callable[..., Task]] = {}
 
@@ -32,7 +32,8 @@ def make_task(name: str, **params: object) -> Task:
     try:
         generator = TASKS[name]
     except KeyError:
-        raise ConfigError(f"unknown task {name!r}; expected one of {', '.join(sorted(TASKS))}") from None
+        known = ", ".join(sorted(TASKS))
+        raise ConfigError(f"unknown task {name!r}; expected one of {known}") from None
     try:
         return generator(**params)
     except TypeError as exc:

@@ -12,7 +12,7 @@ from backprop86.tasks.base import Task
 
 
 def all_binary(n: int) -> np.ndarray:
-    """All ``2**n`` binary vectors of length ``n``, in counting order (first bit most significant)."""
+    """All ``2**n`` binary vectors of length ``n``, counting up (first bit most significant)."""
     if n < 1:
         raise ConfigError(f"number of bits must be ≥ 1, got {n}")
     return np.array(list(itertools.product((0, 1), repeat=n)), dtype=np.float64)
