@@ -268,8 +268,8 @@ class CrossEntropy(ErrorFunction):
         if isinstance(f, Softmax):
             e = -d * log_softmax(x)
         elif isinstance(f, Logistic):
-            # log y = −softplus(−x), log(1 − y) = −softplus(x)
-            e = d * np.logaddexp(0.0, -x) + (1.0 - d) * np.logaddexp(0.0, x)
+            # log y = log_logistic(x), log(1 − y) = log_logistic(−x): no overflow, no cancellation
+            e = -(d * log_logistic(x) + (1.0 - d) * log_logistic(-x))
         else:
             tiny = np.finfo(y.dtype).tiny
             e = -(d * np.log(np.maximum(y, tiny)) + (1 - d) * np.log(np.maximum(1 - y, tiny)))

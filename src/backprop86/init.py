@@ -183,13 +183,3 @@ def read_wts(path: str | Path, net: Network) -> dict[str, np.ndarray]:
             )
     return values
 
-
-def format_wts(net: Network, replica: int = 0) -> str:
-    """The network's weights in handbook ``.wts`` order, one number per line."""
-    lines = [f"{net.params[p][replica, i, j]:.6f}" for p, i, j in wts_order(net)]
-    for g in net.groups:
-        name = bias_param(g.name)
-        for k in range(g.size):
-            v = net.params[name][replica, 0, k] if name in net.params else 0.0
-            lines.append(f"{v:.6f}")
-    return "\n".join(lines) + "\n"

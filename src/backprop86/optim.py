@@ -134,10 +134,6 @@ class GradientDescent(Optimizer):
                 dw -= eps * g  # … − ε ∂E/∂w(t)
         self._apply(params, active)
 
-    def reset(self) -> None:
-        for dw in self._step.values():
-            dw[...] = 0.0
-
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015): ``m ← β₁m + (1−β₁)g``, ``v ← β₂v + (1−β₂)g²``,

@@ -415,7 +415,7 @@ def format_markdown(t: Trace) -> str:
         for r in rows:
             cells = [r.equation, r.quantity, r.unit, _g(r.value), r.working]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    return "\n".join(line for line in lines if line is not None).strip("\n")
+    return "\n".join(lines).strip("\n")
 
 
 CSV_COLUMNS = ("section", "equation", "quantity", "unit", "value", "working")

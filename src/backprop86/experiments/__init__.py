@@ -50,6 +50,7 @@ the first claim that applies, :attr:`Experiment.claims` all of them.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from collections.abc import Sequence
@@ -91,8 +92,7 @@ class Experiment:
     # ------------------------------------------------------------------ building
 
     def task(self) -> Task:
-        spec = _resolve(self.task_spec, self.params)
-        spec = dict(spec)
+        spec = dict(_resolve(self.task_spec, self.params))
         name = spec.pop("name", None)
         if not name:
             raise ConfigError(f"experiment {self.name!r}: [task] needs a name")
@@ -136,7 +136,7 @@ class Experiment:
         config = self.config.override(train_changes) if train_changes else self.config
         config = _resolve_paths(config, self.path)
         published = _published_for(self.raw.get("published", {}), params)
-        return _replace(self, params=params, config=config, published=published)
+        return dataclasses.replace(self, params=params, config=config, published=published)
 
     @property
     def claims(self) -> list[dict[str, Any]]:
@@ -146,12 +146,6 @@ class Experiment:
     def settings(self) -> dict[str, Any]:
         """Every setting of this experiment: its parameters and its TrainConfig."""
         return {"params": dict(self.params), "train": self.config.to_dict()}
-
-
-def _replace(exp: Experiment, **changes: Any) -> Experiment:
-    from dataclasses import replace
-
-    return replace(exp, **changes)
 
 
 def _parse_param(key: str, text: str, current: Any) -> Any:

@@ -255,15 +255,3 @@ def format_run(run_: Run) -> str:
         lines += ["", *run_.result.notes]
     return "\n".join(lines)
 
-
-def _describe_measured(m: Any) -> str:
-    if m is None:
-        return "nothing (no seed reached the criterion)"
-    if "values" in m:
-        return "values " + ", ".join(map(str, m["values"]))
-    if "rate" in m:
-        return f"rate {m['rate']:.1%} (95% CI {m['ci95'][0]:.1%}–{m['ci95'][1]:.1%})"
-    return (
-        f"median {_fmt(m['median'])}, IQR {_fmt(m['iqr'][0])}–{_fmt(m['iqr'][1])}, "
-        f"5–95% {_fmt(m['range90'][0])}–{_fmt(m['range90'][1])}"
-    )
