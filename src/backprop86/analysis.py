@@ -8,9 +8,13 @@ from typing import Any
 
 import numpy as np
 
+from backprop86.errors import ConfigError
 from backprop86.train import TrainResult
 
 Array = np.ndarray
+
+#: The sweep counts a claim or a series can be about.
+SWEEP_METRICS = ("sweeps_to_solve", "sweeps_to_stop")
 
 
 def wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -52,12 +56,22 @@ def median_or_none(values: Array) -> float | None:
     return float(np.median(v)) if v.size else None
 
 
-def summarize(result: TrainResult, seeds: list[int]) -> dict[str, Any]:
+def sweeps_to(metric: str, result: TrainResult) -> Array:
+    """Per replica that got there, as floats: ``sweeps_to_solve`` — the first sweep whose
+    outputs solved the task, among the solved replicas — or ``sweeps_to_stop``."""
+    if metric == "sweeps_to_solve":
+        return result.first_solved[result.solved & (result.first_solved > 0)].astype(float)
+    if metric == "sweeps_to_stop":
+        return result.sweeps[result.stopped].astype(float)
+    raise ConfigError(f"unknown metric {metric!r}; expected one of {', '.join(SWEEP_METRICS)}")
+
+
+def summarize(result: TrainResult) -> dict[str, Any]:
     """The summary every run reports: solved count, rate, 95 % CI, sweeps to solve and to stop."""
-    n = len(seeds)
+    n = result.solved.size
     solved = int(result.solved.sum())
-    to_solve = result.first_solved[result.solved & (result.first_solved > 0)].astype(float)
-    to_stop = result.sweeps[result.stopped].astype(float)
+    to_solve = sweeps_to("sweeps_to_solve", result)
+    to_stop = sweeps_to("sweeps_to_stop", result)
     lo, hi = wilson(solved, n)
     return {
         "seeds": n,

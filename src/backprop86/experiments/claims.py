@@ -28,13 +28,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from backprop86.analysis import quantiles, wilson
+from backprop86.analysis import quantiles, sweeps_to, wilson
 from backprop86.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     from backprop86.experiments.runner import Run
 
 RULES = {
+    "exact": "reproduced when every seed gives exactly the published value",
+    "single-run": (
+        "a single published run from an unknown seed: reproduced when it lies inside the "
+        "measured interquartile range, within the distribution when inside the 5–95 % range"
+    ),
     "median": (
         "a reference median over many seeds: reproduced when it lies inside the measured "
         "interquartile range, within the distribution when inside the 5–95 % range"
@@ -43,6 +48,7 @@ RULES = {
         "a published upper bound: reproduced when the measured median is below it, within the "
         "distribution when the measured 5 % quantile is"
     ),
+    "rate": "reproduced when the published rate lies inside the measured 95 % Wilson interval",
     "about-rate": (
         "the source says 'about': reproduced when the measured 95 % Wilson interval overlaps "
         "the published rate ± {tolerance:.0%}"
@@ -53,41 +59,34 @@ RULES = {
     ),
 }
 
-#: Kinds decided by :func:`backprop86.experiments.runner.verdict`.
-LEGACY = ("exact", "single-run")
+#: The metric of a claim that names none, by kind (else ``sweeps_to_solve``).
+DEFAULT_METRIC = {"rate": "solve_rate", "about-rate": "solve_rate", "structure": "check"}
 
 
 def judge(claim: dict[str, Any], run: Run) -> dict[str, Any] | None:
-    """The verdict on one claim: ``verdict``, ``rule``, ``metric``, ``published``, ``measured``."""
-    from backprop86.experiments.runner import verdict as legacy_verdict
-
+    """The verdict on one claim: ``verdict``, ``rule``, ``metric``, ``published``, ``measured``
+    (and ``kind``, ``source``, ``what``); ``None`` for a claim without a value."""
     if not claim or "value" not in claim:
         return None
     kind = claim.get("kind", "single-run")
-    metric = claim.get("metric", "solve_rate" if kind in ("rate", "about-rate") else
-                       "check" if kind == "structure" else "sweeps_to_solve")
-    if kind in LEGACY or (kind == "rate" and metric in ("solve_rate", "solved")):
-        out = legacy_verdict({**claim, "metric": claim.get("metric", "sweeps_to_solve")},
-                             run.summary, run.result)
-        if out is not None and kind == "rate":
-            out["metric"] = "solve_rate"
-            out["measured"]["count"] = [int(run.result.solved.sum()), int(run.result.solved.size)]
+    metric = claim.get("metric", DEFAULT_METRIC.get(kind, "sweeps_to_solve"))
+    if kind == "exact":
+        out = _exact(claim, metric, run)
+    elif kind in ("single-run", "median", "upper-bound"):
+        out = _distribution(claim, kind, metric, run)
     elif kind in ("rate", "about-rate"):
         out = _rate(claim, kind, metric, run)
-    elif kind in ("median", "upper-bound"):
-        out = _distribution(claim, kind, metric, run)
     elif kind == "structure":
         out = _structure(claim, run)
     else:
         raise ConfigError(
             f"experiment {run.experiment.name!r}: unknown claim kind {kind!r}; expected one of "
-            "exact, single-run, median, upper-bound, rate, about-rate, structure"
+            f"{', '.join(RULES)}"
         )
-    if out is not None:
-        out["kind"] = kind
-        out["source"] = claim.get("source", run.experiment.source)
-        if "what" in claim:
-            out["what"] = claim["what"]
+    out["kind"] = kind
+    out["source"] = claim.get("source", run.experiment.source)
+    if "what" in claim:
+        out["what"] = claim["what"]
     return out
 
 
@@ -101,19 +100,20 @@ def judge_all(run: Run) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------
 
 
-def _sweeps(metric: str, run: Run) -> np.ndarray:
-    r = run.result
-    if metric == "sweeps_to_stop":
-        return r.sweeps[r.stopped].astype(float)
-    if metric == "sweeps_to_solve":
-        return r.first_solved[r.solved & (r.first_solved > 0)].astype(float)
-    raise ConfigError(f"unknown metric {metric!r}; expected sweeps_to_solve or sweeps_to_stop")
+def _exact(claim: dict[str, Any], metric: str, run: Run) -> dict[str, Any]:
+    values = sweeps_to(metric, run.result)
+    base = {"rule": RULES["exact"], "metric": metric, "published": claim["value"]}
+    if values.size == 0:
+        return {"verdict": "not reproduced", **base, "measured": None}
+    every = values.size == run.result.sweeps.size and np.all(values == claim["value"])
+    return {"verdict": "reproduced" if every else "not reproduced", **base,
+            "measured": {"values": sorted(set(values.astype(int).tolist()))}}
 
 
 def _counts(metric: str, run: Run) -> tuple[int, int]:
     """``(successes, trials)`` of a rate metric."""
     r = run.result
-    if metric in ("solve_rate", "solved"):
+    if metric == "solve_rate":
         return int(r.solved.sum()), r.solved.size
     if metric == "stop_rate":
         return int(r.stopped.sum()), r.stopped.size
@@ -145,7 +145,7 @@ def _rate(claim: dict[str, Any], kind: str, metric: str, run: Run) -> dict[str, 
     measured = {"rate": k / n if n else 0.0, "ci95": [lo, hi], "count": [k, n]}
     if kind == "rate":
         word = "reproduced" if lo <= value <= hi else "not reproduced"
-        rule = "reproduced when the published rate lies inside the measured 95 % Wilson interval"
+        rule = RULES["rate"]
     else:
         tol = float(claim.get("tolerance", 0.15))
         word = "reproduced" if lo <= value + tol and hi >= value - tol else "not reproduced"
@@ -155,22 +155,25 @@ def _rate(claim: dict[str, Any], kind: str, metric: str, run: Run) -> dict[str, 
 
 
 def _distribution(claim: dict[str, Any], kind: str, metric: str, run: Run) -> dict[str, Any]:
-    values = _sweeps(metric, run)
+    """``single-run`` and ``median``: the value inside the IQR, else the 5–95 % range;
+    ``upper-bound``: the median below the value, else the 5 % quantile."""
+    values = sweeps_to(metric, run.result)
     value = float(claim["value"])
     base = {"rule": RULES[kind], "metric": metric, "published": claim["value"]}
     if values.size == 0:
-        return {**base, "verdict": "not reproduced", "measured": None}
+        return {"verdict": "not reproduced", **base, "measured": None}
     q = quantiles(values)
-    measured = {"median": q["q50"], "iqr": [q["q25"], q["q75"]], "range90": [q["q05"], q["q95"]],
-                "n": int(values.size)}
-    if kind == "median":
-        inside = q["q25"] <= value <= q["q75"]
-        near = q["q05"] <= value <= q["q95"]
-    else:
+    measured = {"median": q["q50"], "iqr": [q["q25"], q["q75"]], "range90": [q["q05"], q["q95"]]}
+    if kind != "single-run":  # records of single published runs have kept their first form
+        measured["n"] = int(values.size)
+    if kind == "upper-bound":
         inside = q["q50"] < value
         near = q["q05"] < value
+    else:
+        inside = q["q25"] <= value <= q["q75"]
+        near = q["q05"] <= value <= q["q95"]
     word = "reproduced" if inside else "within the distribution" if near else "not reproduced"
-    return {**base, "verdict": word, "measured": measured}
+    return {"verdict": word, **base, "measured": measured}
 
 
 def _structure(claim: dict[str, Any], run: Run) -> dict[str, Any]:

@@ -1,4 +1,7 @@
-"""Run an experiment over seeds, summarise it, and compare it with the published result."""
+"""Run an experiment over seeds, summarise it, and print it beside the published result.
+
+The verdicts on the published claims are :mod:`backprop86.experiments.claims`'s.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from backprop86.analysis import quantiles, summarize
+from backprop86.analysis import summarize
 from backprop86.experiments import Experiment
-from backprop86.experiments.claims import check_lines, claim_lines
+from backprop86.experiments.claims import check_lines, claim_lines, judge, judge_all
 from backprop86.holdout import Split, make_split
 from backprop86.holdout import format_heldout as _format_heldout
 from backprop86.holdout import score as _score_heldout
@@ -47,15 +50,12 @@ class Run:
 
     @property
     def verdict(self) -> dict[str, Any] | None:
-        from backprop86.experiments.claims import judge
-
+        """The verdict on the first claim that applies (``None`` when there is none)."""
         return judge(self.experiment.published, self)
 
     @property
     def verdicts(self) -> list[dict[str, Any]]:
         """Verdicts on every published claim that applies (:mod:`backprop86.experiments.claims`)."""
-        from backprop86.experiments.claims import judge_all
-
         return judge_all(self)
 
     def to_json(self) -> dict[str, Any]:
@@ -137,68 +137,12 @@ def run(
     if prepare is not None:
         prepare(trainer)
     result = trainer.train(progress)
-    summary = summarize(result, seeds)
+    summary = summarize(result)
     if split is not None:
         mid = 0.5 * sum(exp.config.targets)
         summary["heldout"] = _score_heldout(net, split, mid)
     checks = run_checks(exp.analyses, net, task) if exp.analyses else {}
     return Run(exp, seeds, task, net, result, summary, split, trainer, checks)
-
-
-# ----------------------------------------------------------------------------
-# Published versus measured
-# ----------------------------------------------------------------------------
-
-RULES = {
-    "exact": "reproduced when every seed gives exactly the published value",
-    "single-run": (
-        "a single published run from an unknown seed: reproduced when it lies inside the "
-        "measured interquartile range, within the distribution when inside the 5–95 % range"
-    ),
-    "rate": "reproduced when the published rate lies inside the measured 95 % Wilson interval",
-}
-
-_METRICS = {
-    "sweeps_to_stop": lambda r: r.sweeps[r.stopped],
-    "sweeps_to_solve": lambda r: r.first_solved[r.solved & (r.first_solved > 0)],
-}
-
-
-def verdict(
-    published: dict[str, Any], summary: dict[str, Any], result: TrainResult
-) -> dict[str, Any] | None:
-    """Compare the published number with the measured ones; ``None`` when nothing was published."""
-    if not published or "value" not in published:
-        return None
-    kind = published.get("kind", "single-run")
-    metric = published.get("metric", "sweeps_to_solve")
-    value = published["value"]
-    if kind == "rate":
-        lo, hi = summary["ci95"]
-        ok = lo <= value <= hi
-        measured: Any = {"rate": summary["rate"], "ci95": summary["ci95"]}
-        word = "reproduced" if ok else "not reproduced"
-    else:
-        values = np.asarray(_METRICS[metric](result), dtype=float)
-        if values.size == 0:
-            return {"verdict": "not reproduced", "rule": RULES[kind], "metric": metric,
-                    "published": value, "measured": None}
-        if kind == "exact":
-            every = np.all(values == value) and values.size == len(result.sweeps)
-            word = "reproduced" if every else "not reproduced"
-            measured = {"values": sorted(set(values.astype(int).tolist()))}
-        else:
-            q = quantiles(values)
-            measured = {"median": q["q50"], "iqr": [q["q25"], q["q75"]],
-                        "range90": [q["q05"], q["q95"]]}
-            if q["q25"] <= value <= q["q75"]:
-                word = "reproduced"
-            elif q["q05"] <= value <= q["q95"]:
-                word = "within the distribution"
-            else:
-                word = "not reproduced"
-    return {"verdict": word, "rule": RULES[kind], "metric": metric, "published": value,
-            "measured": measured}
 
 
 # ----------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from backprop86.analysis import SWEEP_METRICS, sweeps_to
 from backprop86.errors import ConfigError
 from backprop86.experiments import Experiment
 from backprop86.experiments.runner import Run, run
@@ -69,15 +70,8 @@ class SeriesRun:
         return [r.summary[key] for r in self.runs]
 
     def means(self) -> list[float | None]:
-        out = []
-        for r in self.runs:
-            res = r.result
-            if self.metric == "sweeps_to_stop":
-                v = res.sweeps[res.stopped]
-            else:
-                v = res.first_solved[res.solved & (res.first_solved > 0)]
-            out.append(float(v.mean()) if v.size else None)
-        return out
+        values = [sweeps_to(self.metric, r.result) for r in self.runs]
+        return [float(v.mean()) if v.size else None for v in values]
 
     def verdict(self) -> dict[str, Any]:
         return trend_verdict(self)
@@ -114,8 +108,8 @@ def series_specs(exp: Experiment) -> list[dict[str, Any]]:
             )
         if s.get("trend", "falling") not in ("falling", "rising"):
             raise ConfigError(f"series trend must be 'falling' or 'rising', got {s['trend']!r}")
-        if s.get("metric", "sweeps_to_solve") not in ("sweeps_to_stop", "sweeps_to_solve"):
-            raise ConfigError(f"series metric must be sweeps_to_stop or sweeps_to_solve, "
+        if s.get("metric", "sweeps_to_solve") not in SWEEP_METRICS:
+            raise ConfigError(f"series metric must be one of {', '.join(SWEEP_METRICS)}, "
                               f"got {s['metric']!r}")
     return specs
 
