@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from backprop86 import fmt
 from backprop86.analysis import wilson
 from backprop86.errors import ConfigError
 from backprop86.init import rng_for
@@ -123,6 +124,6 @@ def format_heldout(h: dict[str, Any]) -> list[str]:
     dist = ", ".join(f"{n}/{h['cases']}: {c}" for n, c in enumerate(h["distribution"]))
     return [
         f"{'held-out correct (mean)':<28}{h['mean']:.2f}/{h['cases']} per replica "
-        f"= {h['fraction']:.1%} of cases (95% CI {lo:.1%}–{hi:.1%})",
+        f"= {h['fraction']:.1%} of cases ({fmt.ci(lo, hi)})",
         f"{'held-out per replica':<28}{dist}",
     ]

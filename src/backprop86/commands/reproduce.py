@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backprop86 import experiments
+from backprop86 import experiments, fmt
 from backprop86.cli import UsageError
 from backprop86.errors import Backprop86Error, ConfigError
 from backprop86.experiments import Experiment
@@ -135,7 +135,7 @@ def _slug(text: str) -> str:
 
 
 def _trend_text(s: Any) -> str:
-    medians = ", ".join("—" if m is None else f"{m:,.0f}" for m in s.medians())
+    medians = ", ".join(fmt.count(m) for m in s.medians())
     rho = s.verdict()["rho"]
     return f"medians {medians}" + ("" if rho is None else f" (Spearman ρ = {rho:+.2f})")
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from backprop86 import fmt
 from backprop86.analysis import classify_failures, count_kinds
 from backprop86.cli import UsageError, nonnegative_int, positive_int
 from backprop86.errors import Backprop86Error
@@ -255,18 +256,6 @@ def criterion(exp: Experiment) -> str:
 # ----------------------------------------------------------------------------
 
 
-def _n(v: float | None) -> str:
-    if v is None:
-        return "—"
-    return f"{v:,.0f}"
-
-
-def _e(v: float | None) -> str:
-    if v is None:
-        return "—"
-    return f"{v:.2g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.1e}"
-
-
 def format_table(results: list[PointResult], *, planned: int) -> str:
     """The sweep's table: one row per point, then each point's failures by kind."""
     if not results:
@@ -289,11 +278,11 @@ def format_table(results: list[PointResult], *, planned: int) -> str:
         rows.append([
             res.point.experiment.name + mark,
             *(_show(res.point.grid[k]) for k in keys),
-            f"{s['solved']}/{s['seeds']}", f"{s['rate']:.1%}", f"{lo:.1%}–{hi:.1%}",
-            _n(s["median_sweeps_to_solve"]),
-            f"{_n(iqr[0])}–{_n(iqr[1])}" if iqr else "—",
-            *([str(s["stopped"]), _n(s["median_sweeps_to_stop"])] if stops else []),
-            f"{_e(fq['q05'])}", f"{_e(fq['q50'])}", f"{_e(fq['q95'])}",
+            f"{s['solved']}/{s['seeds']}", f"{s['rate']:.1%}", fmt.percents(lo, hi),
+            fmt.count(s["median_sweeps_to_solve"]),
+            fmt.span(iqr),
+            *([str(s["stopped"]), fmt.count(s["median_sweeps_to_stop"])] if stops else []),
+            fmt.small(fq["q05"]), fmt.small(fq["q50"]), fmt.small(fq["q95"]),
             *([_held(s.get("heldout"))] if held else []),
         ])
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
@@ -341,7 +330,7 @@ def format_table(results: list[PointResult], *, planned: int) -> str:
 def _held(h: dict[str, Any] | None) -> str:
     """Held-out cases answered correctly, over all replicas: ``41% (97/236)``."""
     if h is None:
-        return "—"
+        return fmt.DASH
     total = h["cases"] * len(h["correct"])
     return f"{h['fraction']:.0%} ({sum(h['correct'])}/{total})"
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from backprop86 import fmt
 from backprop86.analysis import quantiles, sweeps_to, wilson
 from backprop86.errors import ConfigError
 
@@ -198,14 +199,6 @@ def _structure(claim: dict[str, Any], run: Run) -> dict[str, Any]:
 # ----------------------------------------------------------------------------
 
 
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float):
-        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
-    return str(v)
-
-
 def describe_measured(m: Any) -> str:
     """The measured side of a verdict in words."""
     if m is None:
@@ -214,15 +207,15 @@ def describe_measured(m: Any) -> str:
         return "values " + ", ".join(map(str, m["values"]))
     if "ci95" in m:
         count = f"{m['count'][0]}/{m['count'][1]} = " if "count" in m else ""
-        return f"rate {count}{m['rate']:.1%} (95% CI {m['ci95'][0]:.1%}–{m['ci95'][1]:.1%})"
+        return f"rate {count}{m['rate']:.1%} ({fmt.ci(*m['ci95'])})"
     if "count" in m:
         if m["count"][1] == 0:
             return "no replica to examine (none solved)"
         return f"{m['count'][0]}/{m['count'][1]} replicas show it"
     n = f" over {m['n']} runs" if "n" in m else ""
     return (
-        f"median {_fmt(m['median'])}, IQR {_fmt(m['iqr'][0])}–{_fmt(m['iqr'][1])}, "
-        f"5–95% {_fmt(m['range90'][0])}–{_fmt(m['range90'][1])}{n}"
+        f"median {fmt.number(m['median'])}, IQR {fmt.span(m['iqr'], fmt.number)}, "
+        f"5–95% {fmt.span(m['range90'], fmt.number)}{n}"
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from backprop86 import fmt
 from backprop86.analysis import summarize
 from backprop86.experiments import Experiment
 from backprop86.experiments.claims import check_lines, claim_lines, judge, judge_all
@@ -150,14 +151,6 @@ def run(
 # ----------------------------------------------------------------------------
 
 
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float):
-        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
-    return str(v)
-
-
 def format_run(run_: Run) -> str:
     """The published-versus-measured table printed by ``backprop86 run``."""
     exp, s = run_.experiment, run_.summary
@@ -168,19 +161,19 @@ def format_run(run_: Run) -> str:
     lines += [
         "",
         f"{'seeds':<28}{s['seeds']}",
-        f"{'solved':<28}{s['solved']}/{s['seeds']} = {s['rate']:.1%}  (95% CI {lo:.1%}–{hi:.1%})",
+        f"{'solved':<28}{s['solved']}/{s['seeds']} = {s['rate']:.1%}  ({fmt.ci(lo, hi)})",
     ]
     if s["stopped"]:
         iqr = s["sweeps_to_stop_iqr"]
         lines.append(
-            f"{'sweeps to stop (median)':<28}{_fmt(s['median_sweeps_to_stop'])}"
-            + (f"  IQR {_fmt(iqr[0])}–{_fmt(iqr[1])}" if iqr and s['stopped'] > 1 else "")
+            f"{'sweeps to stop (median)':<28}{fmt.number(s['median_sweeps_to_stop'])}"
+            + (f"  IQR {fmt.span(iqr, fmt.number)}" if iqr and s['stopped'] > 1 else "")
             + f"  ({s['stopped']} stopped)"
         )
     iqr = s["sweeps_to_solve_iqr"]
     lines.append(
-        f"{'sweeps to solve (median)':<28}{_fmt(s['median_sweeps_to_solve'])}"
-        + (f"  IQR {_fmt(iqr[0])}–{_fmt(iqr[1])}" if iqr and s['solved'] > 1 else "")
+        f"{'sweeps to solve (median)':<28}{fmt.number(s['median_sweeps_to_solve'])}"
+        + (f"  IQR {fmt.span(iqr, fmt.number)}" if iqr and s['solved'] > 1 else "")
     )
     fq = s["final_error_quantiles"]
     if fq["q50"] is not None:

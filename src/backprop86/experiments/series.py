@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from backprop86 import fmt
 from backprop86.analysis import SWEEP_METRICS, sweeps_to
 from backprop86.errors import ConfigError
 from backprop86.experiments import Experiment
@@ -191,10 +192,6 @@ def trend_verdict(s: SeriesRun) -> dict[str, Any]:
 # ----------------------------------------------------------------------------
 
 
-def _n(v: Any) -> str:
-    return "—" if v is None else f"{v:,.0f}"
-
-
 def format_series(s: SeriesRun) -> str:
     """The table of one series: per point the solved count, median and mean, the published value."""
     points = {float(v): p for v, p in s.spec.get("points", [])}
@@ -208,11 +205,10 @@ def format_series(s: SeriesRun) -> str:
     for value, r, median, mean in zip(s.values, s.runs, s.medians(), s.means(), strict=True):
         sm = r.summary
         iqr = sm[iqr_key]
-        iqr_text = f"{iqr[0]:,.0f}–{iqr[1]:,.0f}" if iqr else "—"
         pub = points.get(float(value))
         lines.append(
-            f"  {value!s:>8}  {sm['solved']:>4}/{sm['seeds']:<4}  {_n(median):>22}  "
-            f"{iqr_text:>13}  {_n(mean):>7}  {_n(pub):>9}"
+            f"  {value!s:>8}  {sm['solved']:>4}/{sm['seeds']:<4}  {fmt.count(median):>22}  "
+            f"{fmt.span(iqr):>13}  {fmt.count(mean):>7}  {fmt.count(pub):>9}"
         )
     v = s.verdict()
     if v["log2_fit"] is not None:
@@ -221,7 +217,7 @@ def format_series(s: SeriesRun) -> str:
                      f"({s.spec['param']})")
     if s.spec.get("published"):
         lines.append(f"  published   {s.spec['published']}  ({s.spec.get('source', '')})")
-    rho = "—" if v["rho"] is None else f"{v['rho']:+.2f}"
+    rho = fmt.DASH if v["rho"] is None else f"{v['rho']:+.2f}"
     lines.append(f"  measured    Spearman ρ = {rho}")
     lines.append(f"  verdict     {v['verdict']}  — {v['rule']}")
     return "\n".join(lines)
