@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from backprop86.errors import ConfigError
-from backprop86.train import TrainResult
+from backprop86.train import TrainResult, on_target
 
 Array = np.ndarray
 
@@ -134,9 +134,8 @@ def failure_kind(
     cares = np.ones_like(d, dtype=bool) if care is None else np.asarray(care) > 0
     if not np.all(np.isfinite(y[cares])):
         return "diverged"
-    side_ok = (y > mid) == (d > mid)
-    ok = side_ok if margin is None else np.abs(y - d) < margin
-    ok |= ~cares
+    side_ok = on_target(y, d, None, mid)
+    ok = on_target(y, d, margin, mid) | ~cares
     if ok.all():
         return None
     undecided = (np.abs(y - mid) < near) & cares

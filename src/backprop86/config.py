@@ -150,6 +150,11 @@ class TrainConfig:
         if self.init == "file" and not self.init_file:
             raise ConfigError("init = 'file' needs init_file, the path of a handbook .wts file")
 
+    @property
+    def mid(self) -> float:
+        """The midpoint of the two target values: an output on a target's side of it is right."""
+        return 0.5 * (self.targets[0] + self.targets[1])
+
     # ------------------------------------------------------------------ (de)serialising
 
     def to_dict(self) -> dict[str, Any]:

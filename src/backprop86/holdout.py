@@ -30,6 +30,7 @@ from backprop86.errors import ConfigError
 from backprop86.init import rng_for
 from backprop86.network import Network
 from backprop86.tasks.base import Task
+from backprop86.train import on_target
 
 Array = np.ndarray
 
@@ -88,7 +89,7 @@ def make_split(task: Task, seeds: list[int], spec: dict[str, Any]) -> Split | No
 
 def correct(outputs: Array, targets: Array, mid: float = 0.5) -> Array:
     """Per case: every output on its target's side of ``mid``; ``(…, N, n)`` → ``(…, N)`` bool."""
-    return ((outputs > mid) == (targets > mid)).all(axis=-1)
+    return on_target(outputs, targets, None, mid).all(axis=-1)
 
 
 def score(net: Network, split: Split, mid: float = 0.5) -> dict[str, Any]:

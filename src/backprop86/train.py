@@ -107,10 +107,16 @@ def make_error(name: str, config: TrainConfig) -> ErrorFunction:
     return error_function(name)
 
 
+def on_target(y: Array, d: Array, margin: float | None, mid: float) -> Array:
+    """Per output, shaped like ``y``: within ``margin`` of its target ``d``, i.e.
+    ``|y − d| < margin``, or (``margin=None``) on the target's side of ``mid``."""
+    return (y > mid) == (d > mid) if margin is None else np.abs(y - d) < margin
+
+
 def within(y: Array, d: Array, care: Array | None, margin: float | None, mid: float) -> Array:
-    """Per replica ``(R,)``: every output within ``margin`` of its target (``None``: on its side
-    of ``mid``); ``y``, ``d`` ``(R, N, n)`` (``d`` may be ``(N, n)``)."""
-    ok = (y > mid) == (d > mid) if margin is None else np.abs(y - d) < margin
+    """Per replica ``(R,)``: every counted output :func:`on_target`; ``y`` ``(R, N, n)``,
+    ``d`` and ``care`` ``(R, N, n)`` or ``(N, n)``."""
+    ok = on_target(y, d, margin, mid)
     if care is not None:
         ok = ok | (care == 0)
     return ok.reshape(ok.shape[0], -1).all(axis=1)
@@ -171,7 +177,6 @@ class Trainer:
         self.care = (
             None if all(t.care is None for t in self.tasks) else _stacked(cares, dtype)
         )
-        self.mid = 0.5 * (config.targets[0] + config.targets[1])
         self.order_rngs = (
             [rng_for(s, "order") for s in self.seeds] if config.order == "shuffled" else None
         )
@@ -181,6 +186,11 @@ class Trainer:
         #: False while a sweep is half done: a checkpoint taken then could not resume exactly.
         self.resumable = True
         self._stop_requested = False
+
+    @property
+    def mid(self) -> float:
+        """The midpoint of the coded targets (:attr:`TrainConfig.mid`)."""
+        return self.config.mid
 
     # ------------------------------------------------------------------ one sweep
 

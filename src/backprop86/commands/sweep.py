@@ -196,9 +196,8 @@ def measure(point: Point, seeds: list[int], *, keep_seed: int | None = None,
     r = run_.result
     cfg = exp.config
     coded = task.coded(*cfg.targets)
-    mid = 0.5 * (cfg.targets[0] + cfg.targets[1])
-    rule = {"mid": mid, "margin": cfg.solve_margin,
-                 "near": UNDECIDED * (cfg.targets[1] - cfg.targets[0])}
+    rule = {"mid": cfg.mid, "margin": cfg.solve_margin,
+            "near": UNDECIDED * (cfg.targets[1] - cfg.targets[0])}
     if run_.split is None:
         kinds = classify_failures(r.final_outputs, coded.targets, task.labels,
                                   diverged=r.diverged, care=task.care, **rule)
@@ -247,7 +246,7 @@ def criterion(exp: Experiment) -> str:
     """The success criterion in words."""
     cfg = exp.config
     if cfg.solve_margin is None:
-        return f"every output on the right side of {0.5 * (cfg.targets[0] + cfg.targets[1]):g}"
+        return f"every output on the right side of {cfg.mid:g}"
     return f"every output within {cfg.solve_margin:g} of its target"
 
 
@@ -310,7 +309,8 @@ def format_table(results: list[PointResult], *, planned: int) -> str:
         if res.interrupted:
             lines.append(f"* {res.point.name}: interrupted at sweep {res.sweeps_done:,} of "
                          f"{res.point.experiment.config.max_sweeps:,}: partial numbers")
-    lines += ["", f"Failures by kind (≈ {_mid(first)}: within {UNDECIDED:g} of it; "
+    mid = first.point.experiment.config.mid
+    lines += ["", f"Failures by kind (≈ {mid:g}: within {UNDECIDED:g} of it; "
                   f"seeds listed are examples, the JSON lists all):"]
     for res in results:
         counts = res.summary["failure_kinds"]
@@ -333,11 +333,6 @@ def _held(h: dict[str, Any] | None) -> str:
         return fmt.DASH
     total = h["cases"] * len(h["correct"])
     return f"{h['fraction']:.0%} ({sum(h['correct'])}/{total})"
-
-
-def _mid(res: PointResult) -> str:
-    lo, hi = res.point.experiment.config.targets
-    return f"{0.5 * (lo + hi):g}"
 
 
 def _seed_range(seeds: list[int]) -> str:
@@ -419,13 +414,13 @@ def draw(results: list[PointResult], folder: Path, grid: list[tuple[str, list[st
             written += plots.decision_boundary(
                 folder / f"decision-boundary-{res.point.slug}-seed{seed}", net, res.task,
                 title=f"{res.point.name}, seed {seed}: {state}",
-                mid=0.5 * sum(exp.config.targets),
+                mid=exp.config.mid,
             )
         if plots.hidden_groups(net):
             written += plots.hidden_activations(
                 folder / f"hidden-{res.point.slug}-seed{seed}", net, res.task,
                 title=f"{res.point.name}, seed {seed}: {state}",
-                mid=0.5 * sum(exp.config.targets),
+                mid=exp.config.mid,
             )
     if len(results) > 1:
         limits = {r.point.experiment.config.max_sweeps for r in results}

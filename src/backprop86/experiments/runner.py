@@ -140,8 +140,7 @@ def run(
     result = trainer.train(progress)
     summary = summarize(result)
     if split is not None:
-        mid = 0.5 * sum(exp.config.targets)
-        summary["heldout"] = _score_heldout(net, split, mid)
+        summary["heldout"] = _score_heldout(net, split, exp.config.mid)
     checks = run_checks(exp.analyses, net, task) if exp.analyses else {}
     return Run(exp, seeds, task, net, result, summary, split, trainer, checks)
 
