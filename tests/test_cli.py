@@ -112,3 +112,30 @@ def test_importing_the_package_does_not_import_matplotlib():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["run", "xor", "--plot", "figs"],
+         "backprop86 run: error: --plot needs matplotlib: pip install 'backprop86[plots]'"),
+        (["sweep", "xor", "--seeds", "2", "--plot", "figs"],
+         "backprop86 sweep: error: --plot needs matplotlib: pip install 'backprop86[plots]'"),
+        (["reproduce", "--only", "xor", "--out", "out"],
+         "backprop86 reproduce: error: the figures need matplotlib: pip install "
+         "'backprop86[plots]', or pass --no-plots"),
+    ],
+)
+def test_figures_without_matplotlib_are_refused_before_any_work(
+    argv, line, tmp_path, monkeypatch, capsys
+):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err == line + "\n" and captured.out == ""
+    assert list(tmp_path.iterdir()) == []  # nothing trained, nothing written

@@ -238,6 +238,11 @@ class Network:
         return shapes
 
     @property
+    def hidden(self) -> tuple[str, ...]:
+        """Groups that are neither inputs nor outputs, in topological order."""
+        return tuple(g.name for g in self.groups if not g.is_input and g.name not in self.outputs)
+
+    @property
     def n_inputs(self) -> int:
         return sum(self._by_name[n].size for n in self.inputs)
 

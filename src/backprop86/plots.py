@@ -22,6 +22,7 @@ import numpy as np
 
 from backprop86.analysis import wilson
 from backprop86.errors import ConfigError
+from backprop86.network import bias_param
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -83,11 +84,6 @@ def _quantile_rows(curves: Array, qs: Sequence[float]) -> Array:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN, as wanted
         return np.nanquantile(curves, qs, axis=0)
-
-
-def hidden_groups(net: Network) -> list[str]:
-    """Names of the groups that are neither inputs nor outputs."""
-    return [g.name for g in net.groups if not g.is_input and g.name not in net.outputs]
 
 
 # ----------------------------------------------------------------------------
@@ -225,7 +221,7 @@ def hidden_activations(
     hidden units that alone feed a single output, the output unit's boundary
     (its net input = the logit of ``mid``) is drawn as a line.
     """
-    names = hidden_groups(net)
+    names = net.hidden
     if not names:
         raise ConfigError("the network has no hidden units to show")
     activity = net.forward(task.inputs)
@@ -266,7 +262,7 @@ def _heat_map(ax: Any, H: Array, labels: Sequence[str], units: Sequence[str]) ->
 
 
 def _hidden_space(
-    ax: Any, net: Network, H: Array, task: Task, names: list[str], units: list[str],
+    ax: Any, net: Network, H: Array, task: Task, names: Sequence[str], units: list[str],
     replica: int, mid: float,
 ) -> None:
     # Points are filled by target only for a single output; else all are drawn alike.
@@ -329,7 +325,7 @@ def _coincident(P: Array, tol: float = 0.02) -> list[list[int]]:
     return groups
 
 
-def _output_line(ax: Any, net: Network, names: list[str], replica: int, mid: float) -> None:
+def _output_line(ax: Any, net: Network, names: Sequence[str], replica: int, mid: float) -> None:
     """Draw w·h + b = logit(mid) of a single logistic output fed only by the 2 hidden units."""
     if len(net.outputs) != 1 or net.n_outputs != 1:
         return
@@ -340,7 +336,8 @@ def _output_line(ax: Any, net: Network, names: list[str], replica: int, mid: flo
     if net.group(out).activation != "logistic":
         return
     w = net.params[incoming[0].param][replica][:, 0]
-    b = float(net.params[f"b:{out}"][replica, 0, 0]) if f"b:{out}" in net.params else 0.0
+    bias = net.params.get(bias_param(out))
+    b = 0.0 if bias is None else float(bias[replica, 0, 0])
     level = float(np.log(mid / (1 - mid)))
     xs = np.linspace(-0.1, 1.1, 50)
     if abs(w[1]) > 1e-12:
@@ -366,9 +363,13 @@ def _one(net: Network, replica: int, X: Array) -> Array:
 # ----------------------------------------------------------------------------
 
 
+#: Solved counts by series name: ``(x values, solved counts, seed counts)``.
+Series = Mapping[str, tuple[Sequence[Any], Sequence[int], Sequence[int]]]
+
+
 def solved_rate(
     path: str | Path,
-    series: Mapping[str, tuple[Sequence[Any], Sequence[int], Sequence[int]]],
+    series: Series,
     *,
     xlabel: str,
     title: str,
@@ -404,9 +405,6 @@ def solved_rate(
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     return save(fig, path)
-
-
-Series = Mapping[str, tuple[Sequence[Any], Sequence[int], Sequence[int]]]
 
 
 def _rate_lines(ax: Any, series: Series) -> None:
@@ -486,8 +484,6 @@ def incoming_matrix(net: Network, group: str, replica: int = 0) -> tuple[Array, 
     Row ``j`` is unit ``j`` of ``group``; the columns are labelled ``source[i]``
     (and ``bias``).
     """
-    from backprop86.network import bias_param
-
     blocks, labels = [], []
     for p in net.into[group]:
         W = net.params[p.param][replica]  # (n_src, n)

@@ -135,14 +135,9 @@ def run_checks(
 # ----------------------------------------------------------------------------
 
 
-def hidden_names(net: Network) -> list[str]:
-    """Groups that are neither inputs nor outputs, in topological order."""
-    return [g.name for g in net.groups if not g.is_input and g.name not in net.outputs]
-
-
 def hidden_activity(net: Network, task: Task, groups: Sequence[str] | None = None) -> Array:
     """Hidden activations for every case, the groups side by side: ``(R, N, n_hidden)``."""
-    names = list(groups) if groups is not None else hidden_names(net)
+    names = list(groups) if groups is not None else net.hidden
     if not names:
         raise ConfigError("the network has no hidden units to examine")
     y = net.forward(task.inputs).y

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 from pathlib import Path
 
+from backprop86.cli import UsageError
 from backprop86.experiments import Experiment, load
 
 
@@ -17,6 +19,13 @@ def add_experiment_args(p: argparse.ArgumentParser) -> None:
 
 def add_json_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", type=Path, metavar="PATH", help="write machine-readable results here")
+
+
+def require_matplotlib(who_needs: str, prog: str, hint: str = "") -> None:
+    """Stop with one line (exit 2) before any work when matplotlib is not installed:
+    ``"--plot needs matplotlib: pip install …"``; ``hint`` names another way out."""
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError(f"{who_needs} matplotlib: pip install 'backprop86[plots]'{hint}", prog)
 
 
 def experiment_from(args: argparse.Namespace) -> Experiment:

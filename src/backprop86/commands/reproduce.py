@@ -21,7 +21,6 @@ the report says what quick mode changed. ``--only NAME`` restricts the run.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from backprop86 import experiments, fmt
-from backprop86.cli import UsageError
+from backprop86.commands.common import require_matplotlib
 from backprop86.errors import Backprop86Error, ConfigError
 from backprop86.experiments import Experiment
 from backprop86.experiments.claims import describe_measured
@@ -147,9 +146,8 @@ def main(args: argparse.Namespace) -> int:
         raise ConfigError(f"--only: unknown experiment(s) {', '.join(unknown)}; expected some of "
                           f"{', '.join(names)}")
     chosen = [n for n in names if not args.only or n in args.only]
-    if args.plots and importlib.util.find_spec("matplotlib") is None:
-        raise UsageError("the figures need matplotlib: pip install 'backprop86[plots]', "
-                         "or pass --no-plots", PROG)
+    if args.plots:
+        require_matplotlib("the figures need", PROG, hint=", or pass --no-plots")
     out: Path = args.out
     figures = out / "figures" if args.plots else None
     entries: list[Entry] = []

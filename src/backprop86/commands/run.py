@@ -11,14 +11,18 @@ progress, prints the result so far, always writes a checkpoint (to
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import shlex
 import sys
 from pathlib import Path
 
 from backprop86 import checkpoint
 from backprop86.cli import UsageError, positive_int
-from backprop86.commands.common import add_experiment_args, add_json_arg, experiment_from
+from backprop86.commands.common import (
+    add_experiment_args,
+    add_json_arg,
+    experiment_from,
+    require_matplotlib,
+)
 from backprop86.experiments import Experiment
 from backprop86.experiments.runner import format_run, run
 from backprop86.experiments.series import format_all, run_all, series_specs
@@ -52,9 +56,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     exp = experiment_from(args)
     seeds = exp.seeds(args.seeds)
-    if args.plot is not None and importlib.util.find_spec("matplotlib") is None:
-        raise UsageError("--plot needs matplotlib: pip install 'backprop86[plots]'",
-                         "backprop86 run")
+    if args.plot is not None:
+        require_matplotlib("--plot needs", "backprop86 run")
     if series_specs(exp):
         return _main_series(args, exp, seeds)
     record = recipe(exp, seeds)

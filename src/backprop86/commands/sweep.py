@@ -18,7 +18,6 @@ interrupted point marked partial) and writes the partial JSON.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import itertools
 import re
 import sys
@@ -31,6 +30,7 @@ import numpy as np
 from backprop86 import fmt
 from backprop86.analysis import classify_failures, count_kinds
 from backprop86.cli import UsageError, nonnegative_int, positive_int
+from backprop86.commands.common import require_matplotlib
 from backprop86.errors import Backprop86Error
 from backprop86.experiments import Experiment, load
 from backprop86.experiments.runner import run
@@ -416,7 +416,7 @@ def draw(results: list[PointResult], folder: Path, grid: list[tuple[str, list[st
                 title=f"{res.point.name}, seed {seed}: {state}",
                 mid=exp.config.mid,
             )
-        if plots.hidden_groups(net):
+        if net.hidden:
             written += plots.hidden_activations(
                 folder / f"hidden-{res.point.slug}-seed{seed}", net, res.task,
                 title=f"{res.point.name}, seed {seed}: {state}",
@@ -463,8 +463,8 @@ def _axis_name(key: str) -> str:
 
 def main(args: argparse.Namespace) -> int:
     grid = parse_grid(args.grid)
-    if args.plot is not None and importlib.util.find_spec("matplotlib") is None:
-        raise UsageError("--plot needs matplotlib: pip install 'backprop86[plots]'", PROG)
+    if args.plot is not None:
+        require_matplotlib("--plot needs", PROG)
     experiments = [load(name).with_settings(args.settings) for name in args.experiments]
     points = grid_points(experiments, grid)
     if args.plot_seed is not None:

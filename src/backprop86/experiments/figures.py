@@ -16,7 +16,6 @@ import numpy as np
 
 from backprop86.experiments.runner import Run
 from backprop86.experiments.series import SeriesRun
-from backprop86.structure import hidden_names
 
 
 def picks(run: Run) -> list[tuple[str, int]]:
@@ -38,7 +37,7 @@ def draw_run(run: Run, folder: str | Path, stem: str | None = None) -> list[Path
     stem = stem or run.experiment.name
     exp, task, net = run.experiment, run.task, run.net
     written: list[Path] = []
-    hidden = hidden_names(net)
+    hidden = net.hidden
     order = np.arange(task.n_cases)
     if "count_code" in run.checks:  # parity: patterns by number of on bits, as in PDP Table 3
         order = np.argsort(task.inputs.sum(axis=1), kind="stable")
