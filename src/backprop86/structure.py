@@ -34,6 +34,7 @@ import numpy as np
 
 from backprop86.errors import ConfigError
 from backprop86.network import Network
+from backprop86.tasks.arithmetic import from_bits
 from backprop86.tasks.base import Task
 
 Array = np.ndarray
@@ -318,9 +319,7 @@ def _operands(task: Task) -> tuple[Array, Array, int]:
             f"task {task.name!r} is not an addition task (2·bits inputs, bits + 1 outputs)"
         )
     bits = n // 2
-    place = 1 << np.arange(bits - 1, -1, -1)
-    X = task.inputs.round().astype(int)
-    return X[:, :bits] @ place, X[:, bits:] @ place, bits
+    return from_bits(task.inputs[:, :bits]), from_bits(task.inputs[:, bits:]), bits
 
 
 def carries(task: Task) -> Array:
@@ -396,8 +395,7 @@ def local_minimum_11_11(net: Network, task: Task) -> CheckResult:
     k = int(last[0])
     others = np.delete(wrong, k, axis=1)
     stuck = wrong[:, k] & ~others.any(axis=1)
-    place = 1 << np.arange(Y.shape[2] - 1, -1, -1)
-    answer = Y[:, k, :].astype(int) @ place
+    answer = from_bits(Y[:, k, :])  # (R,)
     width = Y.shape[2]
     seen = np.unique(answer[stuck], return_counts=True)
     detail = ", ".join(f"{int(a):0{width}b} ×{int(n)}" for a, n in zip(*seen, strict=True))
