@@ -37,6 +37,7 @@ once gives all ``R`` central differences from two forward passes.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -173,16 +174,6 @@ class GradcheckReport:
         return "\n".join(lines)
 
 
-def _float64_twin(net: Network) -> Network:
-    """A float64 network with the same structure and parameters (the check's working copy)."""
-    twin = Network(
-        net.groups, net.projections, replicas=net.replicas, outputs=net.outputs, dtype=np.float64
-    )
-    for name, w in net.params.items():
-        twin.params[name][...] = w
-    return twin
-
-
 def _error_of(error: str | ErrorFunction) -> ErrorFunction:
     return error_function(error) if isinstance(error, str) else error
 
@@ -213,18 +204,23 @@ def numeric_gradient(
     Returns arrays shaped like ``net.params`` (``(R, …)``), in float64. Masked-out
     connections get 0 (they are not parameters). ``net`` is left unchanged.
     """
-    work = _float64_twin(net)
+    work = net.copy(np.float64)
     err = _error_of(error)
     out: dict[str, Array] = {}
     for name, w in work.params.items():
         g = np.zeros_like(w)
-        mask = work.masks.get(name)
-        for k in np.ndindex(*w.shape[1:]):
-            if mask is not None and mask[(0, *k)] == 0:
-                continue
-            g[(slice(None), *k)] = _central(work, w, (slice(None), *k), 1.0, X, D, err, care, eps)
+        for where in _entries(w, work.masks.get(name)):
+            g[where] = _central(work, w, where, 1.0, X, D, err, care, eps)
         out[name] = g
     return out
+
+
+def _entries(w: Array, mask: Array | None) -> Iterator[tuple]:
+    """The index ``(:, i, j, …)`` of every entry of ``w`` that exists, in all replicas at once
+    (masked-out connections are not parameters)."""
+    for k in np.ndindex(*w.shape[1:]):
+        if mask is None or mask[(0, *k)]:
+            yield (slice(None), *k)
 
 
 def _central(
@@ -296,7 +292,7 @@ def gradcheck(
         raise ConfigError(f"directions must be a positive integer or None, got {directions!r}")
     if tie_rule not in ("sum", "mean"):
         raise ConfigError(f"tie_rule must be 'sum' or 'mean', got {tie_rule!r}")
-    work = _float64_twin(net)
+    work = net.copy(np.float64)
     err = _error_of(error)
     activity = work.forward(X)
     E = np.abs(work.error(activity, D, err, care))  # (R,)
@@ -313,19 +309,15 @@ def gradcheck(
         n_entries = int(np.prod(w.shape[1:])) if mask is None else int(mask.sum())
         scale = 1.0 / work.tie_counts.get(name, 1) if tie_rule == "mean" else 1.0
         limit = max_entries if directions is None else int(directions)
+        a_list, n_list = [], []  # analytic and numeric derivatives, (R,) each
         if n_entries <= limit:
             method, count = "entries", n_entries
-            a_list, n_list = [], []
-            for k in np.ndindex(*w.shape[1:]):
-                if mask is not None and mask[(0, *k)] == 0:
-                    continue
-                where = (slice(None), *k)
+            for where in _entries(w, mask):
                 n_list.append(scale * _central(work, w, where, 1.0, X, D, err, care, eps))
                 a_list.append(g[where])
         else:
             method = "directions"
             count = DEFAULT_DIRECTIONS if directions is None else int(directions)
-            a_list, n_list = [], []
             for _ in range(count):
                 v = rng.standard_normal(w.shape)
                 if mask is not None:

@@ -273,11 +273,12 @@ class Network:
             if name in self.masks:
                 target *= self.masks[name]
 
-    def copy(self) -> Network:
-        """A new network with the same structure and a copy of the parameters."""
+    def copy(self, dtype: np.dtype | type | None = None) -> Network:
+        """A new network with the same structure and a copy of the parameters, in ``dtype``
+        (default: this network's)."""
         twin = Network(
             self.groups, self.projections, replicas=self.replicas,
-            outputs=self.outputs, dtype=self.dtype,
+            outputs=self.outputs, dtype=self.dtype if dtype is None else dtype,
         )
         twin.set_params(self.params)
         return twin
