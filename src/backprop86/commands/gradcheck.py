@@ -15,7 +15,6 @@ import argparse
 from backprop86.cli import nonnegative_int, positive_float, positive_int
 from backprop86.commands.common import add_experiment_args, experiment_from
 from backprop86.gradcheck import THRESHOLD, gradcheck
-from backprop86.init import initialize
 from backprop86.train import make_error
 
 
@@ -45,8 +44,7 @@ def main(args: argparse.Namespace) -> int:
     first = exp.default_seeds[0] if args.seed is None else args.seed
     seeds = [first + r for r in range(args.replicas)]
     task = exp.task().coded(*cfg.targets)
-    net = exp.network(replicas=args.replicas)
-    initialize(net, seeds, cfg.init, cfg.init_scale, path=cfg.init_file)
+    net = exp.initial_network(seeds)
     report = gradcheck(
         net, task.inputs, task.targets, make_error(cfg.error, cfg), task.care,
         eps=args.eps, tie_rule=cfg.tie_rule, threshold=args.threshold,

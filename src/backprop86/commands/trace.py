@@ -6,7 +6,6 @@ import argparse
 
 from backprop86.cli import UsageError, nonnegative_int
 from backprop86.commands.common import add_experiment_args, experiment_from
-from backprop86.init import initialize
 from backprop86.trace import FORMATS, trace
 
 
@@ -38,8 +37,7 @@ def main(args: argparse.Namespace) -> int:
             f"({listing}{more}), got {args.pattern}", "backprop86 trace",
         )
     seed = exp.seeds()[0] if args.seed is None else args.seed
-    net = exp.network(replicas=1)
-    initialize(net, [seed], exp.config.init, exp.config.init_scale, path=exp.config.init_file)
+    net = exp.initial_network([seed])
     k = args.pattern
     care = None if task.care is None else task.care[k]
     title = (

@@ -63,6 +63,7 @@ import numpy as np
 
 from backprop86.config import TrainConfig, parse_value, setting_names
 from backprop86.errors import ConfigError, FileFormatError
+from backprop86.init import initialize
 from backprop86.network import Group, Network, Projection
 from backprop86.tasks import Task, make_task
 
@@ -101,6 +102,13 @@ class Experiment:
     def network(self, replicas: int = 1) -> Network:
         spec = _resolve(self.network_spec, self.params)
         return build_network(spec, replicas=replicas, dtype=self.config.dtype)
+
+    def initial_network(self, seeds: Sequence[int]) -> Network:
+        """One replica per seed with the initial weights training starts from (``seeds[r]``)."""
+        net = self.network(replicas=len(seeds))
+        cfg = self.config
+        initialize(net, seeds, cfg.init, cfg.init_scale, path=cfg.init_file)
+        return net
 
     def split_spec(self) -> dict[str, Any]:
         """The ``[split]`` table (held-out cases, :mod:`backprop86.holdout`), params resolved."""
