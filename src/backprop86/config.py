@@ -16,16 +16,19 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from backprop86.errors import ConfigError
+from backprop86.functions import ERRORS
+from backprop86.init import SCHEMES
+from backprop86.optim import OPTIMIZERS
 
 _CHOICES: dict[str, tuple[str, ...]] = {
-    "error": ("sse", "tss", "mse", "cross_entropy", "dead_zone"),
-    "report": ("sse", "tss", "mse", "cross_entropy", "dead_zone"),
+    "error": tuple(ERRORS),
+    "report": tuple(ERRORS),
     "reduction": ("sum", "mean"),
     "grain": ("sweep", "pattern", "minibatch"),
     "order": ("sequential", "shuffled"),
-    "optimizer": ("sgd", "adam"),
+    "optimizer": tuple(OPTIMIZERS),
     "decay_mode": ("shrink", "l2"),
-    "init": ("normal", "uniform", "glorot", "he", "file"),
+    "init": SCHEMES,
     "tie_rule": ("sum", "mean"),
     "dtype": ("float64", "float32"),
 }
