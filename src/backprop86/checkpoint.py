@@ -32,7 +32,7 @@ import numpy as np
 from backprop86.errors import ConfigError, FileFormatError
 from backprop86.io import load_arrays, save_arrays, versions
 from backprop86.network import Network
-from backprop86.train import LoopState, Trainer
+from backprop86.train import LoopState, Trainer, history_columns
 
 Array = np.ndarray
 
@@ -116,9 +116,8 @@ def trainer_state(trainer: Trainer) -> tuple[dict[str, Any], dict[str, Array]]:
             "written; interrupt once (Ctrl-C) and let the sweep finish"
         )
     R = trainer.net.replicas
-    every = trainer.config.history_every
     loop = trainer.loop or LoopState.fresh(R, 0)
-    columns = (trainer.sweep + every - 1) // every
+    columns = history_columns(trainer.sweep, trainer.config.history_every)
     arrays: dict[str, Array] = {}
     for name in _LOOP_ARRAYS:
         value = getattr(loop, name)
@@ -178,8 +177,7 @@ def restore_trainer(trainer: Trainer, meta: Mapping[str, Any], arrays: Mapping[s
             f"{label} does not fit this run: it has {', '.join(unknown)} "
             "(was it written for another network or optimizer?)"
         )
-    every = trainer.config.history_every
-    columns = (sweep + every - 1) // every
+    columns = history_columns(sweep, trainer.config.history_every)
     loop = LoopState(
         history=take("loop:history", (R, columns), np.float64),
         active=take("loop:active", (R,), bool),

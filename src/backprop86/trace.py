@@ -34,7 +34,7 @@ from backprop86.errors import ConfigError, DataError, ShapeError
 from backprop86.functions import CrossEntropy, Logistic, Softmax
 from backprop86.network import Network, Projection, bias_param
 from backprop86.optim import Schedule, make_optimizer
-from backprop86.train import _check_error_fits, make_error
+from backprop86.train import check_error_fits, make_error
 
 Array = np.ndarray
 
@@ -140,7 +140,7 @@ def trace(
         raise ConfigError(f"replica must be in 0…{net.replicas - 1}, got {replica}")
     W = {name: np.asarray(w[replica], dtype=np.float64) for name, w in net.params.items()}
     error = make_error(config.error, config)
-    _check_error_fits(net, error)
+    check_error_fits(net, error)
     lr, momentum = Schedule(config.lr, config.lr_schedule)(0), Schedule(
         config.momentum, config.momentum_schedule)(0)
     out = Trace(title, [

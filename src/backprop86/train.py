@@ -27,7 +27,7 @@ import numpy as np
 
 from backprop86 import fast
 from backprop86.config import TrainConfig
-from backprop86.errors import DivergenceError
+from backprop86.errors import ConfigError, DataError, DivergenceError, ShapeError
 from backprop86.functions import CrossEntropy, DeadZone, ErrorFunction, error_function
 from backprop86.init import check_seeds, initialize, rng_for
 from backprop86.network import Network
@@ -63,6 +63,11 @@ class TrainResult:
     interrupted: bool = False
     history_every: int = 1
     notes: list[str] = field(default_factory=list)
+
+
+def history_columns(sweeps: int, every: int) -> int:
+    """Entries of a replica's history after ``sweeps`` sweeps, one every ``every`` from sweep 0."""
+    return (sweeps + every - 1) // every
 
 
 @dataclass
@@ -162,7 +167,7 @@ class Trainer:
         for t in self.tasks:
             _check_target_range(self.error, t)
         for e in (self.error, self.report):
-            _check_error_fits(net, e)
+            check_error_fits(net, e)
         self.lr = Schedule(config.lr, config.lr_schedule)
         self.momentum = Schedule(config.momentum, config.momentum_schedule)
         self.optimizer: Optimizer = make_optimizer(
@@ -259,7 +264,7 @@ class Trainer:
             return fast.train(self, kernel, progress)
         cfg, R = self.config, self.net.replicas
         every = cfg.history_every
-        columns = (cfg.max_sweeps + every - 1) // every
+        columns = history_columns(cfg.max_sweeps, every)
         if self.loop is None:
             self.loop = LoopState.fresh(R, columns)
         loop = self.loop
@@ -312,7 +317,7 @@ class Trainer:
             final_error, final_out = self.evaluate()
         solved = within(final_out, self.D, self.care, cfg.solve_margin, self.mid) & ~loop.diverged
         return TrainResult(
-            history=loop.history[:, : (self.sweep + every - 1) // every].copy(),
+            history=loop.history[:, : history_columns(self.sweep, every)].copy(),
             sweeps=loop.sweeps.copy(), stopped=loop.stopped.copy(), solved=solved,
             first_solved=loop.first_solved.copy(), final_error=final_error,
             final_outputs=final_out, diverged=loop.diverged.copy(),
@@ -402,8 +407,6 @@ def _stacked(arrays: list[Array], dtype: np.dtype) -> Array:
 
 
 def _check_per_replica(net: Network, tasks: list[Task]) -> None:
-    from backprop86.errors import ShapeError
-
     if len(tasks) not in (1, net.replicas):
         raise ShapeError(
             f"got {len(tasks)} tasks for {net.replicas} replicas; expected 1 or one per replica"
@@ -465,8 +468,6 @@ def _first_nonfinite_group(net: Network, r: int) -> tuple[str, str] | None:
 
 
 def _check_fits(net: Network, task: Task) -> None:
-    from backprop86.errors import ShapeError
-
     if task.n_inputs != net.n_inputs or task.n_outputs != net.n_outputs:
         raise ShapeError(
             f"task {task.name!r} has {task.n_inputs} inputs and {task.n_outputs} outputs, "
@@ -474,10 +475,8 @@ def _check_fits(net: Network, task: Task) -> None:
         )
 
 
-def _check_error_fits(net: Network, error: ErrorFunction) -> None:
+def check_error_fits(net: Network, error: ErrorFunction) -> None:
     """Cross-entropy is defined for outputs in (0, 1): logistic units or a softmax group."""
-    from backprop86.errors import ConfigError
-
     if not isinstance(error, CrossEntropy):
         return
     for name in net.outputs:
@@ -490,8 +489,6 @@ def _check_error_fits(net: Network, error: ErrorFunction) -> None:
 
 
 def _check_target_range(error: ErrorFunction, task: Task) -> None:
-    from backprop86.errors import DataError
-
     if error.target_range is None:
         return
     lo, hi = error.target_range
