@@ -70,8 +70,7 @@ def draw_series(series: list[SeriesRun], folder: str | Path, stem: str) -> list[
 
     written: list[Path] = []
     for s in series:
-        key = "sweeps_to_stop_iqr" if s.metric == "sweeps_to_stop" else "sweeps_to_solve_iqr"
-        iqrs = [tuple(r.summary[key]) if r.summary[key] else None for r in s.runs]
+        iqrs = [tuple(q) if q else None for q in s.iqrs()]
         written += plots.trend(
             Path(folder) / f"{stem}-{s.spec['param']}",
             [float(v) for v in s.values], s.medians(), iqrs,  # type: ignore[arg-type]

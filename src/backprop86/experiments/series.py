@@ -66,9 +66,12 @@ class SeriesRun:
         return str(self.spec.get("metric", "sweeps_to_solve"))
 
     def medians(self) -> list[float | None]:
-        key = {"sweeps_to_stop": "median_sweeps_to_stop",
-               "sweeps_to_solve": "median_sweeps_to_solve"}[self.metric]
-        return [r.summary[key] for r in self.runs]
+        """The median of the metric at each point (``None`` where no seed got there)."""
+        return [r.summary[f"median_{self.metric}"] for r in self.runs]
+
+    def iqrs(self) -> list[list[float] | None]:
+        """The interquartile range of the metric at each point."""
+        return [r.summary[f"{self.metric}_iqr"] for r in self.runs]
 
     def means(self) -> list[float | None]:
         values = [sweeps_to(self.metric, r.result) for r in self.runs]
@@ -201,10 +204,9 @@ def format_series(s: SeriesRun) -> str:
     metric = s.metric.replace("_", " ")
     lines = [head, f"  {s.spec['param']:>8}  {'solved':>9}  {'median ' + metric:>22}  "
              f"{'IQR':>13}  {'mean':>7}  {'published':>9}"]
-    iqr_key = "sweeps_to_stop_iqr" if s.metric == "sweeps_to_stop" else "sweeps_to_solve_iqr"
-    for value, r, median, mean in zip(s.values, s.runs, s.medians(), s.means(), strict=True):
+    rows = zip(s.values, s.runs, s.medians(), s.iqrs(), s.means(), strict=True)
+    for value, r, median, iqr, mean in rows:
         sm = r.summary
-        iqr = sm[iqr_key]
         pub = points.get(float(value))
         lines.append(
             f"  {value!s:>8}  {sm['solved']:>4}/{sm['seeds']:<4}  {fmt.count(median):>22}  "
