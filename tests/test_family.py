@@ -304,8 +304,13 @@ def test_recipe_stalls_and_the_tuned_variant_trains():
     assert np.all(recipe.result.final_outputs.max(axis=(1, 2)) < 0.5)
     tuned = run(experiments.load("family-trees-tuned"), list(range(8)))
     assert tuned.summary["solved"] >= 6
-    checks = run_checks(["family_units"], tuned.net, tuned.task)
-    assert checks["family_units"].passed.shape == (8,)
+    units = run_checks(["family_units"], tuned.net, tuned.task)["family_units"].numbers
+    # Nature Fig. 4: one unit tells English from Italian and none encodes sex. Measured on
+    # these 8 nets: the nationality unit's one-cut accuracy ≥ 0.917 in 8/8, the largest |r|
+    # of any unit with sex 0.05-0.23 (median 0.14); requiring 6/8 and a median < 0.3 leaves
+    # room for two nets to move on another platform.
+    assert np.sum(units["accuracy"][:, 0] >= 0.9) >= 6
+    assert np.median(units["sex_max_abs_r"]) < 0.3
 
 
 # ---------------------------------------------------------------------------- unit roles

@@ -21,6 +21,7 @@ spacing (ulp):
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, localcontext
 
 import numpy as np
@@ -240,8 +241,17 @@ def test_divergence_with_replicas_marks_them_and_goes_on(xor):
 
     result = train(_linear_net(3), xor, TrainConfig(lr=50.0, max_sweeps=200), [0, 1, 2])
     assert result.diverged.all() and not result.solved.any()
-    assert result.notes and all("training diverged at sweep" in n for n in result.notes)
-    # each replica stopped counting sweeps where it diverged
-    for r in range(3):
-        assert f"seed {r}" in " ".join(result.notes) or "more replica" in " ".join(result.notes)
+    # one note per sweep in which replicas diverged: it names the first of them and counts the
+    # others; each replica stopped counting sweeps at the sweep it diverged in
+    counted = 0
+    for note in result.notes:
+        m = re.match(r"training diverged at sweep (\d+) \(replica (\d+), seed (\d+)"
+                     r"(?:; and (\d+) more replicas?)?\)", note)
+        assert m, note
+        sweep, r, seed, more = int(m[1]), int(m[2]), int(m[3]), int(m[4] or 0)
+        assert seed == r  # seeds 0, 1, 2
+        assert result.sweeps[r] == sweep
+        assert np.sum(result.sweeps == sweep) == 1 + more
+        counted += 1 + more
+    assert counted == 3  # every replica accounted for, once
     assert (result.sweeps < 200).all()

@@ -10,11 +10,10 @@ import pytest
 
 from backprop86 import Group, Network, Projection, Task, TrainConfig
 from backprop86.cli import main
-from backprop86.functions import error_function
 from backprop86.init import initialize
 from backprop86.network import bias_param
 from backprop86.trace import format_csv, format_markdown, format_text, trace
-from backprop86.train import Trainer
+from backprop86.train import Trainer, make_error
 
 
 def _skip_tied_net() -> Network:
@@ -62,8 +61,7 @@ def test_trace_agrees_with_network_and_trainer(name, build, config):
                                                                        abs=1e-15)
             assert _values(t, "(2)")[f"{g.name}[{j}]"] == activity.y[g.name][0, 0, j]
     # eq (3)
-    err = error_function(config.error) if config.error != "dead_zone" else None
-    E, grads = net.gradients(x[None], d[None], err or error_function("dead_zone"),
+    E, grads = net.gradients(x[None], d[None], make_error(config.error, config),
                              tie_rule=config.tie_rule)
     assert t.where("(3)")[0].value == pytest.approx(E[0], rel=1e-14)
     # eq (6): per-connection products add up to the vectorised gradient of every parameter
