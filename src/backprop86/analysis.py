@@ -1,4 +1,5 @@
-"""Statistics over replicas: success rates with Wilson intervals, quantiles of sweeps and errors."""
+"""Statistics over replicas: success rates with Wilson intervals, quantiles of sweeps and errors,
+and what the failed nets get wrong, in words."""
 
 from __future__ import annotations
 

@@ -87,10 +87,10 @@ class Logistic(Activation):
     name: ClassVar[str] = "logistic"
 
     def forward(self, x: Array) -> Array:
-        return logistic(x)
+        return logistic(x)  # eq (2): y = 1/(1 + e^−x), (R,N,n)
 
     def backward(self, x: Array, y: Array, dE_dy: Array) -> Array:
-        return dE_dy * (y * (1.0 - y))
+        return dE_dy * (y * (1.0 - y))  # eq (5): dE/dx = dE/dy · y(1 − y), (R,N,n)
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class Tanh(Activation):
         return np.tanh(x)
 
     def backward(self, x: Array, y: Array, dE_dy: Array) -> Array:
-        return dE_dy * (1.0 - y * y)
+        return dE_dy * (1.0 - y * y)  # eq (5) with f' = 1 − y², (R,N,n)
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ class ReLU(Activation):
         return np.maximum(x, 0.0)
 
     def backward(self, x: Array, y: Array, dE_dy: Array) -> Array:
-        return dE_dy * (x > 0.0)
+        return dE_dy * (x > 0.0)  # eq (5) with f' = [x > 0], (R,N,n)
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,7 @@ class Softmax(Activation):
         return e / e.sum(axis=-1, keepdims=True)
 
     def backward(self, x: Array, y: Array, dE_dy: Array) -> Array:
+        # eq (5) through the group's Jacobian: y_j (dE/dy_j − Σ_k dE/dy_k y_k), (R,N,n)
         return y * (dE_dy - (dE_dy * y).sum(axis=-1, keepdims=True))
 
 
@@ -206,11 +207,11 @@ class SSE(ErrorFunction):
     name: ClassVar[str] = "sse"
 
     def value(self, y, d, x, f, care):
-        r = _masked(y - d, care)
-        return 0.5 * np.einsum("rnk,rnk->r", r, r)
+        r = _masked(y - d, care)  # (R,N,n)
+        return 0.5 * np.einsum("rnk,rnk->r", r, r)  # eq (3): ½ Σ_c Σ_j (y − d)², (R,)
 
     def dE_dy(self, y, d, care):
-        return _masked(y - d, care)
+        return _masked(y - d, care)  # eq (4): dE/dy = y − d, (R,N,n)
 
 
 @dataclass(frozen=True)

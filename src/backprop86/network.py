@@ -451,7 +451,8 @@ class Network:
             if dE_dx is None:
                 continue  # nothing depends on this group
             if g.bias:
-                grads[bias_param(g.name)] += dE_dx.sum(axis=-2, keepdims=True)  # eq (6), y_i = 1
+                # eq (6) for the bias (y_i = 1): Σ_c dE/dx_j, (R,1,n)
+                grads[bias_param(g.name)] += dE_dx.sum(axis=-2, keepdims=True)
             for p in self.into[g.name]:
                 y_src = activity.y[p.source]
                 W = self.params[p.param]

@@ -71,8 +71,8 @@ class Optimizer:
         for name, w in params.items():
             dw = self._step[name]
             if active is not None:
-                dw *= active.reshape(-1, *([1] * (dw.ndim - 1)))
-            w += dw
+                dw *= active.reshape(-1, *([1] * (dw.ndim - 1)))  # frozen replicas: Δw = 0
+            w += dw  # w ← w + Δw, (R, …)
         if self.decay and self.decay_mode == "shrink":
             shrink = 1.0 - self.decay
             for name in self.decayed:
