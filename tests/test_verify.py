@@ -137,3 +137,13 @@ def test_compare_walks_every_leaf():
     c = {"x": [1, 2.0, {"y": False, "z": None}], "s": "t"}
     diffs = compare(a, c, exact=False, rtol=1.0).differences
     assert diffs == ["x[2].y: recorded True, re-run False"]
+
+
+def test_verify_a_run_whose_settings_pick_another_claim(tmp_path, capsys):
+    """``--set hidden=3`` makes addition's ``when = {hidden = 3}`` claim the headline verdict;
+    the rebuilt run must judge that claim too, not the one of the file's default parameters."""
+    path = _run_json(tmp_path, "addition", "--set", "hidden=3", "--seeds", "4", *SHORT)
+    assert json.loads(path.read_text())["verdict"]["what"] == "solved with one extra hidden unit"
+    capsys.readouterr()
+    assert main(["verify", str(path)]) == 0
+    assert "match: all" in capsys.readouterr().out

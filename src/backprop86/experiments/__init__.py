@@ -83,7 +83,6 @@ class Experiment:
     params: dict[str, Any] = field(default_factory=dict)
     default_seeds: tuple[int, ...] = (0,)
     first_seed: int = 0
-    published: dict[str, Any] = field(default_factory=dict)
     deviations: tuple[str, ...] = ()
     analyses: tuple[str, ...] = ()
     split: dict[str, Any] = field(default_factory=dict)
@@ -143,13 +142,18 @@ class Experiment:
                 )
         config = self.config.override(train_changes) if train_changes else self.config
         config = _resolve_paths(config, self.path)
-        published = _published_for(self.raw.get("published", {}), params)
-        return dataclasses.replace(self, params=params, config=config, published=published)
+        return dataclasses.replace(self, params=params, config=config)
 
     @property
     def claims(self) -> list[dict[str, Any]]:
         """Every published claim that applies to the current parameters (see ``when``)."""
         return _claims_for(self.raw.get("published", {}), self.params)
+
+    @property
+    def published(self) -> dict[str, Any]:
+        """The first claim that applies (``{}`` when none does)."""
+        claims = self.claims
+        return claims[0] if claims else {}
 
     def settings(self) -> dict[str, Any]:
         """Every setting of this experiment: its parameters and its TrainConfig."""
@@ -189,12 +193,6 @@ def _claims_for(published: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
         if all(params.get(k) == v for k, v in when.items()):
             out.append(dict(table))
     return out
-
-
-def _published_for(published: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """The first claim that applies (``{}`` when none does)."""
-    claims = _claims_for(published, params)
-    return claims[0] if claims else {}
 
 
 def _resolve(value: Any, params: dict[str, Any]) -> Any:
@@ -369,7 +367,6 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Experiment:
         params=dict(raw.get("params", {})),
         default_seeds=_default_seeds(seeds),
         first_seed=int(seeds.get("first", 0)),
-        published=_published_for(raw.get("published", {}), dict(raw.get("params", {}))),
         deviations=tuple(raw.get("deviations", [])),
         analyses=tuple(raw.get("analyses", [])),
         split=dict(raw.get("split", {})),
