@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from backprop86.errors import ConfigError
+from backprop86.errors import ConfigError, DataError
 
 Array = np.ndarray
 
@@ -198,6 +198,19 @@ class ErrorFunction:
     def dE_dx(self, y: Array, d: Array, x: Array, f: Activation, care: Array | None) -> Array:
         """Eq. (5) at the output: ``dE/dx = f'(x) · dE/dy``; fused where it is simpler."""
         return f.backward(x, y, self.dE_dy(y, d, care))
+
+    def check_targets(self, d: Array, care: Array | None = None, what: str = "targets") -> None:
+        """One clear :class:`DataError` when a counted target lies outside :attr:`target_range`;
+        ``care`` (0/1) broadcasts to ``d``."""
+        if self.target_range is None:
+            return
+        lo, hi = self.target_range
+        counted = d if care is None else d[np.broadcast_to(care, d.shape) > 0]
+        if counted.size and (counted.min() < lo or counted.max() > hi):
+            raise DataError(
+                f"{what} lie in [{counted.min():g}, {counted.max():g}], but the {self.name} "
+                f"error needs targets in [{lo:g}, {hi:g}]"
+            )
 
 
 @dataclass(frozen=True)

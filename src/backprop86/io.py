@@ -44,10 +44,9 @@ def check_writable(path: str | Path) -> None:
     path = Path(path)
     if path.is_dir():
         raise FileFormatError(f"cannot write {path}: it is a folder; give a file name")
-    folder = path.parent if str(path.parent) else Path(".")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
             pass
     except OSError as exc:
         raise FileFormatError(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -57,7 +56,7 @@ def check_writable(path: str | Path) -> None:
 def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; on success rename it over ``path``."""
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent  # Path("r.json").parent is Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -369,16 +369,9 @@ class Network:
                     f"the care mask must hold 0 or 1 for each of the {n_cases} cases, "
                     f"got shape {np.shape(care)}"
                 )
-        if error is not None and error.target_range is not None:
-            lo, hi = error.target_range
+        if error is not None:
             for name, a in ds.items():
-                c = cares.get(name)
-                counted = a if c is None else a[np.broadcast_to(c, a.shape) > 0]
-                if counted.size and (counted.min() < lo or counted.max() > hi):
-                    raise DataError(
-                        f"targets lie in [{counted.min():g}, {counted.max():g}], but the "
-                        f"{error.name} error needs targets in [{lo:g}, {hi:g}]"
-                    )
+                error.check_targets(a, cares.get(name))
 
     def output(self, activity: Activity) -> Array:
         """Output groups' activity side by side, ``(R, N, n_out)``."""

@@ -27,7 +27,7 @@ import numpy as np
 
 from backprop86 import fast
 from backprop86.config import TrainConfig
-from backprop86.errors import ConfigError, DataError, DivergenceError, ShapeError
+from backprop86.errors import ConfigError, DivergenceError, ShapeError
 from backprop86.functions import CrossEntropy, DeadZone, ErrorFunction, error_function
 from backprop86.init import check_seeds, initialize, rng_for
 from backprop86.network import Network
@@ -165,7 +165,7 @@ class Trainer:
         self.error = make_error(config.error, config)
         self.report = make_error(config.report, config)
         for t in self.tasks:
-            _check_target_range(self.error, t)
+            self.error.check_targets(t.targets, t.care, f"targets of task {t.name!r}")
         for e in (self.error, self.report):
             check_error_fits(net, e)
         self.lr = Schedule(config.lr, config.lr_schedule)
@@ -487,14 +487,3 @@ def check_error_fits(net: Network, error: ErrorFunction) -> None:
                 f"group {name!r} is {act}; use error = sse (or another) for {act} outputs"
             )
 
-
-def _check_target_range(error: ErrorFunction, task: Task) -> None:
-    if error.target_range is None:
-        return
-    lo, hi = error.target_range
-    D = task.targets if task.care is None else task.targets[task.care > 0]
-    if D.size and (D.min() < lo or D.max() > hi):
-        raise DataError(
-            f"targets of task {task.name!r} lie in [{D.min():g}, {D.max():g}], but the "
-            f"{error.name} error needs targets in [{lo:g}, {hi:g}]"
-        )
