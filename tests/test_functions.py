@@ -1,8 +1,10 @@
 """Activations and error functions, each derivative against a central difference of its value.
 
-Tolerances: central differences with h = 1e-6 on functions of order 1 are exact
-to ≈ 1e-10 (truncation h² ≈ 1e-12, rounding 1e-16/h ≈ 1e-10), so 1e-7 absolute
-leaves three orders of margin while a wrong factor (≥ 1e-2 here) fails.
+Tolerances: a central difference with h = 1e-6 is off by the truncation h² ≈ 1e-12
+plus the rounding of the two values, ≈ 2.2e-16·|value|/h: ≈ 1e-10 for the activations
+(values of order 1), ≤ 2.5e-8 for the errors (summed over both replicas they reach
+≈ 110 with linear outputs). 1e-7 absolute stays above both, while a wrong factor
+(≥ 1e-2 here) fails.
 (Precision at extreme inputs is tested in test_numerics.py.)
 """
 
@@ -30,6 +32,17 @@ X = np.random.default_rng(0).normal(0.0, 2.0, size=(2, 5, 4))  # (R, N, n)
 X[np.abs(X) < 1e-3] = 0.5  # relu: keep clear of the kink
 
 
+def central_difference(scalar, x: np.ndarray) -> np.ndarray:
+    """``∂ scalar(x) / ∂x`` entry by entry: ``(scalar(x + h e_k) − scalar(x − h e_k)) / 2h``."""
+    numeric = np.zeros_like(x)
+    for idx in np.ndindex(*x.shape):
+        plus, minus = x.copy(), x.copy()
+        plus[idx] += H
+        minus[idx] -= H
+        numeric[idx] = (scalar(plus) - scalar(minus)) / (2 * H)
+    return numeric
+
+
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
 def test_activation_backward_is_the_jacobian_vector_product(name):
     f = activation(name)
@@ -37,12 +50,7 @@ def test_activation_backward_is_the_jacobian_vector_product(name):
     assert y.shape == X.shape
     v = np.random.default_rng(1).normal(size=X.shape)  # an arbitrary dE/dy
     analytic = f.backward(X, y, v)
-    numeric = np.zeros_like(X)
-    for idx in np.ndindex(*X.shape):
-        plus, minus = X.copy(), X.copy()
-        plus[idx] += H
-        minus[idx] -= H
-        numeric[idx] = np.sum(v * (f.forward(plus) - f.forward(minus))) / (2 * H)
+    numeric = central_difference(lambda x: np.sum(v * f.forward(x)), X)
     np.testing.assert_allclose(analytic, numeric, rtol=0, atol=1e-7)
 
 
@@ -91,16 +99,8 @@ def test_error_gradient_at_the_net_input(error, output):
     care = (rng.uniform(size=X.shape[1:]) > 0.2).astype(float)  # (N, n), some "don't care"
     for c in (None, care):
         analytic = e.dE_dx(f.forward(X), D, X, f, c)
-        numeric = np.zeros_like(X)
-        for idx in np.ndindex(*X.shape):
-            plus, minus = X.copy(), X.copy()
-            plus[idx] += H
-            minus[idx] -= H
-            r = idx[0]
-            numeric[idx] = (
-                e.value(f.forward(plus), D, plus, f, c)[r]
-                - e.value(f.forward(minus), D, minus, f, c)[r]
-            ) / (2 * H)
+        # replicas are independent, so the sum of their errors has each one's own derivative
+        numeric = central_difference(lambda x, c=c: e.value(f.forward(x), D, x, f, c).sum(), X)
         np.testing.assert_allclose(analytic, numeric, rtol=0, atol=1e-7)
         assert e.value(f.forward(X), D, X, f, c).shape == (2,)
 
