@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -141,8 +141,8 @@ def trace(
     W = {name: np.asarray(w[replica], dtype=np.float64) for name, w in net.params.items()}
     error = make_error(config.error, config)
     check_error_fits(net, error)
-    lr, momentum = Schedule(config.lr, config.lr_schedule)(0), Schedule(
-        config.momentum, config.momentum_schedule)(0)
+    lr = Schedule(config.lr, config.lr_schedule)(0)
+    momentum = Schedule(config.momentum, config.momentum_schedule)(0)
     out = Trace(title, [
         f"error {error.name}, ε = {_g(lr)}"
         + (f", α = {_g(momentum)}" if config.optimizer == "sgd" else ", optimizer adam")
@@ -151,15 +151,25 @@ def trace(
             c > 1 for c in net.tie_counts.values()) else ""),
     ])
     add = out.rows.append
+    xs, ys = _forward_rows(add, net, W, x)
+    targets = _by_output(net, d)
+    cares = _by_output(net, care)
+    _error_row(add, net, error, xs, ys, targets, cares)
+    dE_dx = _backward_rows(add, net, error, W, xs, ys, targets, cares)
+    grads = _gradient_rows(add, net, config, ys, dE_dx)
+    _update_rows(add, net, config, W, grads, lr, momentum)
+    return out
 
-    # ---------------------------------------------------------------- forward, eqs (1)–(2)
-    ys: dict[str, Array] = {}
+
+Add = Callable[[Row], None]
+
+
+def _forward_rows(
+    add: Add, net: Network, W: dict[str, Array], x: Array
+) -> tuple[dict[str, Array], dict[str, Array]]:
+    """Eqs (1)–(2) unit by unit; returns net inputs ``xs``, outputs ``ys``: ``(n,)`` per group."""
     xs: dict[str, Array] = {}
-    start = 0
-    for name in net.inputs:
-        size = net.group(name).size
-        ys[name] = x[start:start + size]
-        start += size
+    ys: dict[str, Array] = dict(zip(net.inputs, _split(net, net.inputs, x), strict=True))
     for g in net.groups:
         if g.is_input:
             continue
@@ -185,64 +195,58 @@ def trace(
         for j in range(g.size):
             add(Row("forward pass", "(2)", "y", unit_name(g.name, j), float(y[j]),
                     f"f(x) = {_F_TEXT[g.activation]} with x = {_g(net_in[j])}"))
+    return xs, ys
 
-    # ---------------------------------------------------------------- error, eqs (3)–(4)
-    targets, cares, start = {}, {}, 0
-    for name in net.outputs:
-        size = net.group(name).size
-        targets[name] = d[start:start + size]
-        cares[name] = None if care is None else np.asarray(care, dtype=float)[start:start + size]
-        start += size
+
+def _split(net: Network, names: Sequence[str], v: Array) -> list[Array]:
+    """``v`` cut into the groups ``names``, side by side in that order."""
+    ends = np.cumsum([net.group(n).size for n in names])[:-1]
+    return np.split(v, ends)
+
+
+def _by_output(net: Network, v: Array | None) -> dict[str, Array | None]:
+    """Targets (or the care mask) ``(n_out,)`` per output group; ``None`` stays ``None``."""
+    if v is None:
+        return dict.fromkeys(net.outputs)
+    parts = _split(net, net.outputs, np.asarray(v, dtype=float))
+    return dict(zip(net.outputs, parts, strict=True))
+
+
+def _as3(v: Array | None) -> Array | None:
+    """``(n,)`` as ``(1, 1, n)``: one replica, one case, for the vectorised functions."""
+    return None if v is None else v[None, None]
+
+
+def _error_row(add: Add, net: Network, error, xs, ys, targets, cares) -> None:
+    """Eq (3): the error of this case, summed over the output groups."""
     E = 0.0
     for name in net.outputs:
-        f = net.functions[name]
-        c = None if cares[name] is None else cares[name][None, None]
-        E += float(error.value(ys[name][None, None], targets[name][None, None],
-                               xs[name][None, None], f, c)[0])
+        E += float(error.value(_as3(ys[name]), _as3(targets[name]), _as3(xs[name]),
+                               net.functions[name], _as3(cares[name]))[0])
     add(Row("error", "(3)", "E", "this case", E, _error_text(error.name)))
 
-    # ---------------------------------------------------------------- backward, eqs (4), (5), (7)
+
+def _backward_rows(add: Add, net: Network, error, W, xs, ys, targets, cares) -> dict[str, Array]:
+    """Eqs (4), (5) and (7) in reverse topological order; returns ``∂E/∂x`` per group."""
     dE_dx: dict[str, Array] = {}
     dE_dy_above: dict[str, Array] = {}
     for g in reversed(net.groups):
         if g.is_input:
             continue
-        f = net.functions[g.name]
-        total = np.zeros(g.size)
-        reached = False
+        own = above = None  # dE/dx from the group's own targets and from the groups above
         if g.name in net.outputs:
-            reached = True
-            y, t = ys[g.name], targets[g.name]
-            c = None if cares[g.name] is None else cares[g.name][None, None]
-            fused = isinstance(error, CrossEntropy) and isinstance(f, (Logistic, Softmax))
-            if fused:
-                own = error.dE_dx(y[None, None], t[None, None], xs[g.name][None, None], f, c)[0, 0]
-                counted = t if c is None else t * c[0, 0]
-                for j in range(g.size):
-                    if isinstance(f, Logistic):
-                        how = f"y − d = {_g(y[j])} − {_term(counted[j])}"
-                    else:
-                        how = f"y·Σd − d = {_g(y[j])}·{_term(counted.sum())} − {_term(counted[j])}"
-                    add(Row("backward pass", "(5)", "∂E/∂x", unit_name(g.name, j), float(own[j]),
-                            how + " (cross-entropy: eqs. 4–5 fused)"))
-            else:
-                dy = error.dE_dy(y[None, None], t[None, None], c)[0, 0]
-                for j in range(g.size):
-                    add(Row("backward pass", "(4)", "∂E/∂y", unit_name(g.name, j), float(dy[j]),
-                            _dEdy_text(error.name, y[j], t[j], c is None or bool(c[0, 0, j]),
-                                       g.size if c is None else int(c.sum()))))
-                own = f.backward(xs[g.name][None, None], y[None, None], dy[None, None])[0, 0]
-                _eq5_rows(add, g.name, g.activation, xs[g.name], y, dy, own, "at the output")
-            total = total + own
+            own = _output_rows(add, g, net, error, xs, ys, targets, cares)
         if g.name in dE_dy_above:
-            reached = True
-            above = dE_dy_above.pop(g.name)
-            x3, y3 = xs[g.name][None, None], ys[g.name][None, None]
-            back = f.backward(x3, y3, above[None, None])[0, 0]
-            _eq5_rows(add, g.name, g.activation, xs[g.name], ys[g.name], above, back, "")
-            total = total + back
-        if not reached:
+            dy = dE_dy_above.pop(g.name)
+            above = net.functions[g.name].backward(_as3(xs[g.name]), _as3(ys[g.name]),
+                                                   _as3(dy))[0, 0]
+            _eq5_rows(add, g.name, g.activation, xs[g.name], ys[g.name], dy, above, "")
+        if own is None and above is None:
             continue  # nothing depends on this group
+        total = np.zeros(g.size)
+        for part in (own, above):
+            if part is not None:
+                total = total + part
         dE_dx[g.name] = total
         # eq (7): error sent back to every non-input source group
         for p in net.into[g.name]:
@@ -261,9 +265,37 @@ def trace(
                         f"Σ_j ∂E/∂x_j w_ji over {g.name} = {_sum_text(terms)}"
                         + (" (running total over every group it feeds)"
                            if len(net.out_of[p.source]) > 1 else "")))
+    return dE_dx
 
-    # ---------------------------------------------------------------- eq (6)
-    grads = {name: np.zeros_like(w) for name, w in W.items()}
+
+def _output_rows(add: Add, g, net: Network, error, xs, ys, targets, cares) -> Array:
+    """Eqs (4)–(5) at an output group (fused for cross-entropy): its own ``∂E/∂x``."""
+    f = net.functions[g.name]
+    y, t, c = ys[g.name], targets[g.name], _as3(cares[g.name])
+    if isinstance(error, CrossEntropy) and isinstance(f, (Logistic, Softmax)):
+        own = error.dE_dx(_as3(y), _as3(t), _as3(xs[g.name]), f, c)[0, 0]
+        counted = t if c is None else t * c[0, 0]
+        for j in range(g.size):
+            if isinstance(f, Logistic):
+                how = f"y − d = {_g(y[j])} − {_term(counted[j])}"
+            else:
+                how = f"y·Σd − d = {_g(y[j])}·{_term(counted.sum())} − {_term(counted[j])}"
+            add(Row("backward pass", "(5)", "∂E/∂x", unit_name(g.name, j), float(own[j]),
+                    how + " (cross-entropy: eqs. 4–5 fused)"))
+        return own
+    dy = error.dE_dy(_as3(y), _as3(t), c)[0, 0]
+    for j in range(g.size):
+        add(Row("backward pass", "(4)", "∂E/∂y", unit_name(g.name, j), float(dy[j]),
+                _dEdy_text(error.name, y[j], t[j], c is None or bool(c[0, 0, j]),
+                           g.size if c is None else int(c.sum()))))
+    own = f.backward(_as3(xs[g.name]), _as3(y), _as3(dy))[0, 0]
+    _eq5_rows(add, g.name, g.activation, xs[g.name], y, dy, own, "at the output")
+    return own
+
+
+def _gradient_rows(add: Add, net: Network, config: TrainConfig, ys, dE_dx) -> dict[str, Array]:
+    """Eq (6) weight by weight; tied arrays then as the sum (or mean) of their uses."""
+    grads = {name: np.zeros(w.shape[1:]) for name, w in net.params.items()}
     for g in net.groups:
         if g.is_input or g.name not in dE_dx:
             continue
@@ -294,8 +326,12 @@ def trace(
                     continue
                 add(Row("weight gradients", "(6)", "∂E/∂w", f"{name}[{i},{j}]", float(v),
                         f"{config.tie_rule} over the {count} projections that share it"))
+    return grads
 
-    # ---------------------------------------------------------------- eqs (8)–(9): the update
+
+def _update_rows(add: Add, net: Network, config: TrainConfig, W, grads, lr: float,
+                 momentum: float) -> None:
+    """Eqs (8)–(9): the change the configured optimizer makes, weight by weight."""
     before = {n: w[None].copy() for n, w in W.items()}
     after = {n: w.copy() for n, w in before.items()}
     optimizer = make_optimizer(
@@ -310,10 +346,9 @@ def trace(
             for i in range(change.shape[0]):
                 if name in net.masks and not net.masks[name][0, i, j]:
                     continue
-                v = change[i, j]
                 eq, how = _update_text(config, lr, momentum, float(grads[name][i, j]), name)
-                add(Row("weight changes", eq, "Δw", _param_entry(net, name, i, j), float(v), how))
-    return out
+                add(Row("weight changes", eq, "Δw", _param_entry(net, name, i, j),
+                        float(change[i, j]), how))
 
 
 def _param_entry(net: Network, name: str, i: int, j: int) -> str:
@@ -325,7 +360,7 @@ def _param_entry(net: Network, name: str, i: int, j: int) -> str:
     return f"{name}[{i},{j}]"
 
 
-def _eq5_rows(add, group: str, act: str, x: Array, y: Array, dy: Array, dx: Array,
+def _eq5_rows(add: Add, group: str, act: str, x: Array, y: Array, dy: Array, dx: Array,
               where: str) -> None:
     for j in range(len(x)):
         if act == "softmax":
