@@ -134,9 +134,8 @@ def wts_order(net: Network) -> list[tuple[str, int, int]]:
         incoming = sorted(net.into[g.name], key=lambda p: offsets[p.source])
         for j in range(g.size):
             for p in incoming:
-                mask = None if p.mask is None else np.asarray(p.mask)
                 for i in range(net.group(p.source).size):
-                    if mask is None or mask[i, j]:
+                    if p.mask is None or p.mask[i, j]:
                         order.append((p.param, i, j))
     return order
 

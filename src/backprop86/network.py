@@ -58,6 +58,10 @@ class Projection:
     mask: Array | None = field(default=None, repr=False)
     tie: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.mask is not None:  # nested lists too: every reader indexes mask[i, j]
+            object.__setattr__(self, "mask", np.asarray(self.mask))
+
     @property
     def param(self) -> str:
         """Name of the weight array this projection uses."""

@@ -40,7 +40,10 @@ def sweep_bar(total: int, label: str, work: int) -> Iterator[Progress | None]:
     def update(done: int, _total: int, active: int) -> None:
         bar.n = done
         bar.set_postfix_str(f"{active} training", refresh=False)
-        bar.refresh() if done == _total else bar.update(0)
+        if done == _total:
+            bar.refresh()
+        else:
+            bar.update(0)  # redraws only when mininterval has passed
 
     try:
         yield update

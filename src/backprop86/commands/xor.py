@@ -11,6 +11,7 @@ from backprop86.commands.common import add_json_arg
 from backprop86.experiments import load
 from backprop86.experiments.runner import run
 from backprop86.io import save_json
+from backprop86.network import Network
 
 #: The article prints the loss every this many steps.
 PRINT_EVERY = 2000
@@ -66,7 +67,7 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def describe_hidden(net, X: np.ndarray, labels: tuple[str, ...]) -> str:
+def describe_hidden(net: Network, X: np.ndarray, labels: tuple[str, ...]) -> str:
     """Each input's hidden activations, then in words which inputs turn each unit on."""
     activity = net.forward(X)
     H = activity.y["hidden1"][0]  # (N, H)
