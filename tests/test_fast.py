@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from backprop86 import Network, TrainConfig, fast, make_task
+from backprop86.network import Group, chain
 from backprop86.tasks.base import Task
 from backprop86.train import Trainer
 
@@ -153,6 +154,66 @@ def test_replica_last_layout_agrees_to_rounding():
     assert_same(a, b, exact=False, rtol=1e-9)
 
 
+def test_replica_last_article_network_agrees_to_rounding():
+    # The article's network (no biases) for 100 seeds: the 00 case has zero inputs, so the
+    # kernel computes the hidden layer for the other three cases only (its activity is
+    # f(0) = 0.5). Tolerance as in the test above: a few ulp per sweep, 400 sweeps.
+    from backprop86.experiments import load
+
+    exp = load("xor").with_settings(["max_sweeps=400"])
+    a, b = both(lambda: exp.network(replicas=100), exp.task(), exp.config, range(100))
+    kernel = fast.make(b[2])
+    assert isinstance(kernel, fast.ReplicaLast) and kernel.zeros == [1]
+    assert_same(a, b, exact=False, rtol=1e-9)
+    assert a[0].first_solved.max() > 0  # some replicas solve it, at the same sweep
+
+
+def _binary_task(n_cases, n_in, n_out, seed):
+    """Random 0/1 inputs with a few all-zero rows, 0/1 targets."""
+    rng = np.random.default_rng(seed)
+    X = (rng.random((n_cases, n_in)) > 0.5).astype(float)
+    X[[0, 3, 5]] = 0.0  # zero rows in several chunks (and in the short last one)
+    D = (rng.random((n_cases, n_out)) > 0.5).astype(float)
+    return Task("binary", X, D, labels=tuple(str(i) for i in range(n_cases)))
+
+
+@pytest.mark.parametrize("cfg", [
+    # chunks of 3, 3 and 1 cases share buffers; momentum switched on, then off (Δw moves
+    # between the gradient buffer and its own); tss with the mean over the chunk
+    TrainConfig(lr=0.3, grain="minibatch", batch_size=3, max_sweeps=120, error="tss",
+                report="tss", reduction="mean", momentum_schedule=((20, 0.9), (70, 0.0))),
+    # L2 decay, mse, solve and stop margins (the stopping rule rewinds blocks)
+    TrainConfig(lr=0.5, momentum=0.5, max_sweeps=300, error="mse", report="mse", decay=0.001,
+                decay_mode="l2", solve_margin=0.4, stop_margin=0.45),
+    # the paper's multiplicative decay, ecrit without momentum (rewinds with Δw in G)
+    TrainConfig(lr=0.5, max_sweeps=400, ecrit=0.5, decay=0.0005, report="sse"),
+], ids=["minibatch-tail-momentum-switch", "l2-margins", "shrink-ecrit"])
+def test_replica_last_paths_agree_to_rounding(cfg):
+    # Two hidden layers (relu, logistic) without biases: zero-input cases, the einsum
+    # products with several units on both sides, relu's derivative on the live cases.
+    # Same tolerance argument as above (a few ulp per sweep over at most 400 sweeps).
+    task = _binary_task(7, 3, 2, seed=1)
+
+    def make():
+        groups = [Group("input", 3, None, False), Group("hidden1", 4, "relu", False),
+                  Group("hidden2", 3, "logistic", False), Group("output", 2, "logistic", False)]
+        return Network(groups, chain([g.name for g in groups]), replicas=70)
+
+    a, b = both(make, task, cfg, range(70))
+    kernel = fast.make(b[2])
+    assert isinstance(kernel, fast.ReplicaLast) and sum(kernel.zeros) == 3
+    assert_same(a, b, exact=False, rtol=1e-9)
+
+
+def test_fast_path_without_momentum_rewinds_bit_for_bit():
+    # ecrit stops replicas inside blocks without momentum: Δw is kept in the gradient
+    # buffer, saved and restored from there.
+    cfg = TrainConfig(lr=2.0, ecrit=0.1, max_sweeps=1000, init_scale=1.0)
+    a, b = both(lambda: Network.mlp([2, 2, 1], replicas=5), make_task("xor"), cfg, range(5))
+    assert_same(a, b)
+    assert a[0].stopped.sum() >= 2 and len(set(a[0].sweeps.tolist())) >= 2
+
+
 def test_switches_and_unsupported_runs_use_the_readable_path(monkeypatch):
     task = make_task("xor")
     trainer = Trainer(Network.mlp([2, 2, 1]), task, TrainConfig(optimizer="adam"), [0])
@@ -206,3 +267,15 @@ def _env() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+def test_float32_data_is_not_copied():
+    # A float32 task stays float32 and a float32 network trains on it without a copy
+    # (the 784-256-10 benchmark's 60,000 images would otherwise exist three times).
+    X = np.random.default_rng(0).random((6, 3), dtype=np.float32)
+    task = Task("f32", X, np.eye(2)[[0, 1, 0, 1, 1, 0]], labels=tuple("abcdef"))
+    assert task.inputs is X
+    trainer = Trainer(Network.mlp([3, 4, 2], dtype="float32"), task, TrainConfig(dtype="float32"),
+                      [0])
+    assert trainer.X is X
+    assert Trainer(Network.mlp([3, 4, 2]), task, TrainConfig(), [0]).X.dtype == np.float64

@@ -120,6 +120,8 @@ def why_not(trainer) -> str | None:
         return "cross-entropy needs logistic or softmax outputs (fused gradient)"
     if out == "softmax" and cfg.error != "cross_entropy":
         return "softmax outputs need the cross-entropy error"
+    if out == "softmax" and not np.all(trainer.D.sum(axis=-1) == 1.0):
+        return "softmax outputs need targets that sum to 1 in every case (dE/dx = y - d)"
     if cfg.optimizer != "sgd" or not isinstance(trainer.optimizer, GradientDescent):
         return "only gradient descent (eqs. 8-9) has a fast path"
     if trainer.care is not None:
@@ -183,22 +185,25 @@ class Kernel:
         per_sweep = R * self.N * n_out * dt.itemsize
         self.block = max(1, min(BLOCK, RECORD_BYTES // per_sweep, cfg.max_sweeps))
         rows = self.block + (1 if cfg.stop_margin is not None else 0)
-        self.record_y = np.empty((rows, self.full, R, self.B, n_out), dt)
-        self.tail_y = np.empty((rows, R, self.tail, n_out), dt)
+        self.record_y = np.empty((rows, self.full, *self._record_shape(self.B)), dt)
+        self.tail_y = np.empty((rows, *self._record_shape(self.tail)), dt)
         wants_x = trainer.report.name == "cross_entropy"
         self.record_x = np.empty_like(self.record_y) if wants_x else None
         self.tail_x = np.empty_like(self.tail_y) if wants_x else None
         if cfg.order == "sequential":  # every sweep's chunks have the same targets
-            D = trainer.D[None] if trainer.D.ndim == 2 else trainer.D  # (1 or R, N, n_out)
-            full = D[:, : self.full * self.B].reshape(D.shape[0], self.full, self.B, n_out)
-            self.record_d = np.broadcast_to(full.swapaxes(0, 1)[None], self.record_y.shape)
-            self.tail_d = np.broadcast_to(D[None, :, self.full * self.B:], self.tail_y.shape)
+            self.record_d, self.tail_d = self._target_records(trainer.D)
         else:
             self.record_d = np.empty_like(self.record_y)
             self.tail_d = np.empty_like(self.tail_y)
         self.two = dt.type(2.0)
         self.zero = dt.type(0.0)
         self.rates: tuple[float, float] | None = None
+        # ε, α and −ε of the sweep as 0-d arrays in the weights' dtype, read by the programs
+        self.eps, self.alpha, self.neps = (np.zeros((), dt) for _ in range(3))
+        #: Δw is in :attr:`G` (not :attr:`S`) after a step without momentum
+        self.dw_in_G = False
+        # a block's bookkeeping, (sweeps, R): written in place, so a block allocates little
+        self.bad, self.done, self.event = (np.empty((self.block, R), bool) for _ in range(3))
 
     # ------------------------------------------------------------------ parameters
 
@@ -209,6 +214,7 @@ class Kernel:
         """
         dt, total = self.dtype, sum(int(np.prod(s)) for _, s in shapes)
         self.P, self.S, self.G = (np.empty(total, dt) for _ in range(3))
+        self.saved_P, self.saved_S = np.empty(total, dt), np.empty(total, dt)  # see save()
         replica = np.empty(total, np.intp)  # the replica of each flat element
         decayed_names = set(self.trainer.optimizer.decayed) if self.cfg.decay else set()
         decayed = np.zeros(total, bool)
@@ -228,9 +234,6 @@ class Kernel:
                                                                           strict=True)
                    if l2 and name in decayed_names]
         self.decay = dt.type(self.cfg.decay)
-        self.NEPS = np.empty(total, dt)  # -ε
-        self.ALPHA = np.empty(total, dt)
-        self.EPS = np.empty(total, dt)
         return views
 
     def begin_block(self, active: Array) -> None:
@@ -247,26 +250,38 @@ class Kernel:
         """ε and α of this sweep, in the weights' dtype, as :meth:`GradientDescent.step` has."""
         if self.rates == (lr, momentum):
             return
+        if momentum != 0.0 and self.dw_in_G:  # eq (9) needs Δw(t−1) where it keeps it
+            np.copyto(self.S, self.G)
+            self.dw_in_G = False
         self.rates = (lr, momentum)
-        self.NEPS.fill(-float(lr))
-        self.ALPHA.fill(float(momentum))
-        self.EPS.fill(float(lr))
+        self.eps[...] = lr
+        self.alpha[...] = momentum
+        self.neps[...] = -float(lr)
+        self._rates_changed()
+
+    def _rates_changed(self) -> None:
+        """Hook for kernels that fold the rates into their programs."""
 
     def _step(self) -> None:
-        """Eqs. (8)–(9) for every parameter at once, as :class:`GradientDescent` computes them."""
+        """Eqs. (8)–(9) for every parameter at once, as :class:`GradientDescent` computes them.
+
+        Without momentum ``Δw = −ε ∂E/∂w`` is computed in the gradient buffer
+        :attr:`G` itself (one array less to stream through memory).
+        """
         P, S, G = self.P, self.S, self.G
         for w, g, tmp in self.l2:  # L2 decay: ∂E/∂w + decay · w
             np.multiply(self.decay, w, tmp)
             np.add(g, tmp, g)
         if self.rates[1] == 0.0:
-            np.multiply(G, self.NEPS, S)  # eq (8): Δw = -ε ∂E/∂w
+            dw = np.multiply(G, self.neps, G)  # eq (8): Δw = -ε ∂E/∂w
+            self.dw_in_G = True
         else:
-            np.multiply(S, self.ALPHA, S)  # eq (9): α Δw(t-1) …
-            np.multiply(self.EPS, G, G)
+            dw = np.multiply(S, self.alpha, S)  # eq (9): α Δw(t-1) …
+            np.multiply(self.eps, G, G)
             np.subtract(S, G, S)  # … - ε ∂E/∂w
         if self.mask is not None:
-            np.multiply(S, self.mask, S)  # stopped replicas stay frozen
-        np.add(P, S, P)
+            np.multiply(dw, self.mask, dw)  # stopped replicas stay frozen
+        np.add(P, dw, P)
         if self.shrink is not None:
             np.multiply(P, self.shrink, P)  # the paper's decay: w ← (1 - decay) w
 
@@ -283,8 +298,8 @@ class Kernel:
                     (np.reciprocal, (y, y))]
         elif name == "tanh":
             ops.append((np.tanh, (x, y)))
-        elif name == "relu":
-            ops.append((partial(np.maximum, out=y), (x, self.zero)))
+        elif name == "relu":  # max(x, 0) against an array of zeros: a vectorised loop
+            ops.append((partial(np.maximum, out=y), (x, buf.zeros[:y.shape[0]])))
         elif name == "linear":
             ops.append((np.copyto, (y, x)))
         else:  # softmax over the units: e^(x - max) / Σ e^(x - max)
@@ -326,15 +341,49 @@ class Kernel:
             ops.append((np.divide, (delta, self.dtype.type(size), delta)))
         return delta
 
-    def _buffers(self, size: int, products: bool = False) -> list[Buffers]:
-        """Per layer, the arrays of one update on ``size`` cases (``products``: replica-last)."""
+    def _buffers(self, size: int) -> list[Buffers]:
+        """Per layer, the arrays of one update on ``size`` cases."""
         return [Buffers(self._shape(size, ly.n_out), self._shape(size, 1), self.dtype,
-                        ly.activation == "relu",
-                        (size, ly.n_in, ly.n_out, self.R) if products else None)
-                for ly in self.layers]
+                        ly.activation == "relu") for ly in self.layers]
 
     def _shape(self, size: int, n: int) -> tuple[int, ...]:
         raise NotImplementedError  # pragma: no cover
+
+    def _record_shape(self, size: int) -> tuple[int, ...]:
+        """One chunk's outputs in the records: ``(R, size, n_out)``."""
+        return (self.R, size, self.layers[-1].n_out)
+
+    def _target_records(self, D: Array) -> tuple[Array, Array]:
+        """Targets beside :attr:`record_y` and :attr:`tail_y` (read-only broadcast views)."""
+        D = D[None] if D.ndim == 2 else D  # (1 or R, N, n_out)
+        n_out, cut = D.shape[-1], self.full * self.B
+        full = D[:, :cut].reshape(D.shape[0], self.full, self.B, n_out)
+        return (np.broadcast_to(full.swapaxes(0, 1)[None], self.record_y.shape),
+                np.broadcast_to(D[None, :, cut:], self.tail_y.shape))
+
+    # ------------------------------------------------------------------ a block's bookkeeping
+
+    def measures(self, k: int) -> tuple[Array, Array]:
+        """Reported error and solved flags ``(k, R)`` of the block's first ``k`` sweeps."""
+        parts = [(self.record_y[:k], None if self.record_x is None else self.record_x[:k],
+                  self.record_d[:k])]
+        if self.tail:
+            parts.append((self.tail_y[:k, None], None if self.tail_x is None
+                          else self.tail_x[:k, None], self.tail_d[:k, None]))
+        return block_measures(self.trainer, parts)
+
+    def stopped_by_margin(self, k: int) -> Array:
+        """``(k, R)``: after sweep ``j`` every output within ``stop_margin`` of its target.
+
+        The outputs after sweep ``j`` are the ones recorded at the start of sweep
+        ``j + 1`` (sweep grain: one chunk).
+        """
+        from backprop86.train import within
+
+        after, d = self.record_y[1:k + 1, 0], self.record_d[1:k + 1, 0]  # (k, R, N, n_out)
+        shape = (k * self.R, *after.shape[2:])
+        return within(after.reshape(shape), d.reshape(shape), None, self.cfg.stop_margin,
+                      self.trainer.mid).reshape(k, self.R)
 
     # ------------------------------------------------------------------ subclasses provide
 
@@ -347,19 +396,23 @@ class Kernel:
         raise NotImplementedError  # pragma: no cover
 
     def save(self) -> object:
-        """Weights, ``Δw`` and order generators, to rewind a block."""
-        rngs = self.trainer.order_rngs or []
-        return self.P.copy(), self.S.copy(), [rng.bit_generator.state for rng in rngs]
+        """Keep the weights and ``Δw`` (in :attr:`saved_P`, :attr:`saved_S`) and return the
+        order generators' states, to rewind the block with :meth:`restore`."""
+        np.copyto(self.saved_P, self.P)
+        np.copyto(self.saved_S, self.G if self.dw_in_G else self.S)
+        return [rng.bit_generator.state for rng in self.trainer.order_rngs or []]
 
     def restore(self, state: object) -> None:
-        P, S, rng_states = state  # type: ignore[misc]
-        np.copyto(self.P, P)
-        np.copyto(self.S, S)
-        for rng, st in zip(self.trainer.order_rngs or [], rng_states, strict=True):
+        np.copyto(self.P, self.saved_P)
+        np.copyto(self.S, self.saved_S)
+        self.dw_in_G = False
+        for rng, st in zip(self.trainer.order_rngs or [], state, strict=True):  # type: ignore
             rng.bit_generator.state = st
 
     def store(self) -> None:
         """Make ``net.params`` and the optimizer's ``Δw`` hold the kernel's state."""
+        if self.dw_in_G:  # the optimizer's Δw are views of S
+            np.copyto(self.S, self.G)
 
     def finite_params(self) -> Array:
         """Per replica ``(R,)``: every weight and bias is finite (``Trainer._finite_params``)."""
@@ -383,12 +436,12 @@ class Buffers:
     """One layer's arrays for one update: ``x, y``, deltas, temporaries, ones."""
 
     def __init__(self, shape: tuple[int, ...], row: tuple[int, ...], dtype: np.dtype,
-                 relu: bool, prod: tuple[int, ...] | None) -> None:
+                 relu: bool) -> None:
         self.x, self.y, self.t, self.delta, self.back = (np.empty(shape, dtype) for _ in range(5))
         self.one = np.ones(shape, dtype)
+        self.zeros = np.zeros(shape, dtype) if relu else None
         self.mask = np.empty(shape, bool) if relu else None
         self.row = np.empty(row, dtype)
-        self.prod = np.empty(prod, dtype) if prod is not None else None
 
 
 class ReplicaFirst(Kernel):
@@ -516,17 +569,40 @@ class ReplicaLast(Kernel):
     """Many tiny networks in the layout ``(cases, units, R)``: replicas on the fast axis.
 
     A projection ``x[c, j, r] = Σ_i y[c, i, r] w[i, j, r]`` becomes one
-    broadcast product ``(c, i, j, r)`` summed over ``i``; from the input group,
-    which every replica sees alike, it is one matrix product
-    ``X (c, i) @ W (i, j·R)``. Cases come in order. The kernel keeps the weights
-    and ``Δw`` in its own layout; :meth:`store` writes them back.
+    ``np.einsum`` over all replicas (one pass, products summed as they are
+    made) instead of ``R`` tiny matrix products; from the input group, which
+    every replica sees alike, it is one matrix product ``X (c, i) @ W (i, j·R)``.
+    Cases come in order. The kernel keeps the weights and ``Δw`` in its own
+    layout; :meth:`store` writes them back.
+
+    An update here is a short list of NumPy calls, each over every replica, so
+    it costs the calls' passes over memory; it makes as few as it can:
+
+    * **−ε folded into the deltas.** The output deltas are multiplied by
+      ``−ε`` (and by the error's constant factor and ``1/B`` for a mean), so
+      eq. (6) yields ``−ε ∂E/∂w`` directly and eq. (8) is a single ``w += Δw``;
+      without momentum ``Δw`` is the gradient buffer :attr:`G` itself.
+    * **Logistic units from ``e = exp(−x)``**: ``y = 1/(1 + e)``; from the
+      input group the product ``(−X) @ W`` gives ``−x`` at no cost (negation
+      is exact).
+    * **Zero input rows.** Without a bias on the first layer, a case whose
+      inputs are all 0 (XOR's ``00``) gives that layer the net input 0 in
+      every replica at every update: its activity is the constant ``f(0)``
+      and it adds nothing to the first layer's gradient, so the first layer
+      is computed for the other cases only. Such cases go first in their
+      chunk (the sums over cases only change order).
+    * **Bookkeeping in this layout**: outputs are recorded as ``(B, n, R)``
+      and the block's error and solved flags summed over cases there.
+
+    The sums run in another order than the readable path's, so the numbers
+    agree to rounding (``tests/test_fast.py``).
     """
 
     unit_axis = 1
 
     def __init__(self, trainer) -> None:
         super().__init__(trainer)
-        net, R = self.net, self.R
+        net, R, dt = self.net, self.R, self.dtype
         order = {n: i for i, n in enumerate(net.params)}
         shapes = []
         for ly in self.layers:
@@ -541,28 +617,83 @@ class ReplicaLast(Kernel):
         self.b = [None if ly.bias is None else views[ly.bias][0] for ly in self.layers]
         self.gb = [None if ly.bias is None else views[ly.bias][2] for ly in self.layers]
         self.load()
-        buffers = {size: self._buffers(size, True) for size in {self.B, self.tail} if size}
-        X, D = trainer.X, trainer.D[:, :, None]  # (N, n_in) shared by all; (N, n_out, 1)
-        self.programs: list[list[Program]] = []
-        for k in range(self.block):
-            row = []
-            for c in range(self.full + (1 if self.tail else 0)):
-                size = self.B if c < self.full else self.tail
-                start = c * self.B
-                ops = self._program(X[start:start + size], D[start:start + size], buffers[size])
-                self._record(ops, buffers[size], k, c)
+        # the rates, as 0-d arrays that the programs read
+        self.l2_rate = np.zeros((), dt)  # −ε · decay
+        self.scale = {s: np.zeros((), dt) for s in {self.B, self.tail} if s}  # −ε · factor
+        self.one = np.ones((), dt)
+        X = self.trainer.X[self.order]
+        D = self.trainer.D[self.order][:, :, None]  # (N, n_out, 1)
+        buffers = {size: self._buffers_last(size) for size in self.scale}
+        n_chunks = self.full + (1 if self.tail else 0)
+        shared = {size: (self.full if size == self.B else 0) + (size == self.tail) > 1
+                  for size in buffers}  # buffers that several chunks use in turn
+        self.programs: list[Program] = []
+        #: ``records[k][c]``: copy chunk ``c``'s outputs to row ``k`` of the records
+        self.records: list[list[Program]] = [[] for _ in range(self.record_y.shape[0])]
+        for c in range(n_chunks):
+            full = c < self.full
+            size = self.B if full else self.tail
+            cases = slice(c * self.B, c * self.B + size)
+            bufs = buffers[size]
+            self.programs.append(self._program(X[cases], D[cases], self.zeros[c], bufs,
+                                               shared[size]))
+            for k, row in enumerate(self.records):
+                ops = [(np.copyto, (self.record_y[k, c] if full else self.tail_y[k],
+                                    bufs[-1].y))]
+                if self.record_x is not None:
+                    ops.append((np.copyto, (self.record_x[k, c] if full else self.tail_x[k],
+                                            bufs[-1].x)))
                 row.append(ops)
-            self.programs.append(row)
-        self.after = []
-        if self.cfg.stop_margin is not None:
-            for k in range(self.block + 1):
-                ops = []
-                self._forward(ops, X, buffers[self.B])
-                self._record(ops, buffers[self.B], k, 0)
-                self.after.append(ops)
+        self.after: Program = []
+        if self.cfg.stop_margin is not None:  # sweep grain: one chunk of all cases
+            self._forward(self.after, X, self.zeros[0], buffers[self.B], shared[self.B])
+        # bookkeeping scratch: residuals, flags for the side-of-mid test, per-sweep results
+        self.residual = np.empty_like(self.record_y)
+        self.tail_residual = np.empty_like(self.tail_y)
+        self.flags = np.empty(self.record_y.shape, bool)
+        self.tail_flags = np.empty(self.tail_y.shape, bool)
+        self.high = self.record_d[:1] > trainer.mid  # targets above the midpoint
+        self.tail_high = self.tail_d[:1, None] > trainer.mid
+        rows = self.record_y.shape[0]
+        self.reported, self.part = np.empty((rows, R), dt), np.empty((rows, R), dt)
+        self.solved, self.ok = np.empty((rows, R), bool), np.empty((rows, R), bool)
+
+    # ------------------------------------------------------------------ layout
 
     def _shape(self, size: int, n: int) -> tuple[int, ...]:
         return (size, n, self.R)
+
+    def _record_shape(self, size: int) -> tuple[int, ...]:
+        return (size, self.layers[-1].n_out, self.R)
+
+    def _target_records(self, D: Array) -> tuple[Array, Array]:
+        """Targets ``(…, B, n_out, 1)`` beside the records, cases in :attr:`order`."""
+        self.order, self.zeros = self._zero_rows_first(self.trainer.X)
+        D = D[self.order][:, :, None]
+        cut = self.full * self.B
+        full = D[:cut].reshape(self.full, self.B, *D.shape[1:])
+        rows = self.record_y.shape[0]
+        return (np.broadcast_to(full, (rows, *full.shape)),
+                np.broadcast_to(D[cut:], (rows, *D[cut:].shape)))
+
+    def _zero_rows_first(self, X: Array) -> tuple[Array, list[int]]:
+        """The case order (all-zero input rows first in each chunk) and their count per chunk.
+
+        Only when the first layer has no bias and feeds a hidden group (see the
+        class docstring); otherwise the cases stay in order and no row counts.
+        """
+        n_chunks = self.full + (1 if self.tail else 0)
+        order = np.arange(self.N)
+        if self.layers[0].bias is not None or len(self.layers) < 2:
+            return order, [0] * n_chunks
+        zero = ~X.any(axis=1)
+        zeros = []
+        for c in range(n_chunks):
+            cases = order[c * self.B:(c + 1) * self.B]
+            order[c * self.B:(c + 1) * self.B] = np.concatenate([cases[zero[cases]],
+                                                                 cases[~zero[cases]]])
+            zeros.append(int(zero[cases].sum()))
+        return order, zeros
 
     def load(self) -> None:
         """Take the weights and ``Δw`` from the network and the optimizer."""
@@ -570,76 +701,243 @@ class ReplicaLast(Kernel):
         for name, (w, dw, _) in self.views.items():
             for dst, src in ((w, self.net.params[name]), (dw, steps[name])):
                 np.copyto(dst, np.moveaxis(src[:, 0] if name.startswith("b:") else src, 0, -1))
+        self.dw_in_G = False
 
     def store(self) -> None:
         steps = self.trainer.optimizer._step
-        for name, (w, dw, _) in self.views.items():
-            for src, dst in ((w, self.net.params[name]), (dw, steps[name])):
+        for name, (w, dw, g) in self.views.items():
+            for src, dst in ((w, self.net.params[name]), (g if self.dw_in_G else dw, steps[name])):
                 np.copyto(dst[:, 0] if name.startswith("b:") else dst, np.moveaxis(src, -1, 0))
 
-    def _forward(self, ops: Program, X: Array, bufs: list[Buffers]) -> None:
-        """Eqs. (1)–(2) for every replica at once."""
+    # ------------------------------------------------------------------ rates and eqs. (8)-(9)
+
+    def _factor(self, size: int) -> float:
+        """The constant of the output deltas: ``dE/dx = factor · (y − d) f'(x)``."""
+        cfg, n_out = self.cfg, self.layers[-1].n_out
+        factor = {"tss": 2.0, "mse": 2.0 / (size * n_out)}.get(cfg.error, 1.0)
+        return factor / size if cfg.reduction == "mean" else factor
+
+    def _rates_changed(self) -> None:
+        assert self.rates is not None
+        lr = float(self.rates[0])
+        self.l2_rate[...] = -lr * self.cfg.decay
+        for size, scale in self.scale.items():
+            scale[...] = -lr * self._factor(size)
+        self._build_step()
+
+    def begin_block(self, active: Array) -> None:
+        super().begin_block(active)
+        self._build_step()
+
+    def _build_step(self) -> None:
+        """Eqs. (8)–(9) from ``G = −ε ∂E/∂w``, as a program: ``Δw = G (+ α Δw)``, ``w += Δw``."""
+        if self.rates is None:
+            return
+        P, G, S = self.P, self.G, self.S
+        ops: Program = []
+        for w, g, tmp in self.l2:  # L2 decay: −ε (∂E/∂w + decay · w)
+            ops += [(np.multiply, (w, self.l2_rate, tmp)), (np.add, (g, tmp, g))]
+        dw = G  # eq (8)
+        if self.rates[1] != 0.0:
+            dw = S
+            ops += [(np.multiply, (S, self.alpha, S)), (np.add, (S, G, S))]  # eq (9)
+        if self.mask is not None:
+            ops.append((np.multiply, (dw, self.mask, dw)))  # stopped replicas stay frozen
+        ops.append((np.add, (P, dw, P)))
+        if self.shrink is not None:
+            ops.append((np.multiply, (P, self.shrink, P)))  # the paper's decay
+        self.step = ops
+
+    # ------------------------------------------------------------------ an update, as a program
+
+    def _buffers_last(self, size: int) -> list[LastBuffers]:
+        dt, R = self.dtype, self.R
+        return [LastBuffers(size, ly.n_out, R, dt, self.one) for ly in self.layers]
+
+    def _needs_x(self, i: int) -> bool:
+        """Whether layer ``i``'s net input must be kept (recorded, or relu's derivative)."""
+        last = i == len(self.layers) - 1
+        return (last and self.record_x is not None) or self.layers[i].activation != "logistic"
+
+    def _forward(self, ops: Program, X: Array, zeros: int, bufs: list[LastBuffers],
+                 shared: bool) -> None:
+        """Eqs. (1)–(2) for every replica at once; the first ``zeros`` cases have zero inputs.
+
+        ``shared``: other chunks use the same buffers, so the constant activity of
+        the zero-input cases is written at every update rather than once.
+        """
         y_in = X
         for i, layer in enumerate(self.layers):
-            W, buf = self.W[i], bufs[i]
+            W, b, buf = self.W[i], self.b[i], bufs[i]
+            n_in, n_out, R = W.shape
+            logistic = layer.activation == "logistic"
+            rows = slice(zeros, None) if i == 0 else slice(None)
+            if i == 0 and zeros:  # f(0) for the zero-input cases, whose net input is 0
+                f = self.net.functions[self.net.groups[1].name]
+                f0 = f.forward(np.zeros((), self.dtype)).astype(self.dtype)
+                np.copyto(buf.y[:zeros], f0)
+                if shared:
+                    ops.append((np.copyto, (buf.y[:zeros], f0)))
+            x = buf.e if logistic else buf.x  # logistic units compute e = exp(−x) in place
             if i == 0:  # the input group is shared: one matrix product for all replicas
-                n_in, n_out, R = W.shape
-                ops.append((np.dot, (X, W.reshape(n_in, n_out * R),
-                                     buf.x.reshape(len(X), n_out * R))))
-            elif W.shape[0] == 1:  # one source unit: nothing to sum
-                ops.append((np.multiply, (y_in, W[0], buf.x)))
-            else:  # eq (1): x[c, j, r] = Σ_i y[c, i, r] w[i, j, r]
-                ops += [(np.multiply, (y_in[:, :, None, :], W, buf.prod)),
-                        (partial(np.add.reduce, axis=1, out=buf.x), (buf.prod,))]
-            if self.b[i] is not None:
-                ops.append((np.add, (buf.x, self.b[i], buf.x)))
-            self._activate(ops, layer.activation, buf.x, buf.y, buf)
+                size = len(X) - zeros
+                src = -X[rows] if logistic else X[rows]  # (−X) @ W = −x exactly
+                ops.append((np.dot, (src, W.reshape(n_in, n_out * R),
+                                     x[rows].reshape(size, n_out * R))))
+                if b is not None:
+                    ops.append((np.subtract if logistic else np.add, (x, b, x)))
+                if logistic and self._needs_x(i):
+                    ops.append((np.negative, (x, buf.x)))
+            else:
+                if n_in == 1:  # one source unit: nothing to sum
+                    ops.append((np.multiply, (y_in, W[0], buf.x)))
+                else:  # eq (1): x[c, j, r] = Σ_i y[c, i, r] w[i, j, r]
+                    ops.append((einsum("cir,ijr->cjr", buf.x), (y_in, W)))
+                if b is not None:
+                    ops.append((np.add, (buf.x, b, buf.x)))
+                if logistic:
+                    ops.append((np.negative, (buf.x, x)))
+            if logistic:  # eq (2): y = 1 / (1 + e^-x)
+                ops += [(np.exp, (x[rows], x[rows])), (np.add, (x[rows], self.one, buf.y[rows])),
+                        (np.divide, (self.one, buf.y[rows], buf.y[rows]))]
+            else:
+                self._activate(ops, layer.activation, buf.x[rows], buf.y[rows], buf)
             y_in = buf.y
 
-    def _program(self, X: Array, D: Array, bufs: list[Buffers]) -> Program:
+    def _program(self, X: Array, D: Array, zeros: int, bufs: list[LastBuffers],
+                 shared: bool) -> Program:
+        """One update on a chunk: forward, eqs. (3)–(7) backward, eqs. (8)–(9)."""
         ops: Program = []
-        self._forward(ops, X, bufs)
-        layers = self.layers
+        self._forward(ops, X, zeros, bufs, shared)
+        layers, size = self.layers, len(X)
         last = len(layers) - 1
         out = bufs[last]
-        delta = self._output_delta(ops, out.x, out.y, D, out, len(X))
+        if out.y.nbytes <= 1 << 20:  # targets for every replica: a plain subtraction
+            D = np.ascontiguousarray(np.broadcast_to(D, out.y.shape))
+        delta = out.delta
+        ops.append((np.subtract, (out.y, D, delta)))  # eq (4): y - d
+        if self.cfg.error != "cross_entropy":  # eq (5); cross-entropy: dE/dx = y - d
+            delta = self._through_unit(ops, layers[last].activation, out.x, out.y, delta,
+                                       delta, out)
+        ops.append((np.multiply, (delta, self.scale[size], delta)))  # × −ε · factor
         for i in range(last, -1, -1):
-            W, prod = self.W[i], bufs[i].prod
+            W = self.W[i]
             n_in, n_out, R = W.shape
             if self.gb[i] is not None:  # eq (6) for the bias, y_i = 1
                 ops.append((partial(np.add.reduce, axis=0, out=self.gb[i]), (delta,)))
             if i == 0:  # eq (6) from the shared input: one matrix product
-                ops.append((np.dot, (X.T, delta.reshape(len(X), n_out * R),
+                live = slice(zeros if self.layers[0].bias is None else 0, None)
+                ops.append((np.dot, (X[live].T, delta[live].reshape(-1, n_out * R),
                                      self.gW[0].reshape(n_in, n_out * R))))
                 break
-            buf = bufs[i - 1]
-            ops += [(np.multiply, (buf.y[:, :, None, :], delta[:, None, :, :], prod)),
-                    (partial(np.add.reduce, axis=0, out=self.gW[i]), (prod,))]  # eq (6)
+            below = bufs[i - 1]
+            ops.append((einsum("cir,cjr->ijr", self.gW[i]), (below.y, delta)))  # eq (6)
+            rows = slice(zeros, None) if i == 1 else slice(None)  # zero-input cases: no need
+            d, back = delta[rows], below.back[rows]
             if n_out == 1:  # eq (7) with one target unit: nothing to sum
-                ops.append((np.multiply, (delta, W[:, 0], buf.back)))
-            else:  # eq (7): dE/dy_i = Σ_j dE/dx_j w_ji
-                ops += [(np.multiply, (delta[:, None, :, :], W, prod)),
-                        (partial(np.add.reduce, axis=2, out=buf.back), (prod,))]
-            delta = self._through_unit(ops, layers[i - 1].activation, buf.x, buf.y, buf.back,
-                                       buf.delta, buf)
-        ops.append((self._step, ()))  # eqs (8)-(9)
+                ops.append((np.multiply, (d, W[:, 0], back)))
+            else:  # eq (7): dE/dy_i = Σ_j dE/dx_j w_ij
+                ops.append((einsum("cjr,ijr->cir", back), (d, W)))
+            self._through_unit(ops, layers[i - 1].activation, below.x[rows], below.y[rows],
+                               back, below.delta[rows], below.sliced(rows))
+            delta = below.delta
         return ops
 
-    def _record(self, ops: Program, bufs: list[Buffers], k: int, c: int) -> None:
-        """Copy the chunk's outputs (and net inputs) to the records, in ``(R, cases, n)``."""
-        full = c < self.full
-        rec_y = self.record_y[k, c] if full else self.tail_y[k]
-        ops.append((np.copyto, (rec_y, np.moveaxis(bufs[-1].y, -1, 0))))
-        if self.record_x is not None:
-            rec_x = self.record_x[k, c] if full else self.tail_x[k]
-            ops.append((np.copyto, (rec_x, np.moveaxis(bufs[-1].x, -1, 0))))
-
     def sweep(self, k: int) -> None:
-        for program in self.programs[k]:
+        for program, record in zip(self.programs, self.records[k], strict=True):
             run(program)
+            run(record)
+            run(self.step)  # eqs (8)-(9)
+        self.dw_in_G = self.rates[1] == 0.0
 
     def outputs_after(self, k: int) -> None:
-        run(self.after[k])
+        run(self.after)
+        run(self.records[k][0])
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def measures(self, k: int) -> tuple[Array, Array]:
+        """The block's error and solved flags summed over cases in this layout.
+
+        The squared-error reports are ``factor · Σ (y − d)²`` over a sweep's cases
+        and units; the others go through :func:`block_measures` on a transposed copy.
+        """
+        report = self.trainer.report.name
+        parts = [(self.record_y[:k], self.record_d[:k], self.high, self.residual[:k],
+                  self.flags[:k])]
+        if self.tail:
+            parts.append((self.tail_y[:k, None], self.tail_d[:k, None], self.tail_high,
+                          self.tail_residual[:k, None], self.tail_flags[:k, None]))
+        if report not in ("sse", "tss", "mse"):  # (k, chunks, B, n, R) → (k, chunks, R, B, n)
+            xs = [None, None] if self.record_x is None else [self.record_x[:k],
+                                                              self.tail_x[:k, None]]
+            return block_measures(self.trainer, [
+                (np.moveaxis(y, -1, 2), None if x is None else np.moveaxis(x, -1, 2),
+                 np.moveaxis(np.broadcast_to(d, y.shape), -1, 2))
+                for (y, d, _, _, _), x in zip(parts, xs, strict=False)])
+        factor = {"sse": 0.5, "tss": 1.0, "mse": 1.0 / (self.N * self.layers[-1].n_out)}[report]
+        reported, solved = self.reported[:k], self.solved[:k]
+        for j, (y, d, high, r, flags) in enumerate(parts):
+            np.subtract(y, d, out=r)
+            self._on_target(y, high, r, flags, self.cfg.solve_margin,
+                            solved if j == 0 else self.ok[:k])
+            r = r.reshape(k, -1, self.R)
+            np.einsum("kmr,kmr->kr", r, r, out=reported if j == 0 else self.part[:k])
+            if j:
+                solved &= self.ok[:k]
+                reported += self.part[:k]
+        reported *= factor
+        return reported, solved
+
+    def stopped_by_margin(self, k: int) -> Array:
+        y, d = self.record_y[1:k + 1, :1], self.record_d[1:k + 1, :1]
+        r, flags = self.residual[:k, :1], self.flags[:k, :1]
+        np.subtract(y, d, out=r)
+        return self._on_target(y, self.high, r, flags, self.cfg.stop_margin, self.ok[:k])
+
+    def _on_target(self, y: Array, high: Array, r: Array, flags: Array,
+                   margin: float | None, out: Array) -> Array:
+        """``out`` ``(k, R)``: :func:`train.on_target` for every case and unit of a sweep.
+
+        ``y`` and ``r = y − d`` are ``(k, chunks, B, n, R)``, ``high = d > mid``;
+        ``|r|`` replaces ``r`` when ``margin`` is given (all ``|r| < margin`` ⇔
+        ``max |r| < margin``, NaN included).
+        """
+        k, R = out.shape
+        if margin is None:
+            np.greater(y, self.trainer.mid, out=flags)
+            np.equal(flags, high, out=flags)
+            return np.logical_and.reduce(flags.reshape(k, -1, R), axis=1, out=out)
+        np.abs(r, out=r)
+        largest = np.maximum.reduce(r.reshape(k, -1, R), axis=1, out=self.part[:k])
+        return np.less(largest, margin, out=out)
+
+
+def einsum(subscripts: str, out: Array) -> Callable[..., Array]:
+    """``np.einsum(subscripts, *operands, out=out)``: one pass for a product summed over an axis."""
+    return partial(np.einsum, subscripts, out=out, optimize=False)
+
+
+class LastBuffers:
+    """One layer's arrays ``(B, n, R)`` for one update of :class:`ReplicaLast`.
+
+    ``e`` holds the logistic's ``exp(−x)``.
+    """
+
+    def __init__(self, size: int, n: int, R: int, dtype: np.dtype, one: Array) -> None:
+        shape = (size, n, R)
+        self.x, self.e, self.y, self.t, self.delta, self.back = (np.empty(shape, dtype)
+                                                                 for _ in range(6))
+        self.one = one  # 0-d
+        self.zeros = np.zeros(shape, dtype)
+        self.mask = np.empty(shape, bool)
+        self.row = np.empty((size, 1, R), dtype)
+
+    def sliced(self, rows: slice) -> LastBuffers:
+        """The buffers ``_through_unit`` uses (``t``, ``mask``, ``one``) for the cases ``rows``."""
+        view = object.__new__(LastBuffers)
+        view.t, view.mask, view.one = self.t[rows], self.mask[rows], self.one
+        return view
 
 
 # ----------------------------------------------------------------------------
@@ -647,34 +945,33 @@ class ReplicaLast(Kernel):
 # ----------------------------------------------------------------------------
 
 
-def block_measures(trainer, kernel: Kernel, k: int) -> tuple[Array, Array]:
-    """Reported error and solved flags ``(k, R)`` of the block's first ``k`` sweeps.
+def block_measures(trainer, parts: list[tuple[Array, Array | None, Array]]
+                   ) -> tuple[Array, Array]:
+    """Reported error and solved flags ``(k, R)`` from records ``(k, chunks, R, size, n)``.
 
-    Computed by the readable path's own functions on the recorded outputs, summed
-    over a sweep's chunks in chunk order, as :meth:`Trainer.run_sweep` sums them.
+    ``parts`` holds ``(y, x, d)`` records: the full chunks, then the tail chunk
+    (``chunks = 1``), if any. Computed by the readable path's own functions on
+    the recorded outputs, summed over a sweep's chunks in chunk order, as
+    :meth:`Trainer.run_sweep` sums them.
     """
     from backprop86.train import within
 
-    cfg, R = trainer.config, kernel.R
+    cfg, R, n_cases = trainer.config, trainer.net.replicas, trainer.task.n_cases
     report, f = trainer.report, trainer.net.functions[trainer.net.outputs[0]]
     reported = None
-    solved = np.ones((k, R), dtype=bool)
-    parts = [(kernel.record_y, kernel.record_x, kernel.record_d, kernel.full, kernel.B)]
-    if kernel.tail:
-        parts.append((kernel.tail_y[:, None], None if kernel.tail_x is None
-                      else kernel.tail_x[:, None], kernel.tail_d[:, None], 1, kernel.tail))
-    for rec_y, rec_x, rec_d, chunks, size in parts:
-        n = rec_y.shape[-1]
-        y = rec_y[:k].reshape(k * chunks * R, size, n)
-        d = rec_d[:k].reshape(k * chunks * R, size, n)
-        x = None if rec_x is None else rec_x[:k].reshape(k * chunks * R, size, n)
-        share = size / kernel.N if report.name == "mse" else 1.0
+    solved = None
+    for rec_y, rec_x, rec_d in parts:
+        k, chunks, _, size, n = rec_y.shape
+        y = rec_y.reshape(k * chunks * R, size, n)
+        d = rec_d.reshape(k * chunks * R, size, n)
+        x = None if rec_x is None else rec_x.reshape(k * chunks * R, size, n)
+        share = size / n_cases if report.name == "mse" else 1.0
         value = (share * report.value(y, d, x, f, None)).reshape(k, chunks, R)
         # chunk by chunk from 0, as run_sweep accumulates; the tail chunk comes last
         reported = np.cumsum(value, axis=1)[:, -1] if reported is None else reported + value[:, 0]
-        ok = within(y, d, None, cfg.solve_margin, trainer.mid).reshape(k, chunks, R)
-        solved &= ok.all(axis=1)
-    assert reported is not None
+        ok = within(y, d, None, cfg.solve_margin, trainer.mid).reshape(k, chunks, R).all(axis=1)
+        solved = ok if solved is None else solved & ok
+    assert reported is not None and solved is not None
     return reported.astype(trainer.net.dtype, copy=False), solved
 
 
@@ -682,22 +979,18 @@ def block_events(trainer, kernel: Kernel, reported: Array) -> tuple[Array, Array
     """Per sweep of the block ``(k, R)``: non-finite reported error, and the stopping rule met.
 
     The stopping rule is tested after each sweep's update, as
-    :meth:`Trainer._stop_rule` tests it; with ``stop_margin`` the outputs after
-    sweep ``j`` are the ones the block recorded at the start of sweep ``j + 1``.
+    :meth:`Trainer._stop_rule` tests it.
     """
-    from backprop86.train import within
-
-    cfg, k, R = trainer.config, reported.shape[0], kernel.R
-    bad = ~np.isfinite(reported)
-    done = np.zeros_like(bad)
+    cfg, k = trainer.config, reported.shape[0]
+    bad = np.isfinite(reported, out=kernel.bad[:k])
+    np.logical_not(bad, out=bad)
+    done = kernel.done[:k]
     if cfg.ecrit is not None:
-        done |= reported < cfg.ecrit
+        np.less(reported, cfg.ecrit, out=done)
+    else:
+        done.fill(False)
     if cfg.stop_margin is not None:
-        after = kernel.record_y[1:k + 1, 0]  # (k, R, N, n_out)
-        d = kernel.record_d[1:k + 1, 0]
-        shape = (k * R, *after.shape[2:])
-        done |= within(after.reshape(shape), d.reshape(shape), None, cfg.stop_margin,
-                       trainer.mid).reshape(k, R)
+        done |= kernel.stopped_by_margin(k)
     return bad, done
 
 
@@ -756,10 +1049,12 @@ def train(trainer, kernel: Kernel, progress: Callable[[int, int, int], None] | N
                     with quiet():
                         if cfg.stop_margin is not None:
                             kernel.outputs_after(k)
-                        reported, solved_now = block_measures(trainer, kernel, k)
+                        reported, solved_now = kernel.measures(k)
                         bad, done = block_events(trainer, kernel, reported)
                         params_ok = kernel.finite_params()
-                    rows = np.flatnonzero(((bad | done) & loop.active).any(axis=1))
+                    event = np.logical_or(bad, done, out=kernel.event[:k])
+                    event &= loop.active
+                    rows = np.flatnonzero(event.any(axis=1))
                     last = int(rows[0]) if rows.size else k - 1
                     if k > 1 and not params_ok[loop.active].all():  # the sweep they broke at
                         kernel.restore(saved)
@@ -780,12 +1075,15 @@ def train(trainer, kernel: Kernel, progress: Callable[[int, int, int], None] | N
                     raise
                 active = loop.active
                 trainer.sweep = s0 + k
-                cols = [j for j in range(k) if (s0 + j) % every == 0]
-                if cols:
-                    loop.history[:, (s0 + np.array(cols)) // every] = np.where(
-                        active[:, None], reported[cols].T, np.nan)
+                first = -s0 % every  # the block's sweeps that the history keeps
+                if first < k:
+                    c0 = (s0 + first) // every
+                    kept = loop.history[:, c0:c0 + len(range(first, k, every))]
+                    np.copyto(kept, reported[first::every].T)
+                    if not active.all():
+                        kept[~active] = np.nan
                 loop.sweeps[active] = s0 + k
-                hit = solved_now & active & (loop.first_solved < 0)
+                hit = np.logical_and(solved_now, active & (loop.first_solved < 0), out=solved_now)
                 newly = hit.any(axis=0)
                 loop.first_solved[newly] = s0 + np.argmax(hit, axis=0)[newly] + 1
                 bad_now = active & (bad[-1] | ~params_ok)

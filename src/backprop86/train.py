@@ -402,7 +402,7 @@ def train(
 def _stacked(arrays: list[Array], dtype: np.dtype) -> Array:
     """One task's ``(N, n)`` array, or the per-replica tasks' arrays stacked to ``(R, N, n)``."""
     if len(arrays) == 1:
-        return arrays[0].astype(dtype)
+        return arrays[0].astype(dtype, copy=False)  # the task's own array when it has the dtype
     return np.stack(arrays).astype(dtype, copy=False)
 
 

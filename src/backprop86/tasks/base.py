@@ -12,7 +12,10 @@ Array = np.ndarray
 
 
 def _numbers(task: str, what: str, value: object) -> Array:
-    """``value`` as a float64 array, or one clear error saying why it is not numbers."""
+    """``value`` as a float64 array (a float32 array is kept as it is, so that a float32
+    network trains on it without a copy), or one clear error saying why it is not numbers."""
+    if isinstance(value, np.ndarray) and value.dtype == np.float32:
+        return value
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
