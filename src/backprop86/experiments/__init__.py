@@ -39,9 +39,9 @@ parameter plus or minus a constant); a chain layer of size 0 is left out.
 
 ``[seeds] count = N`` makes the default seeds ``first … first+N−1``.
 ``published`` may also be an array of tables (``[[published]]``), one claim
-each; a claim with ``when = {param = value}`` applies only while the
-parameters have those values (``--set hidden=3``). ``Experiment.published`` is
-the first claim that applies, :attr:`Experiment.claims` all of them.
+each; a claim with ``when = {key = value}`` applies only while that parameter
+or training setting has that value (``--set hidden=3``, ``--set grain=pattern``).
+``Experiment.published`` is the first claim that applies, :attr:`Experiment.claims` all of them.
 ``[[variants]]`` (``name``, ``set = ["key=value", …]``) name the settings that
 ``backprop86 reproduce`` runs besides the file's own; ``[[series]]`` and
 ``[quick]`` are read by :mod:`backprop86.experiments.series` and the
@@ -146,8 +146,10 @@ class Experiment:
 
     @property
     def claims(self) -> list[dict[str, Any]]:
-        """Every published claim that applies to the current parameters (see ``when``)."""
-        return _claims_for(self.raw.get("published", {}), self.params)
+        """Every published claim that applies to the current parameters and settings (``when``)."""
+        return _claims_for(
+            self.raw.get("published", {}), {**self.config.to_dict(), **self.params}
+        )
 
     @property
     def published(self) -> dict[str, Any]:
