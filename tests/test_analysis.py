@@ -209,3 +209,20 @@ def test_show_hidden_says_when_the_output_cannot_separate(capsys):
     assert "cannot be split by a line through the origin" in out
     out = show_hidden(capsys, "--hidden", "2", "--seed", "1", "--bias")
     assert "can be split by a line:" in out
+
+
+def test_binomial_p_value_matches_hand_computed_cases():
+    from backprop86.analysis import binomial_p_value
+
+    # 2 of 2 at p = 0.965: P(2) = 0.931 is the most likely outcome, so every outcome counts: p = 1.
+    assert binomial_p_value(2, 2, 0.965) == 1.0
+    # 7 of 8 at p = 0.46: P(7) + P(8) = 8·0.46^7·0.54 + 0.46^8 = 0.01887 + 0.00201, plus every
+    # outcome at least as unlikely on the low side: P(0) = 0.54^8 = 0.00722 (P(1) = 0.0495
+    # is larger).
+    expected = 8 * 0.46**7 * 0.54 + 0.46**8 + 0.54**8
+    assert abs(binomial_p_value(7, 8, 0.46) - expected) < 1e-12
+    # A fair coin, 5 of 10: the most likely outcome.
+    assert binomial_p_value(5, 10, 0.5) == 1.0
+    # Impossible outcomes under p = 0 or 1.
+    assert binomial_p_value(1, 3, 0.0) == 0.0
+    assert binomial_p_value(3, 3, 1.0) == 1.0

@@ -39,6 +39,21 @@ def wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float,
     return (lo, hi)
 
 
+def binomial_p_value(k: int, n: int, p: float) -> float:
+    """Exact two-sided binomial test: the probability, under ``Binomial(n, p)``, of an outcome
+    no more likely than ``k`` successes in ``n`` trials,
+    ``Σ_j P(j) over P(j) ≤ P(k)`` with ``P(j) = C(n, j) p^j (1 − p)^(n−j)``.
+
+    It asks whether a small published sample (two runs, eight held-out cases) is a
+    plausible draw from the measured rate ``p``.
+    """
+    if not 0 <= k <= n:
+        raise ValueError(f"k must be in [0, {n}], got {k}")
+    probs = [math.comb(n, j) * p**j * (1 - p) ** (n - j) for j in range(n + 1)]
+    cutoff = probs[k] * (1 + 1e-9)
+    return min(1.0, sum(q for q in probs if q <= cutoff))
+
+
 def quantiles(
     values: Array, qs: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 ) -> dict[str, float | None]:

@@ -9,7 +9,9 @@ An experiment's ``published`` entries (one table or an array of tables) are
 ``single-run``     one published run from an unknown seed: inside the measured IQR, or 5–95 %
 ``median``         a reference median over many seeds: inside the measured IQR, or 5–95 %
 ``upper-bound``    "in less than V": the measured median below V, or at least the 5 % quantile
-``rate``           a rate: inside the measured 95 % Wilson interval
+``rate``           a rate: inside the measured 95 % Wilson interval; with ``trials = n``
+                   (the published rate is k of only n trials) the published count must be
+                   a plausible draw from the measured rate (exact binomial test, p ≥ 0.05)
 ``about-rate``     "about" a rate: the Wilson interval overlaps ``value ± tolerance``
 ``structure``      a structure seen in a published net: at least half the solved replicas
                    show it, or at least one does (``check`` names a structure check)
@@ -29,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from backprop86 import fmt
-from backprop86.analysis import quantiles, sweeps_to, wilson
+from backprop86.analysis import binomial_p_value, quantiles, sweeps_to, wilson
 from backprop86.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,6 +52,10 @@ RULES = {
         "distribution when the measured 5 % quantile is"
     ),
     "rate": "reproduced when the published rate lies inside the measured 95 % Wilson interval",
+    "rate-of-trials": (
+        "the published rate is {k} of only {n} trials: reproduced when that count is a plausible "
+        "draw from the measured rate (exact two-sided binomial test, p ≥ 0.05; here p = {p:.2g})"
+    ),
     "about-rate": (
         "the source says 'about': reproduced when the measured 95 % Wilson interval overlaps "
         "the published rate ± {tolerance:.0%}"
@@ -144,7 +150,13 @@ def _rate(claim: dict[str, Any], kind: str, metric: str, run: Run) -> dict[str, 
     lo, hi = wilson(k, n)
     value = float(claim["value"])
     measured = {"rate": k / n if n else 0.0, "ci95": [lo, hi], "count": [k, n]}
-    if kind == "rate":
+    if kind == "rate" and "trials" in claim:
+        trials = int(claim["trials"])
+        published = round(value * trials)
+        p = binomial_p_value(published, trials, k / n) if n else 0.0
+        word = "reproduced" if p >= 0.05 else "not reproduced"
+        rule = RULES["rate-of-trials"].format(k=published, n=trials, p=p)
+    elif kind == "rate":
         word = "reproduced" if lo <= value <= hi else "not reproduced"
         rule = RULES["rate"]
     else:
