@@ -245,6 +245,7 @@ class Kernel:
             self.shrink = np.where(keep, 1.0 - self.cfg.decay, 1.0)
         else:
             self.shrink = None
+        self._build_step()
 
     def set_rates(self, lr: float, momentum: float) -> None:
         """ε and α of this sweep, in the weights' dtype, as :meth:`GradientDescent.step` has."""
@@ -260,30 +261,34 @@ class Kernel:
         self._rates_changed()
 
     def _rates_changed(self) -> None:
-        """Hook for kernels that fold the rates into their programs."""
+        self._build_step()
 
-    def _step(self) -> None:
-        """Eqs. (8)–(9) for every parameter at once, as :class:`GradientDescent` computes them.
+    def _build_step(self) -> None:
+        """Eqs. (8)–(9) for every parameter at once, as :class:`GradientDescent` computes them,
+        into the program :attr:`step` (rebuilt when the rates or the block's masks change).
 
         Without momentum ``Δw = −ε ∂E/∂w`` is computed in the gradient buffer
         :attr:`G` itself (one array less to stream through memory).
         """
+        if self.rates is None:
+            return
         P, S, G = self.P, self.S, self.G
+        ops: Program = []
         for w, g, tmp in self.l2:  # L2 decay: ∂E/∂w + decay · w
-            np.multiply(self.decay, w, tmp)
-            np.add(g, tmp, g)
+            ops += [(np.multiply, (self.decay, w, tmp)), (np.add, (g, tmp, g))]
         if self.rates[1] == 0.0:
-            dw = np.multiply(G, self.neps, G)  # eq (8): Δw = -ε ∂E/∂w
-            self.dw_in_G = True
+            dw = G
+            ops.append((np.multiply, (G, self.neps, G)))  # eq (8): Δw = -ε ∂E/∂w
         else:
-            dw = np.multiply(S, self.alpha, S)  # eq (9): α Δw(t-1) …
-            np.multiply(self.eps, G, G)
-            np.subtract(S, G, S)  # … - ε ∂E/∂w
+            dw = S
+            ops += [(np.multiply, (S, self.alpha, S)),  # eq (9): α Δw(t-1) …
+                    (np.multiply, (self.eps, G, G)), (np.subtract, (S, G, S))]  # … - ε ∂E/∂w
         if self.mask is not None:
-            np.multiply(dw, self.mask, dw)  # stopped replicas stay frozen
-        np.add(P, dw, P)
+            ops.append((np.multiply, (dw, self.mask, dw)))  # stopped replicas stay frozen
+        ops.append((np.add, (P, dw, P)))
         if self.shrink is not None:
-            np.multiply(P, self.shrink, P)  # the paper's decay: w ← (1 - decay) w
+            ops.append((np.multiply, (P, self.shrink, P)))  # the paper's decay
+        self.step = ops
 
     # ------------------------------------------------------------------ the arithmetic, as programs
     #
@@ -544,22 +549,24 @@ class ReplicaFirst(Kernel):
             ops.append((mm, (delta, self.W[i].swapaxes(-1, -2), buf.back)))
             delta = self._through_unit(ops, layers[i - 1].activation, buf.x, buf.y, buf.back,
                                        buf.delta, buf)
-        ops.append((self._step, ()))  # eqs (8)-(9)
         return ops
 
     def sweep(self, k: int) -> None:
         if not self.gathered:
             for program in self.programs[k]:
                 run(program)
-            return
-        order, X, D = self.trainer._chunks(), self.trainer.X, self.trainer.D
-        for c, program in enumerate(self.programs[k]):
-            size = order[c].shape[1]
-            x_in, d_in = self.gathered[size]
-            np.take(X, order[c], axis=0, out=x_in)  # this chunk's cases, shuffled
-            np.take(D, order[c], axis=0, out=d_in)
-            np.copyto(self.record_d[k, c] if c < self.full else self.tail_d[k], d_in)
-            run(program)
+                run(self.step)  # eqs (8)-(9)
+        else:
+            order, X, D = self.trainer._chunks(), self.trainer.X, self.trainer.D
+            for c, program in enumerate(self.programs[k]):
+                size = order[c].shape[1]
+                x_in, d_in = self.gathered[size]
+                np.take(X, order[c], axis=0, out=x_in)  # this chunk's cases, shuffled
+                np.take(D, order[c], axis=0, out=d_in)
+                np.copyto(self.record_d[k, c] if c < self.full else self.tail_d[k], d_in)
+                run(program)
+                run(self.step)
+        self.dw_in_G = self.rates[1] == 0.0
 
     def outputs_after(self, k: int) -> None:
         run(self.after[k])
@@ -723,10 +730,6 @@ class ReplicaLast(Kernel):
         self.l2_rate[...] = -lr * self.cfg.decay
         for size, scale in self.scale.items():
             scale[...] = -lr * self._factor(size)
-        self._build_step()
-
-    def begin_block(self, active: Array) -> None:
-        super().begin_block(active)
         self._build_step()
 
     def _build_step(self) -> None:
