@@ -63,6 +63,56 @@ def backprop86_xor(steps: int, seeds: int = 1, fast: bool = True):
     return prepare
 
 
+def kernel_profile(seeds: int) -> dict[str, float]:
+    """NumPy calls and bytes of one update of the fast path on the article's task, ``seeds`` nets.
+
+    Bytes count every array argument of every call (read or written) once: the
+    memory an update streams through, about ``bytes / seeds`` per network.
+    """
+    from functools import partial
+
+    from backprop86 import fast
+    from backprop86.experiments import load
+    from backprop86.train import Trainer
+
+    exp = load("xor")
+    trainer = Trainer(exp.network(replicas=seeds), exp.task(), exp.config, list(range(seeds)))
+    kernel = fast.make(trainer)
+    kernel.begin_block(np.ones(seeds, bool))
+    kernel.set_rates(exp.config.lr, exp.config.momentum)
+    if isinstance(kernel, fast.ReplicaLast):
+        ops = kernel.programs[0] + kernel.records[0][0] + kernel.step
+    else:
+        ops = kernel.programs[0][0]
+    nbytes = 0
+    for function, args in ops:
+        arrays = list(args) + (list(function.keywords.values())
+                               if isinstance(function, partial) else [])
+        nbytes += sum(a.nbytes for a in arrays if isinstance(a, np.ndarray) and a.ndim)
+    return {"layout": type(kernel).__name__, "calls": len(ops), "bytes": nbytes}
+
+
+def mlp_profile(dtype: str) -> dict[str, float]:
+    """NumPy calls of one mini-batch update of the fast path on the 784-256-10 MLP, matrix
+    products apart, and the bytes they stream (as :func:`kernel_profile` counts them)."""
+    from functools import partial
+
+    from backprop86 import fast
+
+    X, D = mnist_shaped(2 * BATCH)
+    trainer = backprop86_mlp(X, D, dtype)().__self__
+    kernel = fast.make(trainer)
+    kernel.begin_block(np.ones(1, bool))
+    kernel.set_rates(trainer.config.lr, trainer.config.momentum)
+    ops = [(f, a) for f, a in kernel.programs[0][0] + kernel.step if f is not np.dot]
+    nbytes = 0
+    for function, args in ops:
+        arrays = list(args) + (list(function.keywords.values())
+                               if isinstance(function, partial) else [])
+        nbytes += sum(a.nbytes for a in arrays if isinstance(a, np.ndarray) and a.ndim)
+    return {"calls": len(ops), "bytes": nbytes}
+
+
 def torch_manual(steps: int, seeds: int = 1) -> Run:
     """PyTorch eager, the article's equations with manual gradients; batched matmul for seeds."""
     import torch
@@ -173,6 +223,31 @@ def mlp_flops(n: int) -> float:
     """Floating-point operations of an epoch: forward products, dW1, dW2, dE/dy of the hidden."""
     i, h, o = MLP
     return 2.0 * n * (i * h + h * o) + 2.0 * n * (i * h + h * o) + 2.0 * n * (o * h)
+
+
+def matmuls_alone(X: np.ndarray, dtype: str) -> Run:
+    """The five matrix products of each mini-batch of an epoch, nothing else: the floor of
+    any NumPy version (forward ``X W1``, ``H W2``; ``H^T δ``, ``δ W2^T``, ``X^T δ_h``)."""
+    i, h, o = MLP
+    Xd = X.astype(dtype, copy=False)
+    rng = np.random.default_rng(0)
+    W1, W2 = rng.random((i, h)).astype(dtype), rng.random((h, o)).astype(dtype)
+    g1, g2 = np.empty((i, h), dtype), np.empty((h, o), dtype)
+    batches = []
+    for start in range(0, len(X), BATCH):
+        x = Xd[start:start + BATCH]
+        H, out, dH = (np.empty((len(x), n), dtype) for n in (h, o, h))
+        batches.append((x, H, out, rng.random((len(x), o)).astype(dtype), dH))
+
+    def run() -> None:
+        for x, H, out, dO, dH in batches:
+            np.dot(x, W1, H)
+            np.dot(H, W2, out)
+            np.dot(H.T, dO, g2)
+            np.dot(dO, W2.T, dH)
+            np.dot(x.T, dH, g1)
+
+    return run
 
 
 def backprop86_mlp(X: np.ndarray, D: np.ndarray, dtype: str, epochs: int = 1):
