@@ -457,7 +457,7 @@ def report(r: dict, quick: bool) -> tuple[str, list[Target]]:
                        f"{1e9 / mine:.0f} ns per network-update against JAX's {1e9 / jx:.0f}")
             targets.append((f"many seeds, N = {n:,}: at least as fast as JAX vmap + jit",
                             None if jx is None else mine >= jx,
-                            "skipped" if jx is None else f"{mine / jx:.2f}× JAX", why))
+                            "skipped" if jx is None else f"{mine / jx:.3g}× JAX", why))
 
     m = r["mlp"]
     lines += ["", f"## 784-256-10 MLP, ReLU + softmax, batch {m['batch']}, MNIST-shaped "
@@ -492,7 +492,7 @@ def report(r: dict, quick: bool) -> tuple[str, list[Target]]:
                      f"JAX's compiled epoch adds {jax_s - floor:.3f} s to the products, its "
                      "elementwise work fused and spread over its threads; ")
             targets.append((f"MLP {dtype}: no slower than PyTorch eager and JAX", worst <= 1.0,
-                            ", ".join(f"{v / bp_s:.2f}× {k}" for k, v in others.items()),
+                            ", ".join(f"{v / bp_s:.3g}× {k}" for k, v in others.items()),
                             fused + rest))
         if dtype == "float32":
             frac = d["of_peak"]["backprop86"]
