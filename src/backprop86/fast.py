@@ -11,13 +11,16 @@ descent (eqs. 8–9), with
 * **blocks of sweeps**: the outputs of every sweep are written straight into a
   block record, and the reported error, the "solved" flags, the stopping rules
   and the divergence check are computed once per block, vectorised over its
-  sweeps, by the readable path's own functions. A replica that stops or diverges
-  inside a block rewinds the block (weights, ``Δw``, order generators) and
-  replays it up to that sweep, so the result is that of sweep-by-sweep training;
+  sweeps (by the readable path's own functions, or in the replica-last layout by
+  the same formulas summed there). A replica that stops or diverges inside a
+  block rewinds the block (weights, ``Δw``, order generators) and replays it up
+  to that sweep, so the result is that of sweep-by-sweep training;
 * a **replica-last layout** ``(cases, units, R)`` for many tiny networks
-  (:class:`ReplicaLast`): a projection becomes a few elementwise operations over
-  all replicas instead of ``R`` tiny matrix products, and the input layer, shared
-  by every replica, one matrix product for all of them.
+  (:class:`ReplicaLast`): a projection becomes one ``np.einsum`` over all
+  replicas instead of ``R`` tiny matrix products, and the input layer, shared
+  by every replica, one matrix product for all of them; see the class for the
+  passes it saves (−ε folded into the deltas, ``exp(−x)`` logistics, zero-input
+  cases skipped).
 
 Agreement with the readable path (``tests/test_fast.py``):
 
