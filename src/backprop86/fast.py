@@ -33,7 +33,7 @@ Agreement with the readable path (``tests/test_fast.py``):
 * replica-last sums over cases and units in another order, so it agrees to
   rounding (relative differences around 1e-15 per sweep).
 
-``BACKPROP86_FAST=0`` in the environment (or ``Trainer(..., fast=False)``) forces
+``BACKPROP86_FAST=0`` in the environment (or ``trainer.use_fast = False``) forces
 the readable path.
 """
 
