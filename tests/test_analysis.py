@@ -226,3 +226,29 @@ def test_binomial_p_value_matches_hand_computed_cases():
     # Impossible outcomes under p = 0 or 1.
     assert binomial_p_value(1, 3, 0.0) == 0.0
     assert binomial_p_value(3, 3, 1.0) == 1.0
+
+
+def test_rate_claims_from_few_trials_use_the_binomial_tiers():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from backprop86.experiments.claims import judge
+
+    def run_with(solved: int, seeds: int):
+        flags = np.arange(seeds) < solved
+        return SimpleNamespace(
+            result=SimpleNamespace(solved=flags), summary={},
+            experiment=SimpleNamespace(name="test", source="test"),
+        )
+
+    claim = {"value": 0.875, "kind": "rate", "trials": 8, "metric": "solve_rate"}
+    # measured 50 %: P(≥7 or ≤1 of 8) = 18/256 = 0.07 → possible but unusual
+    assert judge(claim, run_with(80, 160))["verdict"] == "within the distribution"
+    # measured 46 %: p = 0.025 (see the test above) → not reproduced
+    assert judge(claim, run_with(46, 100))["verdict"] == "not reproduced"
+    # measured 85 %: 7 of 8 is the most likely count → reproduced
+    assert judge(claim, run_with(85, 100))["verdict"] == "reproduced"
+    # 2 of 2 published runs against a measured 97.5 %: p = 1 even though 1.0 is outside the CI
+    two = {"value": 1.0, "kind": "rate", "trials": 2, "metric": "solve_rate"}
+    assert judge(two, run_with(39, 40))["verdict"] == "reproduced"
