@@ -39,6 +39,7 @@ the readable path.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,6 +55,8 @@ Array = np.ndarray
 
 #: Environment variable that switches the fast path off (``0``, ``false``, ``no``, ``off``).
 ENV = "BACKPROP86_FAST"
+#: Environment variable that switches the compiled (numba) sweep off; the NumPy fast path stays.
+NUMBA_ENV = "BACKPROP86_NUMBA"
 
 #: Most sweeps per block. After a block is cut short by a replica that stops, the next
 #: block is at most twice as long as the part kept, so runs where replicas stop often
@@ -144,8 +147,32 @@ def make(trainer) -> Kernel | None:
     tiny = all(g.size <= TINY for g in net.groups)
     if (net.replicas >= REPLICA_LAST_MIN and tiny and trainer.config.order == "sequential"
             and trainer.X.ndim == 2):
+        if compiled_fits(trainer):
+            from backprop86.kernels import NumbaLast  # imports numba: only here
+
+            return NumbaLast(trainer)
         return ReplicaLast(trainer)
     return ReplicaFirst(trainer)
+
+
+def compiled_enabled() -> bool:
+    """Whether numba is installed and ``BACKPROP86_NUMBA`` (default on) allows its sweep."""
+    if os.environ.get(NUMBA_ENV, "1").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    return importlib.util.find_spec("numba") is not None
+
+
+def compiled_fits(trainer) -> bool:
+    """Whether :class:`backprop86.kernels.NumbaLast` can train this replica-last run.
+
+    One hidden group, full-batch grain, a squared error (reported and trained),
+    logistic/tanh/linear units, no weight decay, float64.
+    """
+    cfg, layers = trainer.config, chain_layers(trainer.net)
+    return (layers is not None and len(layers) == 2 and cfg.grain == "sweep"
+            and cfg.error in ("sse", "tss", "mse") and trainer.report.name != "cross_entropy"
+            and all(ly.activation in ("logistic", "tanh", "linear") for ly in layers)
+            and not cfg.decay and trainer.net.dtype == np.float64 and compiled_enabled())
 
 
 # ----------------------------------------------------------------------------

@@ -1,0 +1,323 @@
+"""A compiled sweep for many tiny one-hidden-layer networks (optional: needs numba).
+
+The NumPy fast path (:class:`backprop86.fast.ReplicaLast`) trains ``R``
+networks with one NumPy call per step of the update, each a pass over every
+network's arrays. Here the whole sweep is one compiled loop over the
+networks: each network runs eqs. (1)–(9) on its own numbers, held in the
+replica-last layout ``(…, R)`` of :class:`~backprop86.fast.ReplicaLast`, whose
+block bookkeeping (reported error, solved flags, stopping, rewinds,
+divergence, history) :class:`NumbaLast` keeps unchanged.
+
+Scope: a chain ``input → hidden → output`` (one hidden group), full-batch
+grain (one update per sweep), cases in order, ``sse``/``tss``/``mse``,
+logistic, tanh or linear units, biases optional, gradient descent with
+momentum, no weight decay. :func:`backprop86.fast.make` picks it when numba is
+installed and ``BACKPROP86_NUMBA`` is not ``0``.
+
+Per network and case ``c``, with ``factor`` the error's constant (``½·2`` for
+sse, 2 for tss, ``2/(N·n_out)`` for mse, ``/N`` more for a mean reduction):
+
+* eq. (1)–(2): ``x_j = b_j + Σ_i y_i w_ij``, ``y_j = f(x_j)``, hidden then output;
+* eqs. (3)–(5): ``δ_o = factor · (y_o − d_o) · f'(y_o)``;
+* eq. (7): ``δ_j = f'(y_j) · Σ_o δ_o w_jo``;
+* eq. (6): ``∂E/∂w_ij += δ_j y_i`` (``y_i = 1`` for a bias), summed over the cases;
+* eqs. (8)–(9): ``Δw = α Δw − ε ∂E/∂w`` (``−ε ∂E/∂w`` when ``α = 0``),
+  ``Δw ·= keep`` (0 for a stopped network), ``w += Δw``.
+
+Sums over cases run case by case in order, so the numbers agree with the
+readable path to rounding (``tests/test_kernels.py``).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from backprop86.fast import ReplicaLast
+
+Array = np.ndarray
+
+#: Activation codes of the compiled kernel.
+CODES = {"logistic": 0, "tanh": 1, "linear": 2}
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _f(x: float, code: int) -> float:
+    """Eq. (2): ``y = f(x)``."""
+    if code == 0:
+        return 1.0 / (1.0 + np.exp(-x))
+    if code == 1:
+        return np.tanh(x)
+    return x
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _df(y: float, code: int) -> float:
+    """``f'(x)`` from ``y = f(x)``: ``y (1 − y)``, ``1 − y²`` or 1."""
+    if code == 0:
+        return y * (1.0 - y)
+    if code == 1:
+        return 1.0 - y * y
+    return 1.0
+
+
+#: ``exp`` by ``2^k · p(r)``: ``k = round(a / ln 2)``, ``r = a − k ln 2`` (``ln 2`` in two
+#: parts, Cody and Waite), ``p`` the Taylor polynomial of ``e^r`` to degree 13 (|r| ≤ ln 2 / 2:
+#: truncation below 1e-17); ``k`` read from the bits of ``a / ln 2 + SHIFT``.
+LOG2E = 1.4426950408889634
+LN2_HI = 0.6931471803691238
+LN2_LO = 1.9082149292705877e-10
+SHIFT = 6755399441055744.0  # 1.5 · 2^52: adding it rounds to an integer, kept in the low bits
+SHIFT_BITS = 0x4338000000000000  # SHIFT's bit pattern
+
+
+C0 = 1.0 / 1
+C1 = 1.0 / 1
+C2 = 1.0 / 2
+C3 = 1.0 / 6
+C4 = 1.0 / 24
+C5 = 1.0 / 120
+C6 = 1.0 / 720
+C7 = 1.0 / 5040
+C8 = 1.0 / 40320
+C9 = 1.0 / 362880
+C10 = 1.0 / 3628800
+C11 = 1.0 / 39916800
+C12 = 1.0 / 479001600
+C13 = 1.0 / 6227020800
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _taylor(t: float) -> float:
+    """``e^t ≈ Σ_{n ≤ 13} t^n / n!`` by Horner's rule."""
+    p = C13
+    p = p * t + C12
+    p = p * t + C11
+    p = p * t + C10
+    p = p * t + C9
+    p = p * t + C8
+    p = p * t + C7
+    p = p * t + C6
+    p = p * t + C5
+    p = p * t + C4
+    p = p * t + C3
+    p = p * t + C2
+    p = p * t + C1
+    p = p * t + C0
+    return p
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _logistic(x: Array, scale: Array, bits: Array) -> None:
+    """Eq. (2) for logistic units in place, ``x ← 1 / (1 + e^{−x})``, in loops the compiler
+    vectorises (a library ``exp`` is one call per number).
+
+    ``scale`` and ``bits`` are the same scratch memory as float64 and int64. The
+    exponent ``−x`` is clipped to ``[−708, 709]`` (``e^{−x}`` stays finite: 1 or
+    about 1e-308 where the readable path has 1 or 0); NaN stays NaN.
+    """
+    n = x.shape[0]
+    for r in range(n):  # k + SHIFT, whose low bits hold k
+        a = min(max(-x[r], -708.0), 709.0)
+        scale[r] = a * LOG2E + SHIFT
+    for r in range(n):  # 2^k: k + 1023 in the exponent bits
+        bits[r] = (bits[r] - SHIFT_BITS + 1023) << 52
+    for r in range(n):
+        a = min(max(-x[r], -708.0), 709.0)
+        k = (a * LOG2E + SHIFT) - SHIFT
+        t = (a - k * LN2_HI) - k * LN2_LO  # |t| ≤ ln 2 / 2
+        x[r] = 1.0 / (1.0 + _taylor(t) * scale[r])
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _activate(x: Array, code: int, scale: Array, bits: Array) -> None:
+    """Eq. (2) in place on a piece's row ``x``."""
+    if code == 0:
+        _logistic(x, scale, bits)
+    else:
+        for r in range(x.shape[0]):
+            x[r] = _f(x[r], code)
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _step(w: Array, dw: Array, g: Array, lr: float, alpha: float, keep: Array) -> None:
+    """Eqs. (8)–(9) for one weight of a piece of networks, each argument ``(n,)``."""
+    for r in range(w.shape[0]):
+        d = alpha * dw[r] - lr * g[r] if alpha != 0.0 else -(lr * g[r])  # eq (9); eq (8)
+        d *= keep[r]  # stopped replicas stay frozen (× 0)
+        dw[r] = d
+        w[r] += d
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _replicas(lo: int, hi: int, X: Array, D: Array, zeros: int, h0: float,
+              W1: Array, b1: Array, W2: Array, b2: Array,
+              S1: Array, Sb1: Array, S2: Array, Sb2: Array,
+              G1: Array, Gb1: Array, G2: Array, Gb2: Array,
+              H: Array, DO: Array, back: Array, scale: Array, rec_y: Array,
+              act_h: int, act_o: int, factor: float, lr: float, alpha: float,
+              keep: Array) -> None:
+    """One full-batch update of networks ``lo … hi − 1``; outputs before it go to ``rec_y``.
+
+    Every parameter array is flattened to ``(n, R)``: ``W1`` row ``i·n_h + j`` holds
+    ``w_ij`` of every network, ``W2`` row ``j·n_out + o``, ``b1`` row ``j``, ``b2`` row
+    ``o`` (``(0, R)`` without a bias); ``S*`` the ``Δw`` and ``G*`` the gradients
+    alike. ``X (N, n_in)``, ``D (N, n_out)``; scratch ``H (n_h, R)``, ``DO (n_out, R)``,
+    ``back (R,)``, ``scale (R,)``; ``rec_y (N·n_out, R)``; ``keep (R,)`` 1 for a training network, 0
+    for a frozen one. The innermost loops run over the piece's networks, along
+    contiguous rows. The first ``zeros`` cases have all-zero inputs and no
+    first-layer bias: their hidden activity is ``h0 = f(0)`` and they add nothing
+    to the first layer's gradient.
+    """
+    n_cases, n_in = X.shape
+    n_h, n_out = H.shape[0], DO.shape[0]
+    bias1, bias2 = b1.shape[0] > 0, b2.shape[0] > 0
+    n = hi - lo
+    bk = back[lo:hi]
+    sc, bt = scale[lo:hi], scale[lo:hi].view(np.int64)
+    for G in (G1, G2, Gb1, Gb2):  # ∂E/∂w summed over the cases from 0
+        for k in range(G.shape[0]):
+            G[k, lo:hi] = 0.0
+    for c in range(n_cases):
+        for j in range(n_h):  # eqs (1)-(2), hidden group
+            h = H[j, lo:hi]
+            if c < zeros:
+                h[:] = h0
+                continue
+            h[:] = 0.0
+            for i in range(n_in):
+                xi, w = X[c, i], W1[i * n_h + j, lo:hi]
+                for r in range(n):
+                    h[r] += xi * w[r]
+            if bias1:
+                b = b1[j, lo:hi]
+                for r in range(n):
+                    h[r] += b[r]
+            _activate(h, act_h, sc, bt)
+        for o in range(n_out):  # eqs (1)-(2), output group; eqs (3)-(5)
+            x = DO[o, lo:hi]
+            x[:] = 0.0
+            for j in range(n_h):
+                h, w = H[j, lo:hi], W2[j * n_out + o, lo:hi]
+                for r in range(n):
+                    x[r] += h[r] * w[r]
+            if bias2:
+                b = b2[o, lo:hi]
+                for r in range(n):
+                    x[r] += b[r]
+            y, d = rec_y[c * n_out + o, lo:hi], D[c, o]
+            y[:] = x
+            _activate(y, act_o, sc, bt)
+            for r in range(n):
+                x[r] = factor * (y[r] - d) * _df(y[r], act_o)  # now δ_o
+            if bias2:
+                g = Gb2[o, lo:hi]
+                for r in range(n):
+                    g[r] += x[r]  # eq (6), y_i = 1
+        for j in range(n_h):
+            h = H[j, lo:hi]
+            bk[:] = 0.0
+            for o in range(n_out):
+                delta, w, g = DO[o, lo:hi], W2[j * n_out + o, lo:hi], G2[j * n_out + o, lo:hi]
+                for r in range(n):
+                    g[r] += h[r] * delta[r]  # eq (6)
+                    bk[r] += delta[r] * w[r]  # eq (7): dE/dy_j = Σ_o δ_o w_jo
+            if c < zeros:
+                continue
+            for r in range(n):
+                bk[r] *= _df(h[r], act_h)  # eq (5): δ_j
+            if bias1:
+                g = Gb1[j, lo:hi]
+                for r in range(n):
+                    g[r] += bk[r]
+            for i in range(n_in):
+                xi, g = X[c, i], G1[i * n_h + j, lo:hi]
+                for r in range(n):
+                    g[r] += xi * bk[r]  # eq (6)
+    kp = keep[lo:hi]
+    for W, S, G in ((W1, S1, G1), (W2, S2, G2), (b1, Sb1, Gb1), (b2, Sb2, Gb2)):
+        for k in range(W.shape[0]):
+            _step(W[k, lo:hi], S[k, lo:hi], G[k, lo:hi], lr, alpha, kp)
+
+
+#: Networks per piece of work: the compiled sweep runs piece by piece (in parallel or not).
+PIECE = 256
+
+
+@numba.njit(cache=True, error_model="numpy")
+def sweep_serial(X, D, zeros, h0, W1, b1, W2, b2, S1, Sb1, S2, Sb2, G1, Gb1, G2, Gb2,
+                 H, DO, back, scale, rec_y, act_h, act_o, factor, lr, alpha, keep):
+    """One sweep (one full-batch update) of every network, piece after piece; the
+    arguments are :func:`_replicas`'s."""
+    R = H.shape[1]
+    for p in range((R + PIECE - 1) // PIECE):
+        _replicas(p * PIECE, min(R, (p + 1) * PIECE), X, D, zeros, h0, W1, b1, W2, b2,
+                  S1, Sb1, S2, Sb2, G1, Gb1, G2, Gb2, H, DO, back, scale, rec_y,
+                  act_h, act_o, factor, lr, alpha, keep)
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def sweep_parallel(X, D, zeros, h0, W1, b1, W2, b2, S1, Sb1, S2, Sb2, G1, Gb1, G2, Gb2,
+                   H, DO, back, scale, rec_y, act_h, act_o, factor, lr, alpha, keep):
+    """:func:`sweep_serial` with the pieces shared among numba's threads."""
+    R = H.shape[1]
+    for p in numba.prange((R + PIECE - 1) // PIECE):
+        _replicas(p * PIECE, min(R, (p + 1) * PIECE), X, D, zeros, h0, W1, b1, W2, b2,
+                  S1, Sb1, S2, Sb2, G1, Gb1, G2, Gb2, H, DO, back, scale, rec_y,
+                  act_h, act_o, factor, lr, alpha, keep)
+
+
+class NumbaLast(ReplicaLast):
+    """:class:`~backprop86.fast.ReplicaLast` with each sweep one compiled loop over the networks.
+
+    Weights, ``Δw``, gradients and output records are the replica-last arrays
+    of the parent class (views of its flat :attr:`P`, :attr:`S`, :attr:`G`), so
+    saving, rewinding, storing and the block's bookkeeping are the parent's;
+    ``Δw`` is always kept in :attr:`S`. From :data:`PARALLEL_MIN` replicas on the
+    networks are shared among numba's threads.
+    """
+
+    def __init__(self, trainer) -> None:
+        super().__init__(trainer)
+        dt, R = self.dtype, self.R
+        hidden, output = self.layers
+        self.X = np.ascontiguousarray(trainer.X[self.order], dt)  # (N, n_in), zero rows first
+        self.D = np.ascontiguousarray(trainer.D[self.order], dt)  # (N, n_out)
+        none = np.zeros((0, R), dt)  # stands for an absent bias
+
+        def param(name: str | None) -> tuple[Array, Array, Array]:
+            """``(w, Δw, ∂E/∂w)`` of ``name`` flattened to ``(n, R)``: views of P, S, G."""
+            if name is None:
+                return none, none, none
+            return tuple(a.reshape(-1, R) for a in self.views[name])  # type: ignore[return-value]
+
+        (W1, S1, G1), (b1, Sb1, Gb1) = param(hidden.weight), param(hidden.bias)
+        (W2, S2, G2), (b2, Sb2, Gb2) = param(output.weight), param(output.bias)
+        f = self.net.functions[self.net.groups[1].name]
+        h0 = float(f.forward(np.zeros((), dt)))  # f(0): the hidden activity of a zero-input case
+        scratch = (np.empty((hidden.n_out, R), dt), np.empty((output.n_out, R), dt),
+                   np.empty(R, dt), np.empty(R, dt))
+        self.before = (self.X, self.D, self.zeros[0], h0, W1, b1, W2, b2,
+                       S1, Sb1, S2, Sb2, G1, Gb1, G2, Gb2, *scratch)
+        self.codes = (CODES[hidden.activation], CODES[output.activation], self._factor(self.N))
+        #: the records' rows as ``(N·n_out, R)`` views
+        self.rows = [self.record_y[k, 0].reshape(-1, R) for k in range(self.record_y.shape[0])]
+        self.compiled = sweep_parallel if R >= PARALLEL_MIN else sweep_serial
+        self.keep = np.ones(R, dt)  # 1 for a training network, 0 for a frozen one
+
+    def begin_block(self, active: Array) -> None:
+        np.copyto(self.keep, active)
+
+    def _rates_changed(self) -> None:
+        pass  # the rates go to the compiled sweep as arguments
+
+    def sweep(self, k: int) -> None:
+        assert self.rates is not None
+        lr, alpha = self.rates
+        self.compiled(*self.before, self.rows[k], *self.codes, float(lr), float(alpha),
+                      self.keep)
+        self.dw_in_G = False
+
+
+#: From this many replicas on, the compiled sweep runs on all of numba's threads.
+PARALLEL_MIN = 512
