@@ -24,6 +24,13 @@ from backprop86.train import Trainer
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def numpy_fast_path(monkeypatch):
+    """These tests check the NumPy fast path: the compiled sweep (numba) is switched off
+    here and checked in tests/test_kernels.py."""
+    monkeypatch.setenv(fast.NUMBA_ENV, "0")
+
+
 def both(make_net, task, cfg, seeds, **kw):
     """Train the same run on the readable and the fast path: (readable, fast) results and nets."""
     out = []

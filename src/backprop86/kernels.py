@@ -41,7 +41,7 @@ Array = np.ndarray
 CODES = {"logistic": 0, "tanh": 1, "linear": 2}
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy")
+@numba.njit(cache=True, error_model="numpy")
 def _f(x: float, code: int) -> float:
     """Eq. (2): ``y = f(x)``."""
     if code == 0:
@@ -51,7 +51,7 @@ def _f(x: float, code: int) -> float:
     return x
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy")
+@numba.njit(cache=True, error_model="numpy")
 def _df(y: float, code: int) -> float:
     """``f'(x)`` from ``y = f(x)``: ``y (1 − y)``, ``1 − y²`` or 1."""
     if code == 0:
@@ -87,7 +87,7 @@ C12 = 1.0 / 479001600
 C13 = 1.0 / 6227020800
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy")
+@numba.njit(cache=True, error_model="numpy")
 def _taylor(t: float) -> float:
     """``e^t ≈ Σ_{n ≤ 13} t^n / n!`` by Horner's rule."""
     p = C13
@@ -107,7 +107,7 @@ def _taylor(t: float) -> float:
     return p
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy")
+@numba.njit(cache=True, error_model="numpy")
 def _logistic(x: Array, scale: Array, bits: Array) -> None:
     """Eq. (2) for logistic units in place, ``x ← 1 / (1 + e^{−x})``, in loops the compiler
     vectorises (a library ``exp`` is one call per number).
@@ -129,7 +129,7 @@ def _logistic(x: Array, scale: Array, bits: Array) -> None:
         x[r] = 1.0 / (1.0 + _taylor(t) * scale[r])
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy")
+@numba.njit(cache=True, error_model="numpy")
 def _activate(x: Array, code: int, scale: Array, bits: Array) -> None:
     """Eq. (2) in place on a piece's row ``x``."""
     if code == 0:
@@ -139,7 +139,7 @@ def _activate(x: Array, code: int, scale: Array, bits: Array) -> None:
             x[r] = _f(x[r], code)
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy")
+@numba.njit(cache=True, error_model="numpy")
 def _step(w: Array, dw: Array, g: Array, lr: float, alpha: float, keep: Array) -> None:
     """Eqs. (8)–(9) for one weight of a piece of networks, each argument ``(n,)``."""
     for r in range(w.shape[0]):
@@ -149,7 +149,7 @@ def _step(w: Array, dw: Array, g: Array, lr: float, alpha: float, keep: Array) -
         w[r] += d
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy")
+@numba.njit(cache=True, error_model="numpy")
 def _replicas(lo: int, hi: int, X: Array, D: Array, zeros: int, h0: float,
               W1: Array, b1: Array, W2: Array, b2: Array,
               S1: Array, Sb1: Array, S2: Array, Sb2: Array,
