@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -43,11 +44,29 @@ def article_loop(steps: int) -> Run:
     return run
 
 
-def backprop86_xor(steps: int, seeds: int = 1, fast: bool = True):
+@contextlib.contextmanager
+def numba_off() -> Iterator[None]:
+    """``BACKPROP86_NUMBA=0`` while the block runs: many seeds train on the NumPy fast path."""
+    from backprop86.fast import NUMBA_ENV
+
+    before = os.environ.get(NUMBA_ENV)
+    os.environ[NUMBA_ENV] = "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[NUMBA_ENV]
+        else:
+            os.environ[NUMBA_ENV] = before
+
+
+def backprop86_xor(steps: int, seeds: int = 1, fast: bool = True, compiled: bool = True):
     """backprop86's Trainer on the article's experiment (``backprop86 xor``), ``seeds`` replicas.
 
     Returns ``prepare() -> run``: building the trainer (initial weights) is not
-    timed, its training loop ``train`` is.
+    timed, its training loop ``train`` is. ``compiled=False`` switches numba's
+    sweep off (``BACKPROP86_NUMBA=0``) so the NumPy fast path trains many seeds;
+    with it, the compiled sweep is loaded (or compiled) here, before any timing.
     """
     from backprop86.experiments import load
     from backprop86.train import Trainer
@@ -55,16 +74,32 @@ def backprop86_xor(steps: int, seeds: int = 1, fast: bool = True):
     exp = load("xor").with_settings([f"max_sweeps={steps}"])
     task = exp.task()
 
-    def prepare() -> Run:
-        trainer = Trainer(exp.network(replicas=seeds), task, exp.config, list(range(seeds)))
-        trainer.use_fast = fast
-        return trainer.train
+    def trainer() -> Trainer:
+        t = Trainer(exp.network(replicas=seeds), task, exp.config, list(range(seeds)))
+        t.use_fast = fast
+        return t
 
+    def prepare() -> Run:
+        t = trainer()
+        if compiled:
+            return t.train
+
+        def run() -> None:
+            with numba_off():
+                t.train()
+        return run
+
+    if compiled and seeds > 1:  # warm-up: numba loads its compiled sweep on the first call
+        warm = Trainer(exp.network(replicas=seeds), task, exp.config.replace(max_sweeps=2),
+                       list(range(seeds)))
+        warm.use_fast = fast
+        warm.train()
     return prepare
 
 
 def kernel_profile(seeds: int) -> dict[str, float]:
-    """NumPy calls and bytes of one update of the fast path on the article's task, ``seeds`` nets.
+    """NumPy calls and bytes of one update of the NumPy fast path on the article's task,
+    ``seeds`` nets (numba's sweep switched off).
 
     Bytes count every array argument of every call (read or written) once: the
     memory an update streams through, about ``bytes / seeds`` per network.
@@ -77,7 +112,8 @@ def kernel_profile(seeds: int) -> dict[str, float]:
 
     exp = load("xor")
     trainer = Trainer(exp.network(replicas=seeds), exp.task(), exp.config, list(range(seeds)))
-    kernel = fast.make(trainer)
+    with numba_off():  # the NumPy fast path's update
+        kernel = fast.make(trainer)
     kernel.begin_block(np.ones(seeds, bool))
     kernel.set_rates(exp.config.lr, exp.config.momentum)
     if isinstance(kernel, fast.ReplicaLast):

@@ -80,6 +80,12 @@ def cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
+#: Seconds of rest before each timed run: the threads of the run before it go idle first
+#: (OpenBLAS's keep spinning for about 0.1 s after a matrix product, and would take a core
+#: from a contender that runs on all of them).
+SETTLE = 0.25
+
+
 def interleaved(contenders: dict[str, Prepare], reps: int) -> dict[str, float]:
     """Median seconds of each contender's run, running them in turn ``reps`` times.
 
@@ -91,6 +97,7 @@ def interleaved(contenders: dict[str, Prepare], reps: int) -> dict[str, float]:
     for _ in range(reps):
         for name, prepare in contenders.items():
             run = prepare()
+            time.sleep(SETTLE)
             c, t = cpu_seconds(), time.perf_counter()
             run()
             wall = time.perf_counter() - t
@@ -217,15 +224,22 @@ def processes(reps: int) -> dict:
     return {"seconds": med, "identical_output": same_output}
 
 
+#: backprop86's contenders for many seeds: numba's compiled sweep (if installed), NumPy's path.
+COMPILED = "backprop86 (numba kernel)"
+NUMPY_FAST = "backprop86 (NumPy fast path)"
+
+
 def many_seeds(sizes: list[int], sweeps: dict[int, int], reps: int) -> dict:
     rows, cores, profile = {}, {}, {}
-    skipped = [n for n, ok in (("PyTorch", have("torch")), ("JAX", have("jax"))) if not ok]
+    skipped = [n for n, ok in (("PyTorch", have("torch")), ("JAX", have("jax")),
+                               (COMPILED + ": numba", have("numba"))) if not ok]
     for n in sizes:
         S = sweeps[n]
-        contenders: dict[str, Prepare] = {
-            "backprop86 (fast path)": peers.backprop86_xor(S, seeds=n),
-            "article loop, once per seed": same(peers.article_loop(S)),
-        }
+        contenders: dict[str, Prepare] = {}
+        if have("numba"):
+            contenders[COMPILED] = peers.backprop86_xor(S, seeds=n)
+        contenders[NUMPY_FAST] = peers.backprop86_xor(S, seeds=n, compiled=False)
+        contenders["article loop, once per seed"] = same(peers.article_loop(S))
         if n <= 1000:
             contenders["backprop86 (readable path)"] = peers.backprop86_xor(S, seeds=n, fast=False)
         if have("torch"):
@@ -237,8 +251,13 @@ def many_seeds(sizes: list[int], sweeps: dict[int, int], reps: int) -> dict:
                    for name, t in med.items()}
         cores[n] = dict(CORES)
         profile[n] = peers.kernel_profile(n)
+    parallel_min = None
+    if have("numba"):
+        from backprop86 import kernels
+
+        parallel_min = kernels.PARALLEL_MIN
     return {"updates_per_s": rows, "cores": cores, "profile": profile, "sweeps": sweeps,
-            "skipped": skipped}
+            "skipped": skipped, "parallel_min": parallel_min}
 
 
 #: Not a contender: the epoch's matrix products alone, the floor of any NumPy version.
@@ -415,7 +434,7 @@ def report(r: dict, quick: bool) -> tuple[str, list[Target]]:
     many = r["many"]
     ups = many["updates_per_s"]
     names = sorted({k for row in ups.values() for k in row},
-                   key=lambda k: (not k.startswith("backprop86 (fast"), k))
+                   key=lambda k: (k not in (COMPILED, NUMPY_FAST), k))
     lines += ["", "## Many seeds at once (the article's network, one per seed, float64)", "",
               "Network-updates per second (median); sweeps per run: "
               + ", ".join(f"N = {n:,}: {s:,}" for n, s in many["sweeps"].items())
@@ -438,24 +457,32 @@ def report(r: dict, quick: bool) -> tuple[str, list[Target]]:
                  else "—" for n, row in ups.items()]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     prof = many["profile"]
-    lines += ["", "backprop86's update, per layout: "
+    compiled = ("" if many["parallel_min"] is None else
+                f"{COMPILED}: each sweep is one call of a loop compiled by numba over the "
+                "networks (eqs. 1–9 for every network; pieces of 256 networks shared among "
+                f"the threads from {many['parallel_min']:,} networks on). ")
+    lines += ["", compiled + f"{NUMPY_FAST}'s update, per layout: "
               + "; ".join(f"N = {n:,}: {p['layout']}, {p['calls']} NumPy calls, "
                           f"{p['bytes'] / n:,.0f} bytes per network streamed through memory"
                           for n, p in prof.items()) + "."]
     for n, row in ups.items():
         if n >= 1000:
             jx = row.get("JAX vmap + jit")
-            mine = row["backprop86 (fast path)"]
+            who = COMPILED if COMPILED in row else NUMPY_FAST
+            mine = row[who]
             why = ""
             if jx is not None and mine < jx:
                 p, cores = prof[n], many["cores"][n]
-                why = (f"JAX compiles the whole update into one loop over the networks "
-                       f"({cores['JAX vmap + jit']:.1f} cores busy); backprop86's update is "
-                       f"{p['calls']} NumPy calls, each a separate pass over every network's "
-                       f"arrays ({p['bytes'] / n:,.0f} bytes per network, "
-                       f"{cores['backprop86 (fast path)']:.1f} core): "
-                       f"{1e9 / mine:.0f} ns per network-update against JAX's {1e9 / jx:.0f}")
-            targets.append((f"many seeds, N = {n:,}: at least as fast as JAX vmap + jit",
+                why = (f"{who}: {1e9 / mine:.0f} ns per network-update "
+                       f"({cores[who]:.1f} cores) against JAX's {1e9 / jx:.0f} "
+                       f"({cores['JAX vmap + jit']:.1f} cores), which compiles the whole "
+                       "update into one loop over the networks" + (
+                           "" if who == COMPILED else
+                           f"; the NumPy update is {p['calls']} NumPy calls, each a separate "
+                           f"pass over every network's arrays ({p['bytes'] / n:,.0f} bytes "
+                           "per network); numba (pip install backprop86[fast]) compiles it"))
+            targets.append((f"many seeds, N = {n:,}: at least as fast as JAX vmap + jit "
+                            f"({who})",
                             None if jx is None else mine >= jx,
                             "skipped" if jx is None else f"{mine / jx:.3g}× JAX", why))
 

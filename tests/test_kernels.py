@@ -63,7 +63,7 @@ def test_article_network_agrees():
 
     exp = load("xor").with_settings(["max_sweeps=400"])
     a, b = both(lambda: exp.network(replicas=100), exp.task(), exp.config, range(100))
-    assert fast.make(b[2]).compiled is kernels.sweep_serial
+    assert fast.make(b[2]).compiled is kernels.sweeps_serial
     assert_close(a, b)
     assert a[0].first_solved.max() > 0
 
@@ -101,7 +101,7 @@ def test_parallel_sweep_agrees():
     n = kernels.PARALLEL_MIN + 100  # a last piece shorter than the others
     exp = load("xor").with_settings(["max_sweeps=200"])
     a, b = both(lambda: exp.network(replicas=n), exp.task(), exp.config, range(n))
-    assert fast.make(b[2]).compiled is kernels.sweep_parallel
+    assert fast.make(b[2]).compiled is kernels.sweeps_parallel
     assert_close(a, b)
 
 

@@ -33,6 +33,12 @@ Agreement with the readable path (``tests/test_fast.py``):
 * replica-last sums over cases and units in another order, so it agrees to
   rounding (relative differences around 1e-15 per sweep).
 
+With numba installed (``pip install backprop86[fast]``), many tiny networks with
+one hidden group trained full batch go to :class:`backprop86.kernels.NumbaLast`:
+the replica-last layout and its block bookkeeping, each block of sweeps one
+compiled loop over the networks (``tests/test_kernels.py``; numba is imported
+only then). ``BACKPROP86_NUMBA=0`` keeps them on the NumPy layout.
+
 ``BACKPROP86_FAST=0`` in the environment (or ``trainer.use_fast = False``) forces
 the readable path.
 """
@@ -1056,6 +1062,8 @@ def train(trainer, kernel: Kernel, progress: Callable[[int, int, int], None] | N
     def run(s0: int, k: int, until_nonfinite: bool = False) -> int:
         """Train sweeps ``s0 … s0 + k - 1``; the number done (fewer on a stop request)."""
         with quiet():
+            if not until_nonfinite and hasattr(kernel, "sweeps"):  # a compiled block of sweeps
+                return kernel.sweeps(s0, k)
             for j in range(k):
                 kernel.set_rates(trainer.lr(s0 + j), trainer.momentum(s0 + j))
                 kernel.sweep(j)

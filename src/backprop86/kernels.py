@@ -154,17 +154,19 @@ def _replicas(lo: int, hi: int, X: Array, D: Array, zeros: int, h0: float,
               W1: Array, b1: Array, W2: Array, b2: Array,
               S1: Array, Sb1: Array, S2: Array, Sb2: Array,
               G1: Array, Gb1: Array, G2: Array, Gb2: Array,
-              H: Array, DO: Array, back: Array, scale: Array, rec_y: Array,
-              act_h: int, act_o: int, factor: float, lr: float, alpha: float,
-              keep: Array) -> None:
+              H: Array, DO: Array, back: Array, scale: Array, rec_y: Array, err: Array, ok: Array,
+              act_h: int, act_o: int, factor: float, mid: float, margin: float,
+              lr: float, alpha: float, keep: Array) -> None:
     """One full-batch update of networks ``lo … hi − 1``; outputs before it go to ``rec_y``.
 
     Every parameter array is flattened to ``(n, R)``: ``W1`` row ``i·n_h + j`` holds
     ``w_ij`` of every network, ``W2`` row ``j·n_out + o``, ``b1`` row ``j``, ``b2`` row
     ``o`` (``(0, R)`` without a bias); ``S*`` the ``Δw`` and ``G*`` the gradients
     alike. ``X (N, n_in)``, ``D (N, n_out)``; scratch ``H (n_h, R)``, ``DO (n_out, R)``,
-    ``back (R,)``, ``scale (R,)``; ``rec_y (N·n_out, R)``; ``keep (R,)`` 1 for a training network, 0
-    for a frozen one. The innermost loops run over the piece's networks, along
+    ``back (R,)``, ``scale (R,)``; ``rec_y (N·n_out, R)``; ``err (R,)`` gets the sweep's
+    ``Σ (y − d)²`` and ``ok (R,)`` 1 where every output is on target (``|y − d| < margin``,
+    or with ``margin < 0`` on its target's side of ``mid``), else 0; ``keep (R,)`` 1 for a
+    training network, 0 for a frozen one. The innermost loops run over the piece's networks, along
     contiguous rows. The first ``zeros`` cases have all-zero inputs and no
     first-layer bias: their hidden activity is ``h0 = f(0)`` and they add nothing
     to the first layer's gradient.
@@ -175,6 +177,9 @@ def _replicas(lo: int, hi: int, X: Array, D: Array, zeros: int, h0: float,
     n = hi - lo
     bk = back[lo:hi]
     sc, bt = scale[lo:hi], scale[lo:hi].view(np.int64)
+    er, hit = err[lo:hi], ok[lo:hi]
+    er[:] = 0.0
+    hit[:] = 1.0
     for G in (G1, G2, Gb1, Gb2):  # ∂E/∂w summed over the cases from 0
         for k in range(G.shape[0]):
             G[k, lo:hi] = 0.0
@@ -208,8 +213,13 @@ def _replicas(lo: int, hi: int, X: Array, D: Array, zeros: int, h0: float,
             y, d = rec_y[c * n_out + o, lo:hi], D[c, o]
             y[:] = x
             _activate(y, act_o, sc, bt)
+            high = d > mid
             for r in range(n):
-                x[r] = factor * (y[r] - d) * _df(y[r], act_o)  # now δ_o
+                e = y[r] - d
+                er[r] += e * e  # eq (3), for the reported error
+                on_target = abs(e) < margin if margin >= 0.0 else (y[r] > mid) == high
+                hit[r] = hit[r] if on_target else 0.0
+                x[r] = factor * e * _df(y[r], act_o)  # now δ_o
             if bias2:
                 g = Gb2[o, lo:hi]
                 for r in range(n):
@@ -240,31 +250,40 @@ def _replicas(lo: int, hi: int, X: Array, D: Array, zeros: int, h0: float,
             _step(W[k, lo:hi], S[k, lo:hi], G[k, lo:hi], lr, alpha, kp)
 
 
-#: Networks per piece of work: the compiled sweep runs piece by piece (in parallel or not).
-PIECE = 256
+#: Networks per piece of work: the compiled sweeps run piece by piece (in parallel or not).
+PIECE = 512
 
 
 @numba.njit(cache=True, error_model="numpy")
-def sweep_serial(X, D, zeros, h0, W1, b1, W2, b2, S1, Sb1, S2, Sb2, G1, Gb1, G2, Gb2,
-                 H, DO, back, scale, rec_y, act_h, act_o, factor, lr, alpha, keep):
-    """One sweep (one full-batch update) of every network, piece after piece; the
-    arguments are :func:`_replicas`'s."""
+def sweeps_serial(X, D, zeros, h0, W1, b1, W2, b2, S1, Sb1, S2, Sb2, G1, Gb1, G2, Gb2,
+                  H, DO, back, scale, rec_y, err, ok, act_h, act_o, factor, mid, margin,
+                  lr, alpha, keep):
+    """``len(lr)`` sweeps (full-batch updates) of every network, piece after piece.
+
+    The arguments are :func:`_replicas`'s, except that ``rec_y``, ``err``, ``ok``,
+    ``lr`` and ``alpha`` have a leading axis: sweep ``s`` writes ``rec_y[s]``,
+    ``err[s]``, ``ok[s]`` with the rates ``lr[s]``, ``alpha[s]``. The networks are
+    independent, so each piece runs all the sweeps before the next piece starts.
+    """
     R = H.shape[1]
     for p in range((R + PIECE - 1) // PIECE):
-        _replicas(p * PIECE, min(R, (p + 1) * PIECE), X, D, zeros, h0, W1, b1, W2, b2,
-                  S1, Sb1, S2, Sb2, G1, Gb1, G2, Gb2, H, DO, back, scale, rec_y,
-                  act_h, act_o, factor, lr, alpha, keep)
+        for s in range(lr.shape[0]):
+            _replicas(p * PIECE, min(R, (p + 1) * PIECE), X, D, zeros, h0, W1, b1, W2, b2,
+                      S1, Sb1, S2, Sb2, G1, Gb1, G2, Gb2, H, DO, back, scale, rec_y[s],
+                      err[s], ok[s], act_h, act_o, factor, mid, margin, lr[s], alpha[s], keep)
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
-def sweep_parallel(X, D, zeros, h0, W1, b1, W2, b2, S1, Sb1, S2, Sb2, G1, Gb1, G2, Gb2,
-                   H, DO, back, scale, rec_y, act_h, act_o, factor, lr, alpha, keep):
-    """:func:`sweep_serial` with the pieces shared among numba's threads."""
+def sweeps_parallel(X, D, zeros, h0, W1, b1, W2, b2, S1, Sb1, S2, Sb2, G1, Gb1, G2, Gb2,
+                    H, DO, back, scale, rec_y, err, ok, act_h, act_o, factor, mid, margin,
+                    lr, alpha, keep):
+    """:func:`sweeps_serial` with the pieces shared among numba's threads."""
     R = H.shape[1]
     for p in numba.prange((R + PIECE - 1) // PIECE):
-        _replicas(p * PIECE, min(R, (p + 1) * PIECE), X, D, zeros, h0, W1, b1, W2, b2,
-                  S1, Sb1, S2, Sb2, G1, Gb1, G2, Gb2, H, DO, back, scale, rec_y,
-                  act_h, act_o, factor, lr, alpha, keep)
+        for s in range(lr.shape[0]):
+            _replicas(p * PIECE, min(R, (p + 1) * PIECE), X, D, zeros, h0, W1, b1, W2, b2,
+                      S1, Sb1, S2, Sb2, G1, Gb1, G2, Gb2, H, DO, back, scale, rec_y[s],
+                      err[s], ok[s], act_h, act_o, factor, mid, margin, lr[s], alpha[s], keep)
 
 
 class NumbaLast(ReplicaLast):
@@ -300,9 +319,17 @@ class NumbaLast(ReplicaLast):
         self.before = (self.X, self.D, self.zeros[0], h0, W1, b1, W2, b2,
                        S1, Sb1, S2, Sb2, G1, Gb1, G2, Gb2, *scratch)
         self.codes = (CODES[hidden.activation], CODES[output.activation], self._factor(self.N))
-        #: the records' rows as ``(N·n_out, R)`` views
-        self.rows = [self.record_y[k, 0].reshape(-1, R) for k in range(self.record_y.shape[0])]
-        self.compiled = sweep_parallel if R >= PARALLEL_MIN else sweep_serial
+        #: the records of the block's sweeps as ``(sweeps, N·n_out, R)``
+        self.rows = self.record_y[:, 0].reshape(self.record_y.shape[0], -1, R)
+        self.lrs, self.alphas = np.empty((2, self.record_y.shape[0]))  # rates of each sweep
+        # per sweep of a block: Σ (y − d)² and all outputs on target (1.0 or 0.0), and the
+        # reported error's factor when it is a squared error (else the parent measures it)
+        self.sq_err, self.all_on = np.empty((2, *self.reported.shape), dt)
+        margin = self.cfg.solve_margin
+        self.judge = (float(trainer.mid), -1.0 if margin is None else float(margin))
+        self.report_factor = {"sse": 0.5, "tss": 1.0, "mse": 1.0 / (self.N * output.n_out)
+                              }.get(trainer.report.name)
+        self.compiled = sweeps_parallel if R >= PARALLEL_MIN else sweeps_serial
         self.keep = np.ones(R, dt)  # 1 for a training network, 0 for a frozen one
 
     def begin_block(self, active: Array) -> None:
@@ -313,11 +340,32 @@ class NumbaLast(ReplicaLast):
 
     def sweep(self, k: int) -> None:
         assert self.rates is not None
-        lr, alpha = self.rates
-        self.compiled(*self.before, self.rows[k], *self.codes, float(lr), float(alpha),
-                      self.keep)
+        self.lrs[k], self.alphas[k] = self.rates
+        self._run(k, k + 1)
+
+    def sweeps(self, s0: int, k: int) -> int:
+        """Sweeps ``s0 … s0 + k − 1`` of the run into rows ``0 … k − 1``: one compiled call."""
+        trainer = self.trainer
+        for j in range(k):
+            self.lrs[j], self.alphas[j] = trainer.lr(s0 + j), trainer.momentum(s0 + j)
+        self._run(0, k)
+        self.rates = None  # set_rates sets them anew before a single sweep
+        return k
+
+    def _run(self, first: int, end: int) -> None:
+        """The compiled sweeps into rows ``first … end − 1``, with those rows' rates."""
+        rows = slice(first, end)
+        self.compiled(*self.before, self.rows[rows], self.sq_err[rows], self.all_on[rows],
+                      *self.codes, *self.judge, self.lrs[rows], self.alphas[rows], self.keep)
         self.dw_in_G = False
+
+    def measures(self, k: int) -> tuple[Array, Array]:
+        """The block's reported error and solved flags ``(k, R)``, as the sweeps computed them."""
+        if self.report_factor is None:
+            return super().measures(k)
+        reported = np.multiply(self.sq_err[:k], self.report_factor, out=self.reported[:k])
+        return reported, np.not_equal(self.all_on[:k], 0.0, out=self.solved[:k])
 
 
 #: From this many replicas on, the compiled sweep runs on all of numba's threads.
-PARALLEL_MIN = 512
+PARALLEL_MIN = 1000
