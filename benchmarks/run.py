@@ -251,13 +251,13 @@ def many_seeds(sizes: list[int], sweeps: dict[int, int], reps: int) -> dict:
                    for name, t in med.items()}
         cores[n] = dict(CORES)
         profile[n] = peers.kernel_profile(n)
-    parallel_min = None
+    parallel_min = piece = None
     if have("numba"):
         from backprop86 import kernels
 
-        parallel_min = kernels.PARALLEL_MIN
+        parallel_min, piece = kernels.PARALLEL_MIN, kernels.PIECE
     return {"updates_per_s": rows, "cores": cores, "profile": profile, "sweeps": sweeps,
-            "skipped": skipped, "parallel_min": parallel_min}
+            "skipped": skipped, "parallel_min": parallel_min, "piece": piece}
 
 
 #: Not a contender: the epoch's matrix products alone, the floor of any NumPy version.
@@ -458,9 +458,10 @@ def report(r: dict, quick: bool) -> tuple[str, list[Target]]:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     prof = many["profile"]
     compiled = ("" if many["parallel_min"] is None else
-                f"{COMPILED}: each sweep is one call of a loop compiled by numba over the "
-                "networks (eqs. 1–9 for every network; pieces of 256 networks shared among "
-                f"the threads from {many['parallel_min']:,} networks on). ")
+                f"{COMPILED}: each block of sweeps is one call of a loop compiled by numba "
+                "over the networks (eqs. 1–9 for every network; pieces of "
+                f"{many['piece']:,} networks, shared among the threads from "
+                f"{many['parallel_min']:,} networks on). ")
     lines += ["", compiled + f"{NUMPY_FAST}'s update, per layout: "
               + "; ".join(f"N = {n:,}: {p['layout']}, {p['calls']} NumPy calls, "
                           f"{p['bytes'] / n:,.0f} bytes per network streamed through memory"
