@@ -1043,11 +1043,17 @@ def train(trainer, kernel: Kernel, progress: Callable[[int, int, int], None] | N
     that stop being finite stay so (``inf`` and ``NaN`` are absorbing under
     ``w += Δw``), so one check at the end of a block finds whether it happened.
     """
-    from backprop86.train import LoopState, TrainResult, _finish_sweep_on_ctrl_c, within
+    from backprop86.train import (
+        LoopState,
+        TrainResult,
+        _finish_sweep_on_ctrl_c,
+        history_columns,
+        within,
+    )
 
     cfg, R = trainer.config, kernel.R
     every = cfg.history_every
-    columns = (cfg.max_sweeps + every - 1) // every
+    columns = history_columns(cfg.max_sweeps, every)
     if trainer.loop is None:
         trainer.loop = LoopState.fresh(R, columns)
     loop = trainer.loop
@@ -1154,7 +1160,7 @@ def train(trainer, kernel: Kernel, progress: Callable[[int, int, int], None] | N
     solved = (within(final_out, trainer.D, trainer.care, cfg.solve_margin, trainer.mid)
               & ~loop.diverged)
     return TrainResult(
-        history=loop.history[:, : (trainer.sweep + every - 1) // every].copy(),
+        history=loop.history[:, : history_columns(trainer.sweep, every)].copy(),
         sweeps=loop.sweeps.copy(), stopped=loop.stopped.copy(), solved=solved,
         first_solved=loop.first_solved.copy(), final_error=final_error,
         final_outputs=final_out, diverged=loop.diverged.copy(),
