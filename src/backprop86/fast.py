@@ -308,7 +308,7 @@ class Kernel:
         """
         if self.rates is None:
             return
-        P, S, G = self.P, self.S, self.G
+        S, G = self.S, self.G
         ops: Program = []
         for w, g, tmp in self.l2:  # L2 decay: ∂E/∂w + decay · w
             ops += [(np.multiply, (self.decay, w, tmp)), (np.add, (g, tmp, g))]
@@ -319,12 +319,17 @@ class Kernel:
             dw = S
             ops += [(np.multiply, (S, self.alpha, S)),  # eq (9): α Δw(t-1) …
                     (np.multiply, (self.eps, G, G)), (np.subtract, (S, G, S))]  # … - ε ∂E/∂w
+        self.step = ops + self._apply_step(dw)
+
+    def _apply_step(self, dw: Array) -> Program:
+        """``w ← w + Δw`` for the active replicas, then the paper's multiplicative decay."""
+        ops: Program = []
         if self.mask is not None:
             ops.append((np.multiply, (dw, self.mask, dw)))  # stopped replicas stay frozen
-        ops.append((np.add, (P, dw, P)))
+        ops.append((np.add, (self.P, dw, self.P)))  # w(t+1) = w(t) + Δw(t)
         if self.shrink is not None:
-            ops.append((np.multiply, (P, self.shrink, P)))  # the paper's decay
-        self.step = ops
+            ops.append((np.multiply, (self.P, self.shrink, self.P)))  # the paper's decay
+        return ops
 
     # ------------------------------------------------------------------ the arithmetic, as programs
     #
@@ -772,7 +777,7 @@ class ReplicaLast(Kernel):
         """Eqs. (8)–(9) from ``G = −ε ∂E/∂w``, as a program: ``Δw = G (+ α Δw)``, ``w += Δw``."""
         if self.rates is None:
             return
-        P, G, S = self.P, self.G, self.S
+        G, S = self.G, self.S
         ops: Program = []
         for w, g, tmp in self.l2:  # L2 decay: −ε (∂E/∂w + decay · w)
             ops += [(np.multiply, (w, self.l2_rate, tmp)), (np.add, (g, tmp, g))]
@@ -780,12 +785,7 @@ class ReplicaLast(Kernel):
         if self.rates[1] != 0.0:
             dw = S
             ops += [(np.multiply, (S, self.alpha, S)), (np.add, (S, G, S))]  # eq (9)
-        if self.mask is not None:
-            ops.append((np.multiply, (dw, self.mask, dw)))  # stopped replicas stay frozen
-        ops.append((np.add, (P, dw, P)))
-        if self.shrink is not None:
-            ops.append((np.multiply, (P, self.shrink, P)))  # the paper's decay
-        self.step = ops
+        self.step = ops + self._apply_step(dw)
 
     # ------------------------------------------------------------------ an update, as a program
 
