@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from backprop86.errors import ConfigError, FileFormatError
+from backprop86.io import read_text
 from backprop86.network import Network, bias_param
 
 #: The purposes that get independent random streams from one seed.
@@ -148,10 +149,7 @@ def read_wts(path: str | Path, net: Network) -> dict[str, np.ndarray]:
     unit for **all** units, input units included.
     """
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise FileFormatError(f"cannot read weight file {path}: {exc.strerror}") from None
+    text = read_text(path, "weight file")
     try:
         numbers = [float(tok) for tok in text.split()]
     except ValueError:

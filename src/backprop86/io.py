@@ -123,13 +123,19 @@ def save_json(path: str | Path, data: Mapping[str, Any]) -> None:
         fh.write(text + "\n")
 
 
+def read_text(path: str | Path, what: str = "") -> str:
+    """A text file's contents; a missing or unreadable file gives one clear error."""
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        label = f"{what} {path}" if what else str(path)
+        raise FileFormatError(f"cannot read {label}: {exc.strerror}") from None
+
+
 def load_json(path: str | Path) -> dict[str, Any]:
     """Read a JSON result file; a missing, truncated or malformed file gives one clear error."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise FileFormatError(f"cannot read {path}: {exc.strerror}") from None
+    text = read_text(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -64,6 +64,7 @@ import numpy as np
 from backprop86.config import TrainConfig, parse_value, setting_names
 from backprop86.errors import ConfigError, FileFormatError
 from backprop86.init import initialize
+from backprop86.io import read_text
 from backprop86.network import Group, Network, Projection
 from backprop86.tasks import Task, make_task
 
@@ -305,9 +306,7 @@ def load(name_or_path: str | Path, _chain: tuple[str, ...] = ()) -> Experiment:
             "or the path of a .toml file (see `backprop86 list`)"
         )
     try:
-        raw = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise FileFormatError(f"cannot read {path}: {exc.strerror}") from None
+        raw = tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise FileFormatError(f"{path} is not valid TOML: {exc}") from None
     return from_dict(_extended(raw, (*_chain, text)), path)
