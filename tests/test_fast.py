@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from agreement import assert_same
 from backprop86 import Network, TrainConfig, fast, make_task
 from backprop86.network import Group, chain
 from backprop86.tasks.base import Task
@@ -42,22 +43,6 @@ def both(make_net, task, cfg, seeds, **kw):
             assert fast.why_not(trainer) is None, fast.why_not(trainer)
         out.append((trainer.train(), net, trainer))
     return out
-
-
-def assert_same(a, b, exact=True, rtol=0.0):
-    (ra, na, ta), (rb, nb, tb) = a, b
-    check = (np.testing.assert_array_equal if exact else
-             lambda x, y: np.testing.assert_allclose(x, y, rtol=rtol, atol=rtol))
-    check(ra.history, rb.history)
-    check(ra.final_error, rb.final_error)
-    check(ra.final_outputs, rb.final_outputs)
-    for name in na.params:
-        check(na.params[name], nb.params[name])
-        check(ta.optimizer._step[name], tb.optimizer._step[name])
-    for field in ("sweeps", "stopped", "solved", "first_solved", "diverged"):
-        np.testing.assert_array_equal(getattr(ra, field), getattr(rb, field), err_msg=field)
-    assert ra.notes == rb.notes
-    assert ta.sweep == tb.sweep
 
 
 def random_task(n_cases, n_in, n_out, seed=0, onehot=False):

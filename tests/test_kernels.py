@@ -17,6 +17,7 @@ import sys
 import numpy as np
 import pytest
 
+from agreement import assert_same
 from backprop86 import Network, TrainConfig, fast, make_task
 from backprop86.train import Trainer
 
@@ -38,24 +39,6 @@ def both(make_net, task, cfg, seeds):
     return out
 
 
-def assert_close(a, b, rtol=1e-9):
-    (ra, na, ta), (rb, nb, tb) = a, b
-
-    def close(x, y):
-        np.testing.assert_allclose(x, y, rtol=rtol, atol=rtol)
-
-    close(ra.history, rb.history)
-    close(ra.final_error, rb.final_error)
-    close(ra.final_outputs, rb.final_outputs)
-    for name in na.params:
-        close(na.params[name], nb.params[name])
-        close(ta.optimizer._step[name], tb.optimizer._step[name])
-    for field in ("sweeps", "stopped", "solved", "first_solved", "diverged"):
-        np.testing.assert_array_equal(getattr(ra, field), getattr(rb, field), err_msg=field)
-    assert ra.notes == rb.notes
-    assert ta.sweep == tb.sweep
-
-
 def test_article_network_agrees():
     # The article's net (2-4-1, no biases, momentum 0.9): the 00 case's hidden activity
     # is f(0) without computing it; 100 seeds, 400 sweeps, some solve on the way.
@@ -64,7 +47,7 @@ def test_article_network_agrees():
     exp = load("xor").with_settings(["max_sweeps=400"])
     a, b = both(lambda: exp.network(replicas=100), exp.task(), exp.config, range(100))
     assert fast.make(b[2]).compiled is kernels.sweeps_serial
-    assert_close(a, b)
+    assert_same(a, b, exact=False, rtol=1e-9)
     assert a[0].first_solved.max() > 0
 
 
@@ -73,7 +56,7 @@ def test_biases_momentum_and_ecrit_stopping_agree():
     cfg = TrainConfig(lr=0.5, momentum=0.9, ecrit=0.05, max_sweeps=400, error="tss",
                       report="tss")
     a, b = both(lambda: Network.mlp([2, 3, 1], replicas=80), make_task("xor"), cfg, range(80))
-    assert_close(a, b)
+    assert_same(a, b, exact=False, rtol=1e-9)
     assert a[0].stopped.sum() > 10 and len(set(a[0].sweeps.tolist())) > 10
 
 
@@ -90,7 +73,7 @@ def test_tanh_linear_mse_momentum_switch_and_stop_margin_agree():
                       error="mse", report="mse", reduction="mean", stop_margin=0.3)
     a, b = both(lambda: Network.mlp([3, 5, 2], activation="tanh", output_activation="linear",
                                     replicas=64), task, cfg, range(64))
-    assert_close(a, b)
+    assert_same(a, b, exact=False, rtol=1e-9)
     assert a[0].stopped.any() and len(set(a[0].sweeps.tolist())) > 5
 
 
@@ -102,7 +85,7 @@ def test_parallel_sweep_agrees():
     exp = load("xor").with_settings(["max_sweeps=200"])
     a, b = both(lambda: exp.network(replicas=n), exp.task(), exp.config, range(n))
     assert fast.make(b[2]).compiled is kernels.sweeps_parallel
-    assert_close(a, b)
+    assert_same(a, b, exact=False, rtol=1e-9)
 
 
 def test_switch_and_unsupported_runs_keep_the_numpy_path(monkeypatch):
