@@ -158,6 +158,10 @@ def make(trainer) -> Kernel | None:
 
             return NumbaLast(trainer)
         return ReplicaLast(trainer)
+    if compiled_enabled() and fused_fits(trainer):
+        from backprop86.fused import NumbaFirst  # imports numba: only here
+
+        return NumbaFirst(trainer)
     return ReplicaFirst(trainer)
 
 
@@ -166,6 +170,18 @@ def compiled_enabled() -> bool:
     if os.environ.get(NUMBA_ENV, "1").strip().lower() in ("0", "false", "no", "off"):
         return False
     return importlib.util.find_spec("numba") is not None
+
+
+#: :class:`backprop86.fused.NumbaFirst` trains one network from this many parameters on
+#: (a tiny network's NumPy calls are cheap, and importing numba costs about 0.3 s).
+FUSED_MIN = 1 << 14
+
+
+def fused_fits(trainer) -> bool:
+    """Whether :class:`backprop86.fused.NumbaFirst` should train this replica-first run:
+    one network with at least :data:`FUSED_MIN` parameters."""
+    net = trainer.net
+    return net.replicas == 1 and sum(p.size for p in net.params.values()) >= FUSED_MIN
 
 
 def compiled_fits(trainer) -> bool:
@@ -560,14 +576,17 @@ class ReplicaFirst(Kernel):
                  y_out: Array) -> None:
         """Eqs. (1)–(2) layer by layer; the output group's ``x, y`` go to ``x_out, y_out``."""
         last = len(self.layers) - 1
-        for i, layer in enumerate(self.layers):
-            buf = bufs[i]
+        for i, buf in enumerate(bufs):
             x, y = (x_out, y_out) if i == last else (buf.x, buf.y)
             ops.append((self.mm, (y_in, self.W[i], x)))  # eq (1): x = y_in @ W
-            if self.b[i] is not None:
-                ops.append((np.add, (x, self.b[i], x)))  # eq (1) bias
-            self._activate(ops, layer.activation, x, y, buf)  # eq (2): y = f(x)
+            self._bias_activate(ops, i, x, y, buf)
             y_in = y
+
+    def _bias_activate(self, ops: Program, i: int, x: Array, y: Array, buf: Buffers) -> None:
+        """Eq. (1)'s bias, ``x += b``, then eq. (2), ``y = f(x)``, for layer ``i``."""
+        if self.b[i] is not None:
+            ops.append((np.add, (x, self.b[i], x)))
+        self._activate(ops, self.layers[i].activation, x, y, buf)
 
     def _program(self, y_in: Array, bufs: list[Buffers], x_out: Array, y_out: Array,
                  d: Array, size: int) -> Program:
@@ -576,21 +595,37 @@ class ReplicaFirst(Kernel):
         self._forward(ops, y_in, bufs, x_out, y_out)
         mm, layers = self.mm, self.layers
         last = len(layers) - 1
-        delta = self._output_delta(ops, x_out, y_out, d, bufs[last], size)
+        delta = self._output_delta_and_bias(ops, x_out, y_out, d, bufs[last], size,
+                                            self.gb[last])
         for i in range(last, -1, -1):
             y_src = y_in if i == 0 else bufs[i - 1].y
-            if self.gb[i] is not None:  # eq (6) for the bias, y_i = 1
-                ops.append((partial(np.add.reduce, axis=-2, keepdims=True, out=self.gb[i]),
-                            (delta,)))
             ops.append((mm, (y_src.swapaxes(-1, -2), delta, self.gW[i])))  # eq (6)
             if i == 0:
                 break
-            buf = bufs[i - 1]
             # eq (7): dE/dy_i = Σ_j dE/dx_j w_ji
-            ops.append((mm, (delta, self.W[i].swapaxes(-1, -2), buf.back)))
-            delta = self._through_unit(ops, layers[i - 1].activation, buf.x, buf.y, buf.back,
-                                       buf.delta, buf)
+            ops.append((mm, (delta, self.W[i].swapaxes(-1, -2), bufs[i - 1].back)))
+            delta = self._hidden_delta_and_bias(ops, i - 1, bufs[i - 1], self.gb[i - 1])
         return ops
+
+    def _output_delta_and_bias(self, ops: Program, x: Array, y: Array, d: Array, buf: Buffers,
+                               size: int, gb: Array | None) -> Array:
+        """Eqs. (4)–(5) at the output group, then eq. (6) for its bias (``y_i = 1``)."""
+        delta = self._output_delta(ops, x, y, d, buf, size)
+        self._bias_gradient(ops, delta, gb)
+        return delta
+
+    def _hidden_delta_and_bias(self, ops: Program, i: int, buf: Buffers,
+                               gb: Array | None) -> Array:
+        """Eq. (5) into layer ``i``'s units from ``buf.back`` (eq. 7), then its bias's eq. (6)."""
+        delta = self._through_unit(ops, self.layers[i].activation, buf.x, buf.y, buf.back,
+                                   buf.delta, buf)
+        self._bias_gradient(ops, delta, gb)
+        return delta
+
+    def _bias_gradient(self, ops: Program, delta: Array, gb: Array | None) -> None:
+        """Eq. (6) for a bias: ``∂E/∂b = Σ_cases δ``."""
+        if gb is not None:
+            ops.append((partial(np.add.reduce, axis=-2, keepdims=True, out=gb), (delta,)))
 
     def sweep(self, k: int) -> None:
         if not self.gathered:
