@@ -33,11 +33,18 @@ Agreement with the readable path (``tests/test_fast.py``):
 * replica-last sums over cases and units in another order, so it agrees to
   rounding (relative differences around 1e-15 per sweep).
 
-With numba installed (``pip install backprop86[fast]``), many tiny networks with
-one hidden group trained full batch go to :class:`backprop86.kernels.NumbaLast`:
-the replica-last layout and its block bookkeeping, each block of sweeps one
-compiled loop over the networks (``tests/test_kernels.py``; numba is imported
-only then). ``BACKPROP86_NUMBA=0`` keeps them on the NumPy layout.
+With numba installed (``pip install backprop86[fast]``), two kinds of run get
+compiled loops (numba is imported only then; ``BACKPROP86_NUMBA=0`` keeps the
+NumPy calls):
+
+* many tiny networks with one hidden group trained full batch go to
+  :class:`backprop86.kernels.NumbaLast`: the replica-last layout and its block
+  bookkeeping, each block of sweeps one compiled loop over the networks
+  (``tests/test_kernels.py``);
+* one network of at least :data:`FUSED_MIN` parameters goes to
+  :class:`backprop86.fused.NumbaFirst`: :class:`ReplicaFirst` with each run of
+  element-wise steps between its matrix products one compiled loop, still bit
+  for bit (``tests/test_fused.py``).
 
 ``BACKPROP86_FAST=0`` in the environment (or ``trainer.use_fast = False``) forces
 the readable path.
