@@ -241,8 +241,8 @@ class Kernel:
         self.full = self.N // self.B  # chunks of B cases per sweep …
         self.tail = self.N - self.full * self.B  # … and one of `tail` cases, if not 0
         n_out = self.layers[-1].n_out
-        per_sweep = R * self.N * n_out * dt.itemsize
-        self.block = max(1, min(BLOCK, RECORD_BYTES // per_sweep, cfg.max_sweeps))
+        per_sweep = R * self.N * n_out * dt.itemsize if self._keeps_records() else 0
+        self.block = max(1, min(BLOCK, RECORD_BYTES // max(per_sweep, 1), cfg.max_sweeps))
         rows = self.block + (1 if cfg.stop_margin is not None else 0)
         self.record_y = np.empty((rows, self.full, *self._record_shape(self.B)), dt)
         self.tail_y = np.empty((rows, *self._record_shape(self.tail)), dt)
@@ -263,6 +263,11 @@ class Kernel:
         self.dw_in_G = False
         # a block's bookkeeping, (sweeps, R): written in place, so a block allocates little
         self.bad, self.done, self.event = (np.empty((self.block, R), bool) for _ in range(3))
+
+    def _keeps_records(self) -> bool:
+        """Whether a block records its outputs (a subclass that measures the block's error
+        itself may not): when it does, their size bounds the block's length."""
+        return True
 
     # ------------------------------------------------------------------ parameters
 
@@ -1174,7 +1179,8 @@ def train(trainer, kernel: Kernel, progress: Callable[[int, int, int], None] | N
                 loop.sweeps[active] = s0 + k
                 hit = np.logical_and(solved_now, active & (loop.first_solved < 0), out=solved_now)
                 newly = hit.any(axis=0)
-                loop.first_solved[newly] = s0 + np.argmax(hit, axis=0)[newly] + 1
+                if newly.any():  # the block's first solved sweep of those (few) replicas
+                    loop.first_solved[newly] = s0 + np.argmax(hit[:, newly], axis=0) + 1
                 bad_now = active & (bad[-1] | ~params_ok)
                 if bad_now.any():
                     kernel.store()

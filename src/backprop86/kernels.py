@@ -164,7 +164,8 @@ def _replicas(lo: int, hi: int, X: Array, D: Array, zeros: int, h0: float,
               err: Array, ok: Array,
               act_h: int, act_o: int, factor: float, mid: float, margin: float,
               lr: float, alpha: float, keep: Array) -> None:
-    """One full-batch update of networks ``lo … hi − 1``; outputs before it go to ``rec_y``.
+    """One full-batch update of networks ``lo … hi − 1``; outputs before it go to ``rec_y``
+    (unless it has no rows: nothing is recorded).
 
     Every parameter array is flattened to ``(n, R)``: ``W1`` row ``i·n_h + j`` holds
     ``w_ij`` of every network, ``W2`` row ``j·n_out + o``, ``b1`` row ``j``, ``b2`` row
@@ -183,6 +184,7 @@ def _replicas(lo: int, hi: int, X: Array, D: Array, zeros: int, h0: float,
     n_h, n_out = H.shape[0], DO.shape[0]
     bias1, bias2 = b1.shape[0] > 0, b2.shape[0] > 0
     n = hi - lo
+    record = rec_y.shape[0] > 0
     bk = back[lo:hi]
     sc, bt, kf = scale[lo:hi], scale[lo:hi].view(np.int64), kscr[lo:hi]
     er, hit = err[lo:hi], ok[lo:hi]
@@ -218,7 +220,8 @@ def _replicas(lo: int, hi: int, X: Array, D: Array, zeros: int, h0: float,
                 b = b2[o, lo:hi]
                 for r in range(n):
                     x[r] += b[r]
-            y, d = rec_y[c * n_out + o, lo:hi], D[c, o]
+            # y: recorded, or in `back` (free until the backward pass below)
+            y, d = (rec_y[c * n_out + o, lo:hi] if record else bk), D[c, o]
             y[:] = x
             _activate(y, act_o, sc, bt, kf)
             high = d > mid
@@ -327,8 +330,10 @@ class NumbaLast(ReplicaLast):
         self.before = (self.X, self.D, self.zeros[0], h0, W1, b1, W2, b2,
                        S1, Sb1, S2, Sb2, G1, Gb1, G2, Gb2, *scratch)
         self.codes = (CODES[hidden.activation], CODES[output.activation], self._factor(self.N))
-        #: the records of the block's sweeps as ``(sweeps, N·n_out, R)``
-        self.rows = self.record_y[:, 0].reshape(self.record_y.shape[0], -1, R)
+        #: the records of the block's sweeps as ``(sweeps, N·n_out, R)``, or ``(sweeps, 0, R)``
+        #: when the block's bookkeeping needs no outputs
+        self.rows = (self.record_y[:, 0].reshape(self.record_y.shape[0], -1, R)
+                     if self._keeps_records() else np.empty((self.record_y.shape[0], 0, R), dt))
         self.lrs, self.alphas = np.empty((2, self.record_y.shape[0]))  # rates of each sweep
         # per sweep of a block: Σ (y − d)² and all outputs on target (1.0 or 0.0), and the
         # reported error's factor when it is a squared error (else the parent measures it)
@@ -339,6 +344,12 @@ class NumbaLast(ReplicaLast):
                               }.get(trainer.report.name)
         self.compiled = sweeps_parallel if R >= PARALLEL_MIN else sweeps_serial
         self.keep = np.ones(R, dt)  # 1 for a training network, 0 for a frozen one
+
+    def _keeps_records(self) -> bool:
+        """Outputs are recorded only for ``stop_margin`` or a reported error that is not a
+        squared error (the sweep computes ``Σ (y − d)²`` and the solved flags itself)."""
+        return (self.cfg.stop_margin is not None
+                or self.trainer.report.name not in ("sse", "tss", "mse"))
 
     def begin_block(self, active: Array) -> None:
         np.copyto(self.keep, active)
