@@ -2,8 +2,9 @@
 
     python benchmarks/run.py [--quick] [--reps N] [--out PATH] [--keep-blas-env]
 
-Contenders are interleaved (A B C A B C …) and each figure is the median of the
-repetitions, so a machine shared with other work slows all of them alike. The
+Contenders are interleaved (A B C, then C A B, …: a new seeded order each
+repetition) and each figure is the median of the repetitions, so a machine
+shared with other work slows all of them alike. The
 ratios in one run are what the targets are judged on. PyTorch and JAX are
 optional: those not installed are reported as skipped; so is threadpoolctl,
 which names the OpenBLAS kernel NumPy runs.
@@ -22,6 +23,7 @@ import datetime
 import json
 import os
 import platform
+import random
 import resource
 import statistics
 import subprocess
@@ -60,6 +62,14 @@ if __name__ == "__main__":
 # PyTorch's OpenMP threads otherwise spin after each call and starve NumPy's BLAS threads
 # (and JAX's) on a machine with few cores; set before any of them is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+#: NumPy asks the kernel for transparent huge pages for every array of 4 MB or more. Where
+#: faulting them in is slow (a virtual machine compacting its memory for each 2 MB page),
+#: every large first write stalls: 10,000 seeds' per-sweep history (80 MB) took half of
+#: the many-seeds run here. Off for the benchmark's processes (NumPy's own switch, read
+#: when NumPy is imported; PyTorch and JAX allocate their own memory); the header of
+#: RESULTS.md says which setting a run had.
+HUGEPAGE_ENV = "NUMPY_MADVISE_HUGEPAGE"
+os.environ.setdefault(HUGEPAGE_ENV, "0")
 
 import numpy as np  # noqa: E402  (after the re-execution above)
 
@@ -87,16 +97,19 @@ SETTLE = 0.25
 
 
 def interleaved(contenders: dict[str, Prepare], reps: int) -> dict[str, float]:
-    """Median seconds of each contender's run, running them in turn ``reps`` times.
+    """Median seconds of each contender's run, running them in turn ``reps`` times, in a
+    new (seeded) order each time, so that no contender always follows the same one.
 
     Also records in :data:`CORES` the median CPU time per wall second of each
     contender (about 1 for one busy core, 2 for both).
     """
     times: dict[str, list[float]] = {name: [] for name in contenders}
     cores: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(reps):
-        for name, prepare in contenders.items():
-            run = prepare()
+    for rep in range(reps):
+        order = list(contenders)
+        random.Random(rep).shuffle(order)
+        for name in order:
+            run = contenders[name]()
             time.sleep(SETTLE)
             c, t = cpu_seconds(), time.perf_counter()
             run()
@@ -398,6 +411,8 @@ def report(r: dict, quick: bool) -> tuple[str, list[Target]]:
              f"matmul {r['peak']['float64']:.0f} GFLOP/s (NumPy's BLAS, "
              f"{r['peak']['n']}×{r['peak']['n']}, all cores); memory bandwidth (copy) "
              f"{r['bandwidth']:.1f} GB/s.",
+             f"- NumPy's transparent huge pages: {HUGEPAGE_ENV}="
+             f"{os.environ.get(HUGEPAGE_ENV, '')} (see `HUGEPAGE_ENV` in `benchmarks/run.py`).",
              "- *cores*: CPU time per wall second of a contender's run (1 = one busy core).", ""]
     targets: list[Target] = []
 
@@ -600,7 +615,7 @@ def main(argv: list[str] | None = None) -> int:
               {100: 2000, 1000: 2000, 10000: 1000})
     r["many"] = many_seeds(sizes, sweeps, reps)
     step("MLP")
-    r["mlp"] = mlp(cases, max(3, reps // 2), r["peak"])
+    r["mlp"] = mlp(cases, reps, r["peak"])
     step("peak memory")
     r["memory"] = memory(cases)
     r["load"] = (load_start, os.getloadavg()[0])
