@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 
 
@@ -26,3 +28,21 @@ def assert_same(a, b, exact: bool = True, rtol: float = 0.0) -> None:
         np.testing.assert_array_equal(getattr(ra, field), getattr(rb, field), err_msg=field)
     assert ra.notes == rb.notes
     assert ta.sweep == tb.sweep
+
+
+def allocated_by_sweeps(kernel, sweeps: int = 100) -> tuple[int, int]:
+    """Bytes a fast kernel's sweeps allocate: ``(peak, still held)`` over ``sweeps`` sweeps
+    after 20 warm-up sweeps (NumPy and numba fill their own caches once), as in training."""
+    with np.errstate(all="ignore"):
+        for _ in range(20):
+            kernel.sweep(0)
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            for _ in range(sweeps):
+                kernel.sweep(0)
+            current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    return peak - base, current - base
