@@ -30,10 +30,19 @@ def assert_same(a, b, exact: bool = True, rtol: float = 0.0) -> None:
     assert ta.sweep == tb.sweep
 
 
-def allocated_by_sweeps(kernel, sweeps: int = 100) -> tuple[int, int]:
-    """Bytes a fast kernel's sweeps allocate: ``(peak, still held)`` over ``sweeps`` sweeps
-    after 20 warm-up sweeps (NumPy and numba fill their own caches once), as in training."""
-    with np.errstate(all="ignore"):
+
+def assert_updates_allocate_nothing(trainer, lr: float, momentum: float,
+                                    sweeps: int = 100) -> None:
+    """The fast kernel of ``trainer`` allocates no array while it trains: over ``sweeps``
+    sweeps after 20 warm-up sweeps (NumPy and numba fill their own caches once), the traced
+    peak stays below 2 KiB and below 1 KiB is still held. Python's argument tuples take a
+    few hundred bytes; the callers' arrays of one update are 4 KiB or more each."""
+    from backprop86 import fast
+
+    kernel = fast.make(trainer)
+    kernel.begin_block(np.ones(1, bool))
+    kernel.set_rates(lr, momentum)
+    with np.errstate(all="ignore"):  # as in training
         for _ in range(20):
             kernel.sweep(0)
         tracemalloc.start()
@@ -45,4 +54,18 @@ def allocated_by_sweeps(kernel, sweeps: int = 100) -> tuple[int, int]:
             current, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
-    return peak - base, current - base
+    assert peak - base < 2048, peak - base
+    assert current - base < 1024, current - base
+
+
+def random_task(n_cases, n_in, n_out, seed=0, onehot=False):
+    """Standard-normal inputs; one-hot targets, or each target 0 or 1 at random."""
+    from backprop86.tasks.base import Task
+
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_cases, n_in))
+    if onehot:
+        D = np.eye(n_out)[rng.integers(0, n_out, n_cases)]
+    else:
+        D = (rng.random((n_cases, n_out)) > 0.5).astype(float)
+    return Task("random", X, D, labels=tuple(str(i) for i in range(n_cases)))

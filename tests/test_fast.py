@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agreement import allocated_by_sweeps, assert_same
+from agreement import assert_same, assert_updates_allocate_nothing, random_task
 from backprop86 import Network, TrainConfig, fast, make_task
 from backprop86.network import Group, chain
 from backprop86.tasks.base import Task
@@ -42,16 +42,6 @@ def both(make_net, task, cfg, seeds, **kw):
             assert fast.why_not(trainer) is None, fast.why_not(trainer)
         out.append((trainer.train(), net, trainer))
     return out
-
-
-def random_task(n_cases, n_in, n_out, seed=0, onehot=False):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n_cases, n_in))
-    if onehot:
-        D = np.eye(n_out)[rng.integers(0, n_out, n_cases)]
-    else:
-        D = (rng.random((n_cases, n_out)) > 0.5).astype(float)
-    return Task("random", X, D, labels=tuple(str(i) for i in range(n_cases)))
 
 
 def test_article_run_bit_for_bit():
@@ -217,20 +207,12 @@ def test_switches_and_unsupported_runs_use_the_readable_path(monkeypatch):
 
 
 def test_an_update_allocates_nothing():
-    task = random_task(32, 8, 4)
-    cfg = TrainConfig(lr=0.1, momentum=0.9, grain="minibatch", batch_size=8)
     # No biases: NumPy's iterator allocates (and frees) its own buffer, at most 64 KiB,
-    # whenever an operand is broadcast, as adding a bias row to every case does.
-    trainer = Trainer(Network.mlp([8, 64, 4], bias=False), task, cfg, [0])
-    kernel = fast.make(trainer)
-    kernel.begin_block(np.ones(1, bool))
-    kernel.set_rates(0.1, 0.9)
-    peak, held = allocated_by_sweeps(kernel)  # 4 updates a sweep
-    # A hidden-layer array of one update is 8 cases x 64 units x 8 bytes = 4 KiB; the
-    # weights 8 x 64 x 8 = 4 KiB. Allocating any of them would raise the peak past 4 KiB;
-    # what remains is Python's own small objects (argument tuples, a few hundred bytes).
-    assert peak < 2048, peak
-    assert held < 1024, held
+    # whenever an operand is broadcast, as adding a bias row to every case does. A hidden
+    # array of one update is 8 cases x 64 units x 8 bytes = 4 KiB (the bound is 2 KiB).
+    cfg = TrainConfig(lr=0.1, momentum=0.9, grain="minibatch", batch_size=8)
+    trainer = Trainer(Network.mlp([8, 64, 4], bias=False), random_task(32, 8, 4), cfg, [0])
+    assert_updates_allocate_nothing(trainer, 0.1, 0.9)
 
 
 def test_xor_command_prints_the_article_output_on_both_paths():

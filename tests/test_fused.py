@@ -7,9 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agreement import allocated_by_sweeps, assert_same
+from agreement import assert_same, assert_updates_allocate_nothing, random_task
 from backprop86 import Network, TrainConfig, fast
-from backprop86.tasks.base import Task
 from backprop86.train import Trainer
 
 pytest.importorskip("numba")
@@ -23,14 +22,8 @@ def small_networks_fused(monkeypatch):
     monkeypatch.setattr(fast, "FUSED_MIN", 0)
 
 
-def task(n_cases=40, n_in=6, n_out=3, seed=0, onehot=True):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n_cases, n_in))
-    if onehot:
-        D = np.eye(n_out)[rng.integers(0, n_out, n_cases)]
-    else:
-        D = (rng.random((n_cases, n_out)) > 0.5).astype(float)
-    return Task("random", X, D, labels=tuple(str(i) for i in range(n_cases)))
+def task(onehot=True):
+    return random_task(40, 6, 3, onehot=onehot)
 
 
 def both(make_net, task, cfg):
@@ -150,14 +143,8 @@ def test_only_wide_networks_and_the_switch(monkeypatch):
 
 
 def test_an_update_allocates_nothing():
+    # One update's hidden array is 16 x 64 x 8 bytes = 8 KiB (the bound is 2 KiB).
     cfg = TrainConfig(**MLP_CFG, momentum=0.9)
     trainer = Trainer(Network.mlp([6, 64, 3], activation="relu", output_activation="softmax",
                                   bias=False), task(), cfg, [0])
-    kernel = fast.make(trainer)
-    kernel.begin_block(np.ones(1, bool))
-    kernel.set_rates(0.2, 0.9)
-    peak, held = allocated_by_sweeps(kernel)  # 3 updates a sweep
-    # One update's hidden array is 16 x 64 x 8 bytes = 8 KiB: allocating any array of the
-    # update would raise the peak past it; Python's argument tuples stay below 2 KiB.
-    assert peak < 2048, peak
-    assert held < 1024, held
+    assert_updates_allocate_nothing(trainer, 0.2, 0.9)
