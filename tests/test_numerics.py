@@ -33,6 +33,7 @@ from backprop86.functions import (
     Softmax,
     log_softmax,
     logistic,
+    max_units,
 )
 
 DTYPES = [np.float64, np.float32]
@@ -113,6 +114,21 @@ def test_log_softmax_and_softmax_exact(dtype):
         ref_y = np.exp(ref)  # exact enough: errors of exp near 0 are far below eps
         assert np.all(np.abs(got_y.astype(np.float64) - ref_y) <= 4 * eps), (row, got_y, ref_y)
         assert abs(float(got_y.astype(np.float64).sum()) - 1.0) <= 4 * eps
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(3, 700, 10), (2048, 1), (4, 5), (2000, 33)])
+def test_max_units_is_numpys_max(dtype, shape):
+    # Many short rows take the column-by-column path (the first two shapes); it must give
+    # NumPy's reduction exactly, NaN rows and infinities included.
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape).astype(dtype) * 50
+    flat = x.reshape(-1, shape[-1])
+    flat[::97, -1] = np.nan
+    flat[1::89, 0] = np.inf
+    flat[2::83] = -np.inf
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(max_units(x), x.max(axis=-1, keepdims=True))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
