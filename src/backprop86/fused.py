@@ -9,11 +9,10 @@ for their size. :class:`NumbaFirst` keeps the matrix products and the calls it
 cannot improve, and does each run of such steps in one compiled loop:
 
 * eq. (1)'s bias and eq. (2) for ReLU and linear units: ``x += b``, ``y = f(x)``;
-* a softmax's shift: ``x += b``, ``m = max_k x_k``, ``y = x − m`` (its ``exp`` and
-  sum stay NumPy's);
-* the cross-entropy's output delta, fused ``y − d`` (eqs. 4–5, ``/B`` for a mean)
-  or the softmax's division by its sum with it, and the bias gradient
-  ``Σ_cases δ`` (eq. 6 with ``y_i = 1``);
+* a softmax's shift: ``x += b``, ``m = max_k x_k``, ``y = x − m`` (its ``exp``,
+  sum and division stay NumPy's);
+* the cross-entropy's output delta, fused ``y − d`` (eqs. 4–5, ``/B`` for a mean),
+  and the bias gradient ``Σ_cases δ`` (eq. 6 with ``y_i = 1``);
 * eq. (5) through ReLU units, ``δ = ∂E/∂y · [x > 0]``, and the bias gradient;
 * eqs. (8)–(9): ``Δw = α Δw − ε ∂E/∂w`` (or ``−ε ∂E/∂w``), ``w += Δw``.
 
@@ -25,7 +24,9 @@ bit** (``tests/test_fused.py``).
 
 It pays off for wide layers only: :func:`backprop86.fast.fused_fits` asks for
 at least :data:`~backprop86.fast.FUSED_MIN` parameters (a tiny network's calls are
-cheap, and importing numba costs about 0.3 s). ``BACKPROP86_NUMBA=0`` keeps the NumPy calls.
+cheap, and importing numba costs about 0.3 s). ``BACKPROP86_NUMBA=0`` keeps the
+NumPy calls. Shapes: one network, so every array is ``(cases, units)``, a bias
+``(1, units)``, and the parameters flat ``(n,)``.
 """
 
 from __future__ import annotations
