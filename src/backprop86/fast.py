@@ -1091,23 +1091,14 @@ def train(trainer, kernel: Kernel, progress: Callable[[int, int, int], None] | N
     ``w += Δw``), so one check at the end of a block finds whether it happened.
     """
     from backprop86.train import (
-        LoopState,
-        TrainResult,
         _finish_sweep_on_ctrl_c,
-        history_columns,
-        within,
     )
 
     cfg, R = trainer.config, kernel.R
     every = cfg.history_every
-    columns = history_columns(cfg.max_sweeps, every)
-    if trainer.loop is None:
-        trainer.loop = LoopState.fresh(R, columns)
-    loop = trainer.loop
-    loop.ensure_columns(columns)
+    loop = trainer._start_loop()
     notes = loop.notes
     interrupted = False
-    trainer._stop_requested = False
     # non-finite values are detected below and reported as divergence, not as warnings
     def quiet() -> np.errstate:
         return np.errstate(over="ignore", invalid="ignore", divide="ignore")
@@ -1199,21 +1190,7 @@ def train(trainer, kernel: Kernel, progress: Callable[[int, int, int], None] | N
     except KeyboardInterrupt:
         interrupted = True
     kernel.store()
-    result_notes = list(notes)
-    if interrupted:
-        result_notes.append(f"interrupted at sweep {trainer.sweep}"
-                            + ("" if trainer.resumable else " (in the middle of a sweep)"))
-    with np.errstate(all="ignore"):
-        final_error, final_out = trainer.evaluate()
-    solved = (within(final_out, trainer.D, trainer.care, cfg.solve_margin, trainer.mid)
-              & ~loop.diverged)
-    return TrainResult(
-        history=loop.history[:, : history_columns(trainer.sweep, every)].copy(),
-        sweeps=loop.sweeps.copy(), stopped=loop.stopped.copy(), solved=solved,
-        first_solved=loop.first_solved.copy(), final_error=final_error,
-        final_outputs=final_out, diverged=loop.diverged.copy(),
-        interrupted=interrupted, history_every=every, notes=result_notes,
-    )
+    return trainer._result(interrupted)
 
 
 __all__ = ["ENV", "Kernel", "ReplicaFirst", "ReplicaLast", "enabled", "make", "train", "why_not"]

@@ -264,14 +264,9 @@ class Trainer:
             return fast.train(self, kernel, progress)
         cfg, R = self.config, self.net.replicas
         every = cfg.history_every
-        columns = history_columns(cfg.max_sweeps, every)
-        if self.loop is None:
-            self.loop = LoopState.fresh(R, columns)
-        loop = self.loop
-        loop.ensure_columns(columns)
+        loop = self._start_loop()
         notes = loop.notes
         interrupted = False
-        self._stop_requested = False
         try:
             with _finish_sweep_on_ctrl_c(self):
                 while self.sweep < cfg.max_sweeps and loop.active.any():
@@ -307,21 +302,35 @@ class Trainer:
                         progress(self.sweep, cfg.max_sweeps, int(active.sum()))
         except KeyboardInterrupt:
             interrupted = True
-        result_notes = list(notes)
+        return self._result(interrupted)
+
+    def _start_loop(self) -> LoopState:
+        """The loop state a run continues (a fresh one on the first run), with history
+        columns for ``max_sweeps``; clears a pending stop request."""
+        columns = history_columns(self.config.max_sweeps, self.config.history_every)
+        if self.loop is None:
+            self.loop = LoopState.fresh(self.net.replicas, columns)
+        self.loop.ensure_columns(columns)
+        self._stop_requested = False
+        return self.loop
+
+    def _result(self, interrupted: bool) -> TrainResult:
+        """The run's result: copies of the loop state, and the final weights evaluated."""
+        cfg, loop = self.config, self.loop
+        assert loop is not None
+        notes = list(loop.notes)
         if interrupted:
-            result_notes.append(
-                f"interrupted at sweep {self.sweep}"
-                + ("" if self.resumable else " (in the middle of a sweep)")
-            )
+            notes.append(f"interrupted at sweep {self.sweep}"
+                         + ("" if self.resumable else " (in the middle of a sweep)"))
         with np.errstate(all="ignore"):
             final_error, final_out = self.evaluate()
         solved = within(final_out, self.D, self.care, cfg.solve_margin, self.mid) & ~loop.diverged
         return TrainResult(
-            history=loop.history[:, : history_columns(self.sweep, every)].copy(),
+            history=loop.history[:, : history_columns(self.sweep, cfg.history_every)].copy(),
             sweeps=loop.sweeps.copy(), stopped=loop.stopped.copy(), solved=solved,
             first_solved=loop.first_solved.copy(), final_error=final_error,
             final_outputs=final_out, diverged=loop.diverged.copy(),
-            interrupted=interrupted, history_every=every, notes=result_notes,
+            interrupted=interrupted, history_every=cfg.history_every, notes=notes,
         )
 
     def request_stop(self) -> None:
