@@ -33,6 +33,8 @@ infinities behave as IEEE arithmetic says.
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
@@ -74,39 +76,16 @@ SHIFT = 6755399441055744.0  # 1.5 · 2^52: adding it rounds to an integer, kept 
 SHIFT_BITS = 0x4338000000000000  # SHIFT's bit pattern
 
 
-C0 = 1.0 / 1
-C1 = 1.0 / 1
-C2 = 1.0 / 2
-C3 = 1.0 / 6
-C4 = 1.0 / 24
-C5 = 1.0 / 120
-C6 = 1.0 / 720
-C7 = 1.0 / 5040
-C8 = 1.0 / 40320
-C9 = 1.0 / 362880
-C10 = 1.0 / 3628800
-C11 = 1.0 / 39916800
-C12 = 1.0 / 479001600
-C13 = 1.0 / 6227020800
+#: ``1 / n!`` for ``n = 0 … 13``: the Taylor coefficients of ``e^t``.
+INVERSE_FACTORIALS = tuple(1.0 / math.factorial(n) for n in range(14))
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _taylor(t: float) -> float:
-    """``e^t ≈ Σ_{n ≤ 13} t^n / n!`` by Horner's rule."""
-    p = C13
-    p = p * t + C12
-    p = p * t + C11
-    p = p * t + C10
-    p = p * t + C9
-    p = p * t + C8
-    p = p * t + C7
-    p = p * t + C6
-    p = p * t + C5
-    p = p * t + C4
-    p = p * t + C3
-    p = p * t + C2
-    p = p * t + C1
-    p = p * t + C0
+    """``e^t ≈ Σ_{n ≤ 13} t^n / n!`` by Horner's rule (a loop of constant length: unrolled)."""
+    p = INVERSE_FACTORIALS[13]
+    for n in range(12, -1, -1):
+        p = p * t + INVERSE_FACTORIALS[n]
     return p
 
 
