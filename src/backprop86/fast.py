@@ -241,10 +241,12 @@ class Kernel:
         self.full = self.N // self.B  # chunks of B cases per sweep …
         self.tail = self.N - self.full * self.B  # … and one of `tail` cases, if not 0
         n_out = self.layers[-1].n_out
-        per_sweep = R * self.N * n_out * dt.itemsize if self._keeps_records() else 0
+        keeps = self._keeps_records()
+        recorded = self.B if keeps else 0  # cases recorded per chunk
+        per_sweep = R * self.N * n_out * dt.itemsize if keeps else 0
         self.block = max(1, min(BLOCK, RECORD_BYTES // max(per_sweep, 1), cfg.max_sweeps))
         rows = self.block + (1 if cfg.stop_margin is not None else 0)
-        self.record_y = np.empty((rows, self.full, *self._record_shape(self.B)), dt)
+        self.record_y = np.empty((rows, self.full, *self._record_shape(recorded)), dt)
         self.tail_y = np.empty((rows, *self._record_shape(self.tail)), dt)
         wants_x = trainer.report.name == "cross_entropy"
         self.record_x = np.empty_like(self.record_y) if wants_x else None

@@ -309,10 +309,10 @@ class NumbaLast(ReplicaLast):
         self.before = (self.X, self.D, self.zeros[0], h0, W1, b1, W2, b2,
                        S1, Sb1, S2, Sb2, G1, Gb1, G2, Gb2, *scratch)
         self.codes = (CODES[hidden.activation], CODES[output.activation], self._factor(self.N))
-        #: the records of the block's sweeps as ``(sweeps, N·n_out, R)``, or ``(sweeps, 0, R)``
-        #: when the block's bookkeeping needs no outputs
-        self.rows = (self.record_y[:, 0].reshape(self.record_y.shape[0], -1, R)
-                     if self._keeps_records() else np.empty((self.record_y.shape[0], 0, R), dt))
+        #: the records of the block's sweeps as ``(sweeps, N·n_out, R)``; ``(sweeps, 0, R)``
+        #: when the block's bookkeeping needs no outputs (:meth:`_keeps_records`)
+        rows, cases, n_out, _ = self.record_y[:, 0].shape
+        self.rows = self.record_y[:, 0].reshape(rows, cases * n_out, R)
         self.lrs, self.alphas = np.empty((2, self.record_y.shape[0]))  # rates of each sweep
         # per sweep of a block: Σ (y − d)² and all outputs on target (1.0 or 0.0), and the
         # reported error's factor when it is a squared error (else the parent measures it)
