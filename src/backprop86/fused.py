@@ -40,6 +40,7 @@ from backprop86.fast import Buffers, Program, ReplicaFirst
 
 Array = np.ndarray
 
+
 @numba.njit(cache=True)
 def bias_act(x: Array, b: Array, y: Array, relu: bool) -> None:
     """Eqs. (1)–(2) after the product, ``x (B, n)``: ``x += b`` (``b (1, n)`` or ``(0, n)``
@@ -48,9 +49,9 @@ def bias_act(x: Array, b: Array, y: Array, relu: bool) -> None:
     bias = b.shape[0] > 0
     for c in range(x.shape[0]):
         for j in range(x.shape[1]):
-            v = x[c, j] + b[0, j] if bias else x[c, j]
+            v = x[c, j] + b[0, j] if bias else x[c, j]  # eq (1): x_j = Σ_i y_i w_ij + b_j
             x[c, j] = v
-            y[c, j] = v if (not relu or v > 0 or v != v) else 0  # v != v: NaN
+            y[c, j] = v if (not relu or v > 0 or v != v) else 0  # eq (2); v != v: NaN
 
 
 @numba.njit(cache=True)
@@ -84,20 +85,21 @@ def _bias_sum(delta: Array, gb: Array) -> None:
 @numba.njit(cache=True)
 def ce_delta(y: Array, d: Array, size: float, delta: Array, gb: Array) -> None:
     """Cross-entropy's fused output delta, ``δ = (y − d) / size`` (``size`` 1 for a sum), and
-    its bias gradient."""
+    its bias gradient; ``y, d, δ (B, n_out)``, ``gb (1, n_out)`` or ``(0, 1)`` for none."""
     for c in range(y.shape[0]):
         for j in range(y.shape[1]):
-            delta[c, j] = (y[c, j] - d[c, j]) / size
+            delta[c, j] = (y[c, j] - d[c, j]) / size  # eqs (4)-(5) fused: dE/dx = y - d
     _bias_sum(delta, gb)
 
 
 @numba.njit(cache=True)
 def relu_back(back: Array, x: Array, delta: Array, gb: Array, zero: float) -> None:
     """Eq. (5) through ReLU units, ``δ = ∂E/∂y · [x > 0]`` (``zero`` 0 in the dtype: a
-    product with 0, as NumPy's with ``False``), and its bias gradient."""
+    product with 0, as NumPy's with ``False``), and its bias gradient; ``back, x, δ (B, n)``,
+    ``gb (1, n)`` or ``(0, 1)`` for none."""
     for c in range(x.shape[0]):
         for j in range(x.shape[1]):
-            delta[c, j] = back[c, j] if x[c, j] > 0 else back[c, j] * zero
+            delta[c, j] = back[c, j] if x[c, j] > 0 else back[c, j] * zero  # eq (5)
     _bias_sum(delta, gb)
 
 
@@ -107,15 +109,15 @@ def sgd(P: Array, S: Array, G: Array, eps: float, alpha: float, momentum: bool) 
     without, ``G = −ε G`` (Δw kept in ``G``), ``P += G``."""
     if momentum:
         for k in range(P.shape[0]):
-            s = S[k] * alpha - eps * G[k]
+            s = S[k] * alpha - eps * G[k]  # eq (9): Δw = α Δw(t-1) - ε ∂E/∂w
             S[k] = s
-            P[k] = P[k] + s
+            P[k] = P[k] + s  # w(t+1) = w(t) + Δw
     else:
         neps = -eps
         for k in range(P.shape[0]):
-            g = G[k] * neps
+            g = G[k] * neps  # eq (8): Δw = -ε ∂E/∂w
             G[k] = g
-            P[k] = P[k] + g
+            P[k] = P[k] + g  # w(t+1) = w(t) + Δw
 
 
 class NumbaFirst(ReplicaFirst):
