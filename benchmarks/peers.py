@@ -10,8 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -44,79 +43,58 @@ def article_loop(steps: int) -> Run:
     return run
 
 
-@contextlib.contextmanager
-def numba_off() -> Iterator[None]:
-    """``BACKPROP86_NUMBA=0`` while the block runs: many seeds train on the NumPy fast path."""
-    from backprop86.fast import NUMBA_ENV
-
-    before = os.environ.get(NUMBA_ENV)
-    os.environ[NUMBA_ENV] = "0"
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ[NUMBA_ENV]
-        else:
-            os.environ[NUMBA_ENV] = before
-
-
-def backprop86_xor(steps: int, seeds: int = 1, fast: bool = True, compiled: bool = True):
-    """backprop86's Trainer on the article's experiment (``backprop86 xor``), ``seeds`` replicas.
+def backprop86_xor(steps: int, seeds: int = 1, engine: str = "auto"):
+    """backprop86's Trainer on the article's experiment (``backprop86 xor``), ``seeds`` replicas,
+    trained by ``engine`` (``auto``: the one ``backprop86 xor`` would take).
 
     Returns ``prepare() -> run``: building the trainer (initial weights) is not
-    timed, its training loop ``train`` is. ``compiled=False`` switches numba's
-    sweep off (``BACKPROP86_NUMBA=0``) so the NumPy fast path trains many seeds;
-    with it, the compiled sweep is loaded (or compiled) here, before any timing.
+    timed, its training loop ``train`` is. A compiled engine is loaded (or
+    compiled) here, before any timing.
     """
     from backprop86.experiments import load
     from backprop86.train import Trainer
 
-    exp = load("xor").with_settings([f"max_sweeps={steps}"])
+    exp = load("xor").with_settings([f"max_sweeps={steps}", f"engine={engine}"])
     task = exp.task()
 
-    def trainer() -> Trainer:
-        t = Trainer(exp.network(replicas=seeds), task, exp.config, list(range(seeds)))
-        t.use_fast = fast
-        return t
-
     def prepare() -> Run:
-        t = trainer()
-        if compiled:
-            return t.train
+        return Trainer(exp.network(replicas=seeds), task, exp.config, list(range(seeds))).train
 
-        def run() -> None:
-            with numba_off():
-                t.train()
-        return run
-
-    if compiled and seeds > 1:  # warm-up: numba loads its compiled sweep on the first call
-        warm = Trainer(exp.network(replicas=seeds), task, exp.config.replace(max_sweeps=2),
-                       list(range(seeds)))
-        warm.use_fast = fast
-        warm.train()
+    if engine.startswith("compiled"):  # warm-up: numba loads its compiled sweep on the first call
+        Trainer(exp.network(replicas=seeds), task, exp.config.replace(max_sweeps=2),
+                list(range(seeds))).train()
     return prepare
 
 
+def compiled_or_numpy(layout: str) -> str:
+    """The compiled engine of a layout (``first`` or ``last``) when numba is installed, else
+    the NumPy one."""
+    import importlib.util
+
+    kind = "compiled" if importlib.util.find_spec("numba") is not None else "numpy"
+    return f"{kind}-{layout}"
+
+
 def kernel_profile(seeds: int) -> dict[str, float]:
-    """NumPy calls and bytes of one update of the NumPy fast path on the article's task,
-    ``seeds`` nets (numba's sweep switched off).
+    """NumPy calls and bytes of one update of the NumPy engine on the article's task,
+    ``seeds`` nets (numpy-last from 64 nets on, else numpy-first).
 
     Bytes count every array argument of every call (read or written) once: the
     memory an update streams through, about ``bytes / seeds`` per network.
     """
     from functools import partial
 
-    from backprop86 import fast
+    from backprop86.engine.numpy_last import NumpyLast
+    from backprop86.engine.select import REPLICA_LAST_MIN, make
     from backprop86.experiments import load
     from backprop86.train import Trainer
 
     exp = load("xor")
     trainer = Trainer(exp.network(replicas=seeds), exp.task(), exp.config, list(range(seeds)))
-    with numba_off():  # the NumPy fast path's update
-        kernel = fast.make(trainer)
+    kernel = make("numpy-last" if seeds >= REPLICA_LAST_MIN else "numpy-first", trainer)
     kernel.begin_block(np.ones(seeds, bool))
     kernel.set_rates(exp.config.lr, exp.config.momentum)
-    if isinstance(kernel, fast.ReplicaLast):
+    if isinstance(kernel, NumpyLast):
         ops = kernel.programs[0] + kernel.records[0][0] + kernel.step
     else:
         ops = kernel.programs[0][0]
@@ -129,16 +107,16 @@ def kernel_profile(seeds: int) -> dict[str, float]:
 
 
 def mlp_profile(dtype: str) -> dict[str, float]:
-    """Calls of one mini-batch update of the fast path on the 784-256-10 MLP, matrix products
+    """Calls of one mini-batch update of backprop86's engine on the 784-256-10 MLP, matrix products
     apart (how many of them are numba's compiled loops), and the bytes they stream (as
     :func:`kernel_profile` counts them)."""
     from functools import partial
 
-    from backprop86 import fast
+    from backprop86.engine.select import make
 
     X, D = mnist_shaped(2 * BATCH)
     trainer = backprop86_mlp(X, D, dtype)().__self__
-    kernel = fast.make(trainer)
+    kernel = make(trainer.config.engine, trainer)
     kernel.begin_block(np.ones(1, bool))
     kernel.set_rates(trainer.config.lr, trainer.config.momentum)
     ops = [(f, a) for f, a in kernel.programs[0][0] + kernel.step if f is not np.dot]
@@ -147,7 +125,7 @@ def mlp_profile(dtype: str) -> dict[str, float]:
         arrays = list(args) + (list(function.keywords.values())
                                if isinstance(function, partial) else [])
         nbytes += sum(a.nbytes for a in arrays if isinstance(a, np.ndarray) and a.ndim)
-    compiled = sum(hasattr(f, "py_func") for f, _ in ops)  # numba's loops (backprop86.fused)
+    compiled = sum(hasattr(f, "py_func") for f, _ in ops)  # numba's loops (compiled-first)
     return {"calls": len(ops), "compiled": compiled, "bytes": nbytes}
 
 
@@ -300,7 +278,7 @@ def backprop86_mlp(X: np.ndarray, D: np.ndarray, dtype: str, epochs: int = 1):
     task = Task("mnist-shaped", X, D, labels=tuple(map(str, range(len(X)))))
     cfg = TrainConfig(error="cross_entropy", report="cross_entropy", grain="minibatch",
                       batch_size=BATCH, reduction="mean", lr=0.1, init="he", dtype=dtype,
-                      max_sweeps=epochs)
+                      max_sweeps=epochs, engine=compiled_or_numpy("first"))
 
     def trainer(task: Task) -> Trainer:
         net = Network.mlp(list(MLP), activation="relu", output_activation="softmax",
@@ -313,7 +291,7 @@ def backprop86_mlp(X: np.ndarray, D: np.ndarray, dtype: str, epochs: int = 1):
     def prepare() -> Run:
         return trainer(task).train
 
-    # warm-up on two mini-batches: numba loads its compiled loops (backprop86.fused) here
+    # warm-up on two mini-batches: numba loads its compiled loops (compiled-first) here
     small = Task("mnist-shaped", X[:2 * BATCH], D[:2 * BATCH],
                  labels=tuple(map(str, range(2 * BATCH))))
     trainer(small).train()

@@ -198,8 +198,8 @@ def bandwidth(mbytes: int, reps: int) -> float:
 def one_network(steps: int, reps: int) -> dict:
     contenders: dict[str, Prepare] = {
         "article loop (NumPy, as written)": same(peers.article_loop(steps)),
-        "backprop86 (fast path)": peers.backprop86_xor(steps),
-        "backprop86 (readable path)": peers.backprop86_xor(steps, fast=False),
+        "backprop86 (auto engine)": peers.backprop86_xor(steps),
+        READABLE: peers.backprop86_xor(steps, engine="readable"),
     }
     skipped, notes = [], []
     if have("torch"):
@@ -237,9 +237,10 @@ def processes(reps: int) -> dict:
     return {"seconds": med, "identical_output": same_output}
 
 
-#: backprop86's contenders for many seeds: numba's compiled sweep (if installed), NumPy's path.
-COMPILED = "backprop86 (numba kernel)"
-NUMPY_FAST = "backprop86 (NumPy fast path)"
+#: backprop86's contenders for many seeds: the compiled engine (if numba is installed), NumPy's.
+COMPILED = "backprop86 (compiled-last engine)"
+NUMPY_FAST = "backprop86 (numpy-last engine)"
+READABLE = "backprop86 (readable engine)"
 
 
 def many_seeds(sizes: list[int], sweeps: dict[int, int], reps: int) -> dict:
@@ -250,11 +251,11 @@ def many_seeds(sizes: list[int], sweeps: dict[int, int], reps: int) -> dict:
         S = sweeps[n]
         contenders: dict[str, Prepare] = {}
         if have("numba"):
-            contenders[COMPILED] = peers.backprop86_xor(S, seeds=n)
-        contenders[NUMPY_FAST] = peers.backprop86_xor(S, seeds=n, compiled=False)
+            contenders[COMPILED] = peers.backprop86_xor(S, seeds=n, engine="compiled-last")
+        contenders[NUMPY_FAST] = peers.backprop86_xor(S, seeds=n, engine="numpy-last")
         contenders["article loop, once per seed"] = same(peers.article_loop(S))
         if n <= 1000:
-            contenders["backprop86 (readable path)"] = peers.backprop86_xor(S, seeds=n, fast=False)
+            contenders[READABLE] = peers.backprop86_xor(S, seeds=n, engine="readable")
         if have("torch"):
             contenders["PyTorch batched matmul"] = same(peers.torch_manual(S, seeds=n))
         if have("jax"):
@@ -266,9 +267,10 @@ def many_seeds(sizes: list[int], sweeps: dict[int, int], reps: int) -> dict:
         profile[n] = peers.kernel_profile(n)
     parallel_min = piece = None
     if have("numba"):
-        from backprop86 import kernels
+        from backprop86.engine.blocked import PARALLEL_MIN
+        from backprop86.engine.compiled_last import PIECE
 
-        parallel_min, piece = kernels.PARALLEL_MIN, kernels.PIECE
+        parallel_min, piece = PARALLEL_MIN, PIECE
     return {"updates_per_s": rows, "cores": cores, "profile": profile, "sweeps": sweeps,
             "skipped": skipped, "parallel_min": parallel_min, "piece": piece}
 
@@ -419,7 +421,8 @@ def report(r: dict, quick: bool) -> tuple[str, list[Target]]:
     one = r["one"]
     us = one["us_per_update"]
     art = us["article loop (NumPy, as written)"]
-    bp = us["backprop86 (fast path)"]
+    bp = us["backprop86 (auto engine)"]
+    readable = us[READABLE]
     lines += ["## The article's task, one network (2-4-1, full batch, float64)", "",
               f"{one['steps']:,} updates; µs per update (median), and how many times faster "
               "than the article's loop.", "",
@@ -438,6 +441,11 @@ def report(r: dict, quick: bool) -> tuple[str, list[Target]]:
                     art / bp >= 2.5, f"{art / bp:.2f}×",
                     "the article's loop is a handful of NumPy calls on 4×4 arrays; "
                     "backprop86's update is as many calls, so both are mostly call overhead"))
+    targets.append(("one network: the readable engine ≤ 1.5× the article loop's time per update",
+                    readable <= 1.5 * art, f"{readable / art:.2f}× its time",
+                    "the readable engine calls the general Network's equations (dicts of "
+                    "groups, a new array per intermediate) and the loop's books after every "
+                    "sweep"))
     tm = us.get("PyTorch eager, manual gradients")
     targets.append(("one network: faster than PyTorch eager with manual gradients",
                     None if tm is None else bp < tm,
@@ -557,13 +565,13 @@ def report(r: dict, quick: bool) -> tuple[str, list[Target]]:
     lines += ["", "The MLP's traced figure counts what the epoch allocates beyond its input "
               "data (a float32 task is used as it is, without a copy). backprop86 allocates "
               "nothing per update that it could reuse: "
-              "`tests/test_fast.py::test_an_update_allocates_nothing` checks it with "
+              "`tests/test_engine_numpy.py::test_an_update_allocates_nothing` checks it with "
               "tracemalloc (NumPy's iterator may take and free its own buffer, ≤ 64 KiB, "
               "when a bias row is broadcast), and "
-              "`tests/test_fused.py::test_an_update_allocates_nothing` for the compiled "
-              "loops."]
+              "`tests/test_engine_compiled_first.py::test_an_update_allocates_nothing` for "
+              "the compiled loops."]
     targets.append(("no allocation per update that could be reused", True,
-                    "tests/test_fast.py::test_an_update_allocates_nothing", ""))
+                    "tests/test_engine_numpy.py::test_an_update_allocates_nothing", ""))
 
     lines += ["", "## Targets", "", "| target | met | measured |", "|---|---|---|"]
     for text, ok, measured, _ in targets:

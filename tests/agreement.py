@@ -1,10 +1,14 @@
-"""How two training runs are compared: the fast paths against the readable one."""
+"""How two training runs are compared: every engine against the readable one."""
 
 from __future__ import annotations
 
+import dataclasses
 import tracemalloc
 
 import numpy as np
+
+from backprop86.engine.select import make
+from backprop86.train import Trainer
 
 
 def assert_same(a, b, exact: bool = True, rtol: float = 0.0) -> None:
@@ -23,23 +27,33 @@ def assert_same(a, b, exact: bool = True, rtol: float = 0.0) -> None:
     check(ra.final_outputs, rb.final_outputs)
     for name in na.params:
         check(na.params[name], nb.params[name])
-        check(ta.optimizer._step[name], tb.optimizer._step[name])
+        check(ta.optimizer.delta_w[name], tb.optimizer.delta_w[name])
     for field in ("sweeps", "stopped", "solved", "first_solved", "diverged"):
         np.testing.assert_array_equal(getattr(ra, field), getattr(rb, field), err_msg=field)
     assert ra.notes == rb.notes
     assert ta.sweep == tb.sweep
 
 
+def both(make_net, task, cfg, seeds, engine: str, **kw):
+    """Train the same run with the readable engine and with ``engine``, each through the one
+    training loop: ``[(result, net, trainer), …]``, readable first."""
+    out = []
+    for name in ("readable", engine):
+        net = make_net()
+        trainer = Trainer(net, task, dataclasses.replace(cfg, engine=name), list(seeds), **kw)
+        result = trainer.train()
+        assert result.engine == name and result.why_not is None, (result.engine, result.why_not)
+        out.append((result, net, trainer))
+    return out
 
-def assert_updates_allocate_nothing(trainer, lr: float, momentum: float,
+
+def assert_updates_allocate_nothing(trainer, engine: str, lr: float, momentum: float,
                                     sweeps: int = 100) -> None:
-    """The fast kernel of ``trainer`` allocates no array while it trains: over ``sweeps``
+    """Engine ``engine`` of ``trainer`` allocates no array while it trains: over ``sweeps``
     sweeps after 20 warm-up sweeps (NumPy and numba fill their own caches once), the traced
     peak stays below 2 KiB and below 1 KiB is still held. Python's argument tuples take a
     few hundred bytes; the callers' arrays of one update are 4 KiB or more each."""
-    from backprop86 import fast
-
-    kernel = fast.make(trainer)
+    kernel = make(engine, trainer)
     kernel.begin_block(np.ones(1, bool))
     kernel.set_rates(lr, momentum)
     with np.errstate(all="ignore"):  # as in training

@@ -34,11 +34,9 @@ CONFIGS = {
 }
 
 
-def _trainer(config: TrainConfig, fast: bool) -> Trainer:
+def _trainer(config: TrainConfig, engine: str) -> Trainer:
     net = Network.mlp([2, 2, 1], replicas=len(SEEDS))
-    trainer = Trainer(net, make_task("xor"), config, SEEDS)
-    trainer.use_fast = fast
-    return trainer
+    return Trainer(net, make_task("xor"), config.replace(engine=engine), SEEDS)
 
 
 def _assert_same(a: Trainer, ra, b: Trainer, rb) -> None:
@@ -54,19 +52,19 @@ def _assert_same(a: Trainer, ra, b: Trainer, rb) -> None:
     assert a.sweep == b.sweep
 
 
-@pytest.mark.parametrize("fast", [False, True], ids=["readable", "fast"])
+@pytest.mark.parametrize("engine", ["readable", "auto"])
 @pytest.mark.parametrize("name", list(CONFIGS))
-def test_resume_equals_uninterrupted_bit_for_bit(name, fast, tmp_path):
+def test_resume_equals_uninterrupted_bit_for_bit(name, engine, tmp_path):
     """Train 50 sweeps, checkpoint, resume to 120 in a new trainer == train 120 straight."""
     config = CONFIGS[name]
-    straight = _trainer(config.replace(max_sweeps=120), fast)
+    straight = _trainer(config.replace(max_sweeps=120), engine)
     r_straight = straight.train()
 
-    first = _trainer(config.replace(max_sweeps=50), fast)
+    first = _trainer(config.replace(max_sweeps=50), engine)
     first.train()
     path = tmp_path / "run.npz"
     checkpoint.save(path, first, {**RECORD, "config": config.to_dict()})
-    second = _trainer(config.replace(max_sweeps=120), fast)  # fresh weights, overwritten below
+    second = _trainer(config.replace(max_sweeps=120), engine)  # fresh weights, overwritten below
     checkpoint.resume(second, checkpoint.load(path))
     assert second.sweep == 50
     r_resumed = second.train()
@@ -78,27 +76,27 @@ def test_resume_equals_uninterrupted_bit_for_bit(name, fast, tmp_path):
 def test_ctrl_c_stops_after_the_sweep_and_resumes_exactly(tmp_path):
     """A real SIGINT: training stops at a sweep boundary, the checkpoint resumes bit for bit."""
     config = CONFIGS["sgd-momentum-shuffled"]
-    straight = _trainer(config.replace(max_sweeps=120), fast=False)
+    straight = _trainer(config.replace(max_sweeps=120), "readable")
     r_straight = straight.train()
 
     def progress(done: int, total: int, active: int) -> None:
         if done == 37:
             os.kill(os.getpid(), signal.SIGINT)  # a first Ctrl-C: finish the sweep, then stop
 
-    first = _trainer(config.replace(max_sweeps=120), fast=False)
+    first = _trainer(config.replace(max_sweeps=120), "readable")
     result = first.train(progress)
     assert result.interrupted and first.resumable and first.sweep == 37
     assert result.history.shape == (3, 37) and "interrupted at sweep 37" in result.notes[-1]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
     path = tmp_path / "ctrl-c.npz"
     checkpoint.save(path, first, {**RECORD, "config": config.to_dict()})
-    second = _trainer(config.replace(max_sweeps=120), fast=False)
+    second = _trainer(config.replace(max_sweeps=120), "readable")
     checkpoint.resume(second, checkpoint.load(path))
     _assert_same(straight, r_straight, second, second.train())
 
 
 def test_checkpoint_is_plain_npz_without_pickle(tmp_path):
-    trainer = _trainer(CONFIGS["adam-shuffled"].replace(max_sweeps=5), fast=False)
+    trainer = _trainer(CONFIGS["adam-shuffled"].replace(max_sweeps=5), "readable")
     trainer.train()
     path = tmp_path / "c.npz"
     checkpoint.save(path, trainer, {**RECORD, "config": trainer.config.to_dict()})
@@ -115,7 +113,7 @@ def test_checkpoint_is_plain_npz_without_pickle(tmp_path):
 
 
 def _saved(tmp_path) -> Path:
-    trainer = _trainer(CONFIGS["sgd-momentum-shuffled"].replace(max_sweeps=3), fast=False)
+    trainer = _trainer(CONFIGS["sgd-momentum-shuffled"].replace(max_sweeps=3), "readable")
     trainer.train()
     path = tmp_path / "c.npz"
     checkpoint.save(path, trainer, {**RECORD, "config": trainer.config.to_dict()})

@@ -16,6 +16,7 @@ import pytest
 
 from backprop86 import Group, Network, Projection, TrainConfig, Trainer, experiments, gradcheck
 from backprop86.cli import main
+from backprop86.engine.readable import Readable
 from backprop86.errors import ConfigError
 from backprop86.functions import ACTIVATIONS, ERRORS, DeadZone, Tanh, error_function
 from backprop86.gradcheck import numeric_gradient
@@ -329,7 +330,7 @@ def test_each_update_uses_the_gradient_of_its_own_chunk(grain, order, batch_size
     trainer = Trainer(net, task, cfg, seeds)
     start = net.copy()
     reference = net.copy()
-    trainer.run_sweep(np.ones(2, dtype=bool))
+    Readable(trainer).sweep(0)
     _reference_sweep(reference, task, cfg, seeds)
     for name, w in net.params.items():
         # numeric gradients carry ≈ 1e-10 absolute error; 8 updates of lr 0.7 keep it < 1e-8

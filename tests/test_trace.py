@@ -10,6 +10,7 @@ import pytest
 
 from backprop86 import Group, Network, Projection, Task, TrainConfig
 from backprop86.cli import main
+from backprop86.engine.readable import Readable
 from backprop86.init import initialize
 from backprop86.network import bias_param
 from backprop86.trace import format_csv, format_markdown, format_text, trace
@@ -86,7 +87,7 @@ def test_trace_agrees_with_network_and_trainer(name, build, config):
     task = Task("one", x[None], d[None])
     trainer = Trainer(twin, task, config.replace(grain="pattern", max_sweeps=1), [3],
                       initialized=True)
-    trainer.run_sweep(np.ones(1, dtype=bool))
+    Readable(trainer).sweep(0)
     changes = [r for r in t.rows if r.quantity == "Δw"]
     expected = sum(int(np.sum(net.masks[n])) if n in net.masks else w[0].size
                    for n, w in net.params.items())

@@ -20,6 +20,9 @@ from backprop86.functions import ERRORS
 from backprop86.init import SCHEMES
 from backprop86.optim import OPTIMIZERS
 
+#: How sweeps are computed (:mod:`backprop86.engine`): ``auto`` picks the fastest that pays off.
+ENGINES = ("auto", "readable", "numpy-first", "numpy-last", "compiled-last", "compiled-first")
+
 _CHOICES: dict[str, tuple[str, ...]] = {
     "error": tuple(ERRORS),
     "report": tuple(ERRORS),
@@ -31,6 +34,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "init": SCHEMES,
     "tie_rule": ("sum", "mean"),
     "dtype": ("float64", "float32"),
+    "engine": ENGINES,
 }
 
 
@@ -72,6 +76,10 @@ class TrainConfig:
         target values" (0.5 for 0/1 targets).
     Numerics and records
         ``dtype``; ``history_every``: record the reported error every k sweeps.
+        ``engine``: how sweeps are computed — ``auto`` (the fastest that can train
+        the run and repays its set-up), ``readable`` (the equations as written),
+        ``numpy-first``, ``numpy-last``, ``compiled-last``, ``compiled-first``
+        (:mod:`backprop86.engine.select`); every engine gives ``readable``'s numbers.
     """
 
     error: str = "sse"
@@ -103,6 +111,7 @@ class TrainConfig:
     solve_margin: float | None = None
     dtype: str = "float64"
     history_every: int = 1
+    engine: str = "auto"
 
     def __post_init__(self) -> None:
         # values given directly (not through from_dict / --set) get the same type check

@@ -11,6 +11,7 @@ computed from the net input through a stable log-sigmoid / log-softmax.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -25,6 +26,7 @@ Array = np.ndarray
 # ----------------------------------------------------------------------------
 
 
+@functools.cache
 def _exp_limit(dtype: np.dtype) -> float:
     """Largest ``z`` for which ``exp(z)`` is finite in ``dtype``, less a margin."""
     return float(np.log(np.finfo(dtype).max)) - 1.0
@@ -39,7 +41,7 @@ def logistic(x: Array, out: Array | None = None) -> Array:
     overflow warning is ever raised.
     """
     x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.floating):
+    if x.dtype.kind != "f":
         x = x.astype(np.float64)
     limit = _exp_limit(x.dtype)
     if out is None:
@@ -49,9 +51,8 @@ def logistic(x: Array, out: Array | None = None) -> Array:
     np.exp(out, out=out)
     out += 1.0
     np.reciprocal(out, out=out)
-    tiny = x < -limit
-    if tiny.any():
-        np.exp(x, out=out, where=tiny)
+    if x.size and x.min() < -limit:  # one reduction decides the usual case (NaN: no)
+        np.exp(x, out=out, where=x < -limit)
     return out
 
 

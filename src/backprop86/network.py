@@ -15,12 +15,19 @@ at the level of *groups* of units (DESIGN §1):
 Every array carries a leading replica axis ``R`` (DESIGN §2): weights are
 ``(R, n_src, n_tgt)``, biases ``(R, 1, n_tgt)``, activations ``(R, N, n)``.
 One code path serves one network (``R = 1``) and ten thousand.
+
+Notation, used everywhere in the package (engines and compiled loops included):
+``W[r, i, j]`` is the paper's ``w_ji``, the weight *from* unit ``i`` of the
+source group *to* unit ``j`` of the target group, in replica ``r``; so eq. (1)'s
+``x_j = Σ_i y_i w_ji`` is ``x = y @ W`` and eq. (7)'s ``Σ_j ∂E/∂x_j · w_ji`` is
+``∂E/∂x @ Wᵀ``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import pairwise
 
 import numpy as np
@@ -62,7 +69,7 @@ class Projection:
         if self.mask is not None:  # nested lists too: every reader indexes mask[i, j]
             object.__setattr__(self, "mask", np.asarray(self.mask))
 
-    @property
+    @cached_property
     def param(self) -> str:
         """Name of the weight array this projection uses."""
         return self.tie if self.tie is not None else f"w:{self.source}->{self.target}"
@@ -321,8 +328,13 @@ class Network:
         mapping from input-group name to such arrays.
         """
         xs = self._input_map(X) if isinstance(X, Mapping) else self.split(X, self.inputs, "inputs")
+        return self.propagate(xs)
+
+    def propagate(self, xs: Mapping[str, Array]) -> Activity:
+        """Eqs. (1)–(2) from inputs already split per input group and checked (by
+        :meth:`split` or :meth:`check_cases`): ``xs[name]`` ``(1 or R, N, n)`` in the dtype."""
         net: dict[str, Array] = {}
-        y: dict[str, Array] = {name: np.asarray(xs[name], dtype=self.dtype) for name in self.inputs}
+        y: dict[str, Array] = dict(xs)
         for g in self.groups:
             if g.is_input:
                 continue
@@ -377,6 +389,12 @@ class Network:
             for name, a in ds.items():
                 error.check_targets(a, cares.get(name))
 
+    def _per_output(self, a: Array | Mapping[str, Array] | None, what: str) -> dict[str, Array]:
+        """``a`` split per output group (``{}`` for ``None``; a mapping is taken as split)."""
+        if a is None:
+            return {}
+        return dict(a) if isinstance(a, Mapping) else self.split(a, self.outputs, what)
+
     def output(self, activity: Activity) -> Array:
         """Output groups' activity side by side, ``(R, N, n_out)``."""
         if len(self.outputs) == 1:
@@ -391,24 +409,28 @@ class Network:
     def output_deltas(
         self,
         activity: Activity,
-        D: Array,
+        D: Array | Mapping[str, Array],
         error: ErrorFunction,
-        care: Array | None = None,
+        care: Array | Mapping[str, Array] | None = None,
     ) -> dict[str, Array]:
-        """Eqs. (4)–(5) at the output groups: ``dE/dx`` per output group, ``(R, N, n)``."""
-        ds = self.split(D, self.outputs, "targets")
-        cares = self.split(care, self.outputs, "care mask") if care is not None else {}
+        """Eqs. (4)–(5) at the output groups: ``dE/dx`` per output group, ``(R, N, n)``.
+
+        ``D`` and ``care``: arrays with every output group's columns, or (already split
+        and checked) mappings from output group to its columns."""
+        ds, cares = self._per_output(D, "targets"), self._per_output(care, "care mask")
         return {
             n: error.dE_dx(activity.y[n], ds[n], activity.x[n], self.functions[n], cares.get(n))
             for n in self.outputs
         }
 
     def error(
-        self, activity: Activity, D: Array, error: ErrorFunction, care: Array | None = None
+        self, activity: Activity, D: Array | Mapping[str, Array], error: ErrorFunction,
+        care: Array | Mapping[str, Array] | None = None,
     ) -> Array:
-        """Eq. (3) (or another error function) per replica, summed over output groups: ``(R,)``."""
-        ds = self.split(D, self.outputs, "targets")
-        cares = self.split(care, self.outputs, "care mask") if care is not None else {}
+        """Eq. (3) (or another error function) per replica, summed over output groups: ``(R,)``.
+
+        ``D`` and ``care`` as in :meth:`output_deltas`."""
+        ds, cares = self._per_output(D, "targets"), self._per_output(care, "care mask")
         total = np.zeros(self.replicas, dtype=self.dtype)
         for n in self.outputs:
             total = total + error.value(

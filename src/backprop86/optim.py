@@ -64,6 +64,15 @@ class Optimizer:
         self.decayed = [n for n in params if decay_biases or not n.startswith("b:")]
         self._step = {n: np.zeros_like(p) for n, p in params.items()}
 
+    @property
+    def delta_w(self) -> dict[str, Array]:
+        """``Δw`` of the latest step per parameter, ``(R, …)``: eq. (9)'s ``Δw(t−1)``.
+
+        Engines that keep the weights in their own buffers make these arrays views
+        of theirs, or write their ``Δw`` back here before anyone reads it.
+        """
+        return self._step
+
     def _apply(
         self, params: Mapping[str, Array], active: Array | None
     ) -> None:
@@ -110,6 +119,8 @@ class Optimizer:
 
 def _per_replica(value: float | Array, ndim: int) -> float | Array:
     """A scalar, or an ``(R,)`` array reshaped to broadcast over ``(R, …)`` parameters."""
+    if isinstance(value, float):  # the common case, a schedule's value: no NumPy call
+        return value
     if np.ndim(value) == 0:
         return float(value)
     return np.asarray(value).reshape(-1, *([1] * (ndim - 1)))
@@ -127,7 +138,7 @@ class GradientDescent(Optimizer):
             dw = self._step[name]  # holds Δw(t−1), (R, …)
             eps = _per_replica(lr, g.ndim)
             alpha = _per_replica(momentum, g.ndim)
-            if np.ndim(alpha) == 0 and alpha == 0.0:
+            if isinstance(alpha, float) and alpha == 0.0:
                 np.multiply(g, -eps, out=dw)  # eq (8): Δw = −ε ∂E/∂w (in the weights' dtype)
             else:
                 dw *= alpha  # eq (9): α Δw(t−1) …

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from backprop86 import fast
 from backprop86.config import TrainConfig
+from backprop86.engine import Engine, choose, within
+from backprop86.engine import on_target as on_target  # re-exported for the analyses
 from backprop86.errors import ConfigError, DivergenceError, ShapeError
 from backprop86.functions import CrossEntropy, DeadZone, ErrorFunction, error_function
 from backprop86.init import check_seeds, initialize, rng_for
@@ -49,7 +50,9 @@ class TrainResult:
     sweeps trained; ``stopped``: the stopping rule was met; ``solved``: the final
     weights solve the task; ``first_solved``: the first sweep (1-based) whose
     measured outputs solved the task, −1 if none; ``final_error``: reported error
-    of the final weights; ``diverged``: training produced a non-finite value.
+    of the final weights; ``diverged``: training produced a non-finite value;
+    ``engine``: the engine that trained (:mod:`backprop86.engine`) and ``why_not``
+    the reason a faster one was not used (``None``: none faster fits the run).
     """
 
     history: Array
@@ -63,6 +66,8 @@ class TrainResult:
     interrupted: bool = False
     history_every: int = 1
     notes: list[str] = field(default_factory=list)
+    engine: str = "readable"
+    why_not: str | None = None
 
 
 def history_columns(sweeps: int, every: int) -> int:
@@ -112,21 +117,6 @@ def make_error(name: str, config: TrainConfig) -> ErrorFunction:
     return error_function(name)
 
 
-def on_target(y: Array, d: Array, margin: float | None, mid: float) -> Array:
-    """Per output, shaped like ``y``: within ``margin`` of its target ``d``, i.e.
-    ``|y − d| < margin``, or (``margin=None``) on the target's side of ``mid``."""
-    return (y > mid) == (d > mid) if margin is None else np.abs(y - d) < margin
-
-
-def within(y: Array, d: Array, care: Array | None, margin: float | None, mid: float) -> Array:
-    """Per replica ``(R,)``: every counted output :func:`on_target`; ``y`` ``(R, N, n)``,
-    ``d`` and ``care`` ``(R, N, n)`` or ``(N, n)``."""
-    ok = on_target(y, d, margin, mid)
-    if care is not None:
-        ok = ok | (care == 0)
-    return ok.reshape(ok.shape[0], -1).all(axis=1)
-
-
 class Trainer:
     """Trains ``net`` (all its replicas) on ``task`` with ``config``.
 
@@ -136,12 +126,11 @@ class Trainer:
     (each replica its own train/test split): their cases are stacked into
     ``(R, N, n)`` arrays.
 
-    :meth:`train` hands common runs (a chain trained by gradient descent) to the
-    fast path, :mod:`backprop86.fast`: the same numbers with preallocated buffers.
-    Set ``use_fast = False`` (or ``BACKPROP86_FAST=0``) to force the readable path.
+    :meth:`train` is the one training loop; an engine (:mod:`backprop86.engine`,
+    chosen by ``config.engine``) computes the sweeps. The trainer is the engines'
+    :class:`~backprop86.engine.base.Setup`: they read its data, error functions,
+    optimizer and schedules.
     """
-
-    use_fast: bool = True
 
     def __init__(
         self,
@@ -186,6 +175,9 @@ class Trainer:
             [rng_for(s, "order") for s in self.seeds] if config.order == "shuffled" else None
         )
         self.sweep = 0
+        #: The engine of the latest :meth:`train` and why a faster one was not used.
+        self.engine: Engine | None = None
+        self.why_not: str | None = None
         #: The loop's bookkeeping; ``None`` until :meth:`train` starts (or a checkpoint is loaded).
         self.loop: LoopState | None = None
         #: False while a sweep is half done: a checkpoint taken then could not resume exactly.
@@ -197,112 +189,142 @@ class Trainer:
         """The midpoint of the coded targets (:attr:`TrainConfig.mid`)."""
         return self.config.mid
 
-    # ------------------------------------------------------------------ one sweep
-
-    def _chunks(self) -> list[Array]:
-        """Case indices of each update in this sweep: ``(R or 1, B)`` arrays."""
-        n = self.task.n_cases
-        if self.order_rngs is None:
-            order = np.arange(n)[None, :]
-        else:
-            order = np.stack([rng.permutation(n) for rng in self.order_rngs])
-        size = {"sweep": n, "pattern": 1, "minibatch": self.config.batch_size}[self.config.grain]
-        return [order[:, i:i + size] for i in range(0, n, size)]
-
-    def _gather(self, a: Array | None, idx: Array) -> Array | None:
-        if a is None:
-            return None
-        n = a.shape[-2]
-        if idx.shape[0] == 1 and idx.shape[1] == n and np.array_equal(idx[0], np.arange(n)):
-            return a  # the whole set in order: no copy
-        if a.ndim == 3:  # one set of cases per replica, (R, N, n)
-            if idx.shape[0] == 1:
-                return a[:, idx[0]]
-            return np.take_along_axis(a, idx[..., None], axis=1)
-        return a[idx] if idx.shape[0] > 1 else a[idx[0]]
-
-    def run_sweep(self, active: Array) -> tuple[Array, Array]:
-        """Train one sweep; return the reported error ``(R,)`` and the solved flags ``(R,)``."""
-        cfg, net = self.config, self.net
-        lr, momentum = self.lr(self.sweep), self.momentum(self.sweep)
-        n = self.task.n_cases
-        reported = np.zeros(net.replicas, dtype=net.dtype)
-        solved = np.ones(net.replicas, dtype=bool)
-        for idx in self._chunks():
-            X, D, care = (self._gather(a, idx) for a in (self.X, self.D, self.care))
-            activity = net.forward(X)
-            out = net.output(activity)
-            share = idx.shape[1] / n if self.report.name == "mse" else 1.0
-            reported += share * net.error(activity, D, self.report, care)
-            solved &= within(out, D, care, cfg.solve_margin, self.mid)
-            deltas = net.output_deltas(activity, D, self.error, care)
-            if cfg.reduction == "mean":
-                for d in deltas.values():
-                    d /= idx.shape[1]
-            grads = net.backward(activity, deltas, tie_rule=cfg.tie_rule)
-            self.optimizer.step(net.params, grads, lr, momentum, active)
-        self.sweep += 1
-        return reported, solved
-
-    # ------------------------------------------------------------------ the loop
+    @property
+    def n_cases(self) -> int:
+        """Cases per sweep ``N``."""
+        return self.task.n_cases
 
     def evaluate(self) -> tuple[Array, Array]:
         """Reported error ``(R,)`` and outputs ``(R, N, n_out)`` of the current weights."""
         activity = self.net.forward(self.X)
         return self.net.error(activity, self.D, self.report, self.care), self.net.output(activity)
 
+    # ------------------------------------------------------------------ the loop
+
     def train(self, progress: Progress | None = None) -> TrainResult:
         """Train until every replica has stopped or ``max_sweeps`` sweeps are done.
+
+        The engine (:mod:`backprop86.engine`; ``config.engine``) computes blocks
+        of sweeps; this loop keeps the run's books after each block, vectorised
+        over its sweeps: history, first solved sweep, divergence, stopping rules.
+        If a replica diverges or stops at sweep ``j < k − 1`` of a block of ``k``,
+        the engine rewinds the block and replays ``j + 1`` sweeps only, so the
+        result is that of sweep-by-sweep training. Weights that stop being finite
+        stay so (``inf`` and ``NaN`` are absorbing under ``w += Δw``), so one check
+        at the end of a block finds whether it happened.
 
         Continues where the loop stands (:attr:`loop`, e.g. restored from a
         checkpoint). A first Ctrl-C finishes the sweep in progress and returns
         the result so far, marked ``interrupted`` (and the trainer stays
         :attr:`resumable`); a second one interrupts at once.
         """
-        kernel = fast.make(self) if self.use_fast else None
-        if kernel is not None:
-            return fast.train(self, kernel, progress)
+        choice = choose(self, self.config.engine)
+        engine = self.engine = choice.engine
+        self.why_not = choice.why_not
         cfg, R = self.config, self.net.replicas
-        every = cfg.history_every
         loop = self._start_loop()
         notes = loop.notes
         interrupted = False
+        stop = self._stop_is_requested
+        # a block's bookkeeping, (sweeps, R): allocated once per run
+        bad_rows, done_rows, event_rows = (np.empty((engine.block, R), bool) for _ in range(3))
         try:
             with _finish_sweep_on_ctrl_c(self):
+                length = engine.block
                 while self.sweep < cfg.max_sweeps and loop.active.any():
                     if self._stop_requested:
                         interrupted = True
                         break
                     self.resumable = False
-                    s = self.sweep
-                    # non-finite values are detected below and reported as divergence, not warned
-                    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                        reported, solved_now = self.run_sweep(loop.active)
-                        finite = np.isfinite(reported) & self._finite_params()
+                    s0 = self.sweep
+                    k = min(length, cfg.max_sweeps - s0)
+                    saved = engine.save() if k > 1 else None
+                    engine.begin_block(loop.active)
+                    try:
+                        with _quiet():
+                            k = engine.sweeps(s0, k, stop=stop)
+                            reported, solved_now = engine.measures(k)
+                            bad, done = self._events(engine, reported, bad_rows, done_rows)
+                            params_ok = engine.finite_params()
+                        event = np.logical_or(bad, done, out=event_rows[:k])
+                        event &= loop.active
+                        rows = np.flatnonzero(event.any(axis=1))
+                        last = int(rows[0]) if rows.size else k - 1
+                        if k > 1 and not params_ok[loop.active].all():  # the sweep they broke at
+                            engine.restore(saved)
+                            with _quiet():
+                                last = min(last, engine.sweeps(s0, k, until_nonfinite=True) - 1)
+                        length = min(engine.block, 2 * (last + 1))  # shorter after an event
+                        if last < k - 1:  # rewind and replay up to the first event
+                            engine.restore(saved)
+                            with _quiet():
+                                k = engine.sweeps(s0, last + 1)
+                                params_ok = engine.finite_params()
+                            reported, solved_now = reported[:k], solved_now[:k]
+                            bad, done = bad[:k], done[:k]
+                    except KeyboardInterrupt:
+                        if saved is not None:
+                            engine.restore(saved)
+                            engine.store()
+                            self.resumable = True
+                        raise
+                    self.sweep = s0 + k
+                    self._book(s0, k, reported, solved_now)
                     active = loop.active
-                    if s % every == 0:
-                        loop.history[:, s // every] = np.where(active, reported, np.nan)
-                    loop.sweeps[active] = s + 1
-                    newly = active & solved_now & (loop.first_solved < 0)
-                    loop.first_solved[newly] = s + 1
-                    bad = active & ~finite
-                    if bad.any():
-                        loop.diverged |= bad
-                        notes.append(self._divergence_note(s + 1, bad, reported))
-                        active &= ~bad
+                    bad_now = active & (bad[-1] | ~params_ok)
+                    if bad_now.any():
+                        engine.store()
+                        loop.diverged |= bad_now
+                        notes.append(self._divergence_note(s0 + k, bad_now, reported[-1]))
+                        active &= ~bad_now
                         if not active.any() and R == 1:
                             self.resumable = True
                             raise DivergenceError(notes[-1])
-                    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                        done = self._stop_rule(reported)
-                    loop.stopped |= active & done
-                    active &= ~done
+                    loop.stopped |= active & done[-1]
+                    active &= ~done[-1]
                     self.resumable = True
                     if progress is not None:
+                        engine.store()
                         progress(self.sweep, cfg.max_sweeps, int(active.sum()))
         except KeyboardInterrupt:
             interrupted = True
+        engine.store()
         return self._result(interrupted)
+
+    def _events(self, engine: Engine, reported: Array, bad: Array, done: Array
+                ) -> tuple[Array, Array]:
+        """Per sweep of the block ``(k, R)``: the reported error is not finite, and the
+        stopping rule is met (tested after each sweep's update, as the handbook's ``bp``)."""
+        cfg, k = self.config, reported.shape[0]
+        bad = np.isfinite(reported, out=bad[:k])
+        np.logical_not(bad, out=bad)
+        done = done[:k]
+        if cfg.ecrit is not None:
+            np.less(reported, cfg.ecrit, out=done)
+        else:
+            done.fill(False)
+        if cfg.stop_margin is not None:
+            done |= engine.stopped_by_margin(k)
+        return bad, done
+
+    def _book(self, s0: int, k: int, reported: Array, solved: Array) -> None:
+        """Record sweeps ``s0 … s0 + k − 1`` of the training replicas: history, sweeps
+        done, first solved sweep (``reported`` and ``solved`` ``(k, R)``)."""
+        loop, every = self.loop, self.config.history_every
+        assert loop is not None
+        active = loop.active
+        first = -s0 % every  # the block's sweeps that the history keeps
+        if first < k:
+            c0 = (s0 + first) // every
+            kept = loop.history[:, c0:c0 + len(range(first, k, every))]
+            np.copyto(kept, reported[first::every].T)
+            if not active.all():
+                kept[~active] = np.nan
+        loop.sweeps[active] = s0 + k
+        hit = solved & active & (loop.first_solved < 0)
+        newly = hit.any(axis=0)
+        if newly.any():  # the block's first solved sweep of those (few) replicas
+            loop.first_solved[newly] = s0 + np.argmax(hit[:, newly], axis=0) + 1
 
     def _start_loop(self) -> LoopState:
         """The loop state a run continues (a fresh one on the first run), with history
@@ -331,36 +353,16 @@ class Trainer:
             first_solved=loop.first_solved.copy(), final_error=final_error,
             final_outputs=final_out, diverged=loop.diverged.copy(),
             interrupted=interrupted, history_every=cfg.history_every, notes=notes,
+            engine=self.engine.name if self.engine is not None else "readable",
+            why_not=self.why_not,
         )
 
     def request_stop(self) -> None:
         """Ask :meth:`train` to stop after the sweep in progress (what a first Ctrl-C does)."""
         self._stop_requested = True
 
-    def _finite_params(self) -> Array:
-        """Per replica ``(R,)``: every weight and bias is finite.
-
-        One sum per array decides the usual case (a sum of finite numbers far below
-        the float maximum is finite); only when it is not are replicas told apart.
-        """
-        params = self.net.params.values()
-        if np.isfinite(sum(float(w.sum()) for w in params)):
-            return np.ones(self.net.replicas, dtype=bool)
-        ok = np.ones(self.net.replicas, dtype=bool)
-        for w in params:
-            ok &= np.isfinite(w.reshape(w.shape[0], -1)).all(axis=1)
-        return ok
-
-    def _stop_rule(self, reported: Array) -> Array:
-        """Which replicas meet the stopping rule at the end of this sweep ``(R,)``."""
-        cfg = self.config
-        done = np.zeros(self.net.replicas, dtype=bool)
-        if cfg.ecrit is not None:
-            done |= reported < cfg.ecrit
-        if cfg.stop_margin is not None:
-            _, out = self.evaluate()
-            done |= within(out, self.D, self.care, cfg.stop_margin, self.mid)
-        return done
+    def _stop_is_requested(self) -> bool:
+        return self._stop_requested
 
     def _divergence_note(self, sweep: int, bad: Array, reported: Array) -> str:
         """Name the sweep, the replica, the group where values stopped being finite, a cause."""
@@ -425,6 +427,11 @@ def _check_per_replica(net: Network, tasks: list[Task]) -> None:
         raise ShapeError(
             f"per-replica tasks must have the same number of cases, got {sorted(sizes)}"
         )
+
+
+def _quiet() -> np.errstate:
+    """Non-finite values are detected by the loop and reported as divergence, not warned."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
 
 @contextmanager

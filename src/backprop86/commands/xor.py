@@ -8,6 +8,7 @@ import numpy as np
 
 from backprop86.cli import UsageError, nonnegative_int, positive_float, positive_int
 from backprop86.commands.common import add_json_arg
+from backprop86.config import ENGINES
 from backprop86.experiments import load
 from backprop86.experiments.runner import run
 from backprop86.io import save_json
@@ -37,6 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="give hidden and output units biases (drawn after the weights)")
     p.add_argument("--show-hidden", action="store_true",
                    help="print each input's hidden activations and what each hidden unit does")
+    p.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="how sweeps are computed (default auto; readable: the equations as "
+                        "written); every engine prints the same numbers")
     add_json_arg(p)
 
 
@@ -45,6 +49,7 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"--seed must be below 2**32 (np.random.seed's range), got {args.seed}")
     exp = load("xor").with_settings([
         f"hidden={args.hidden}", f"bias={args.bias}", f"lr={args.lr}", f"max_sweeps={args.steps}",
+        f"engine={args.engine}",
     ])
     result = run(exp, [args.seed])
     history = result.result.history[0]

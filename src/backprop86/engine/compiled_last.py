@@ -1,18 +1,18 @@
-"""A compiled sweep for many tiny one-hidden-layer networks (optional: needs numba).
+"""The compiled replica-last engine: many tiny one-hidden-layer networks (needs numba).
 
-The NumPy fast path (:class:`backprop86.fast.ReplicaLast`) trains ``R``
+The NumPy replica-last engine (:class:`backprop86.engine.numpy_last.NumpyLast`) trains ``R``
 networks with one NumPy call per step of the update, each a pass over every
 network's arrays. Here the whole sweep is one compiled loop over the
 networks: each network runs eqs. (1)–(9) on its own numbers, held in the
-replica-last layout ``(…, R)`` of :class:`~backprop86.fast.ReplicaLast`, whose
+replica-last layout ``(…, R)`` of :class:`~backprop86.engine.numpy_last.NumpyLast`, whose
 block bookkeeping (reported error, solved flags, stopping, rewinds,
-divergence, history) :class:`NumbaLast` keeps unchanged.
+divergence, history) :class:`CompiledLast` keeps unchanged.
 
 Scope: a chain ``input → hidden → output`` (one hidden group), full-batch
 grain (one update per sweep), cases in order, ``sse``/``tss``/``mse``,
 logistic, tanh or linear units, biases optional, gradient descent with
-momentum, no weight decay. :func:`backprop86.fast.make` picks it when numba is
-installed and ``BACKPROP86_NUMBA`` is not ``0``.
+momentum, no weight decay. :mod:`backprop86.engine.select` picks it when numba is
+installed (engine ``compiled-last``).
 
 Per network and case ``c``, with ``factor`` the error's constant (``½·2`` for
 sse, 2 for tss, ``2/(N·n_out)`` for mse, ``/N`` more for a mean reduction):
@@ -25,7 +25,7 @@ sse, 2 for tss, ``2/(N·n_out)`` for mse, ``/N`` more for a mean reduction):
   ``Δw ·= keep`` (0 for a stopped network), ``w += Δw``.
 
 Sums over cases run case by case in order, so the numbers agree with the
-readable path to rounding (``tests/test_kernels.py``). The loops may fuse a
+readable path to rounding (``tests/test_engines.py``). The loops may fuse a
 product and a sum into one rounding (``fastmath={"contract"}``: FMA instructions,
 about a sixth faster here); no other fast-math liberty is taken, so NaN and
 infinities behave as IEEE arithmetic says.
@@ -34,11 +34,14 @@ infinities behave as IEEE arithmetic says.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numba
 import numpy as np
 
-from backprop86.fast import ReplicaLast
+from backprop86.engine.base import Setup
+from backprop86.engine.blocked import PARALLEL_MIN
+from backprop86.engine.numpy_last import NumpyLast
 
 Array = np.ndarray
 
@@ -276,8 +279,9 @@ def sweeps_parallel(X, D, zeros, h0, W1, b1, W2, b2, S1, Sb1, S2, Sb2, G1, Gb1, 
                       err[s], ok[s], act_h, act_o, factor, mid, margin, lr[s], alpha[s], keep)
 
 
-class NumbaLast(ReplicaLast):
-    """:class:`~backprop86.fast.ReplicaLast` with each sweep one compiled loop over the networks.
+class CompiledLast(NumpyLast):
+    """:class:`~backprop86.engine.numpy_last.NumpyLast`, each sweep one compiled loop over the
+    networks.
 
     Weights, ``Δw``, gradients and output records are the replica-last arrays
     of the parent class (views of its flat :attr:`P`, :attr:`S`, :attr:`G`), so
@@ -286,12 +290,14 @@ class NumbaLast(ReplicaLast):
     networks are shared among numba's threads.
     """
 
-    def __init__(self, trainer) -> None:
-        super().__init__(trainer)
+    name = "compiled-last"
+
+    def __init__(self, setup: Setup) -> None:
+        super().__init__(setup)
         dt, R = self.dtype, self.R
         hidden, output = self.layers
-        self.X = np.ascontiguousarray(trainer.X[self.order], dt)  # (N, n_in), zero rows first
-        self.D = np.ascontiguousarray(trainer.D[self.order], dt)  # (N, n_out)
+        self.X = np.ascontiguousarray(setup.X[self.order], dt)  # (N, n_in), zero rows first
+        self.D = np.ascontiguousarray(setup.D[self.order], dt)  # (N, n_out)
         none = np.zeros((0, R), dt)  # stands for an absent bias
 
         def param(name: str | None) -> tuple[Array, Array, Array]:
@@ -318,9 +324,9 @@ class NumbaLast(ReplicaLast):
         # reported error's factor when it is a squared error (else the parent measures it)
         self.sq_err, self.all_on = np.empty((2, *self.reported.shape), dt)
         margin = self.cfg.solve_margin
-        self.judge = (float(trainer.mid), -1.0 if margin is None else float(margin))
+        self.judge = (float(setup.mid), -1.0 if margin is None else float(margin))
         self.report_factor = {"sse": 0.5, "tss": 1.0, "mse": 1.0 / (self.N * output.n_out)
-                              }.get(trainer.report.name)
+                              }.get(setup.report.name)
         self.compiled = sweeps_parallel if R >= PARALLEL_MIN else sweeps_serial
         self.keep = np.ones(R, dt)  # 1 for a training network, 0 for a frozen one
 
@@ -328,9 +334,10 @@ class NumbaLast(ReplicaLast):
         """Outputs are recorded only for ``stop_margin`` or a reported error that is not a
         squared error (the sweep computes ``Σ (y − d)²`` and the solved flags itself)."""
         return (self.cfg.stop_margin is not None
-                or self.trainer.report.name not in ("sse", "tss", "mse"))
+                or self.setup.report.name not in ("sse", "tss", "mse"))
 
     def begin_block(self, active: Array) -> None:
+        self.active = active
         np.copyto(self.keep, active)
 
     def _rates_changed(self) -> None:
@@ -341,11 +348,15 @@ class NumbaLast(ReplicaLast):
         self.lrs[k], self.alphas[k] = self.rates
         self._run(k, k + 1)
 
-    def sweeps(self, s0: int, k: int) -> int:
-        """Sweeps ``s0 … s0 + k − 1`` of the run into rows ``0 … k − 1``: one compiled call."""
-        trainer = self.trainer
+    def sweeps(self, s0: int, k: int, *, stop: Callable[[], bool] = lambda: False,
+               until_nonfinite: bool = False) -> int:
+        """Sweeps ``s0 … s0 + k − 1`` of the run into rows ``0 … k − 1``: one compiled call
+        (sweep by sweep when the loop looks for the first non-finite one)."""
+        if until_nonfinite:
+            return super().sweeps(s0, k, stop=stop, until_nonfinite=True)
+        setup = self.setup
         for j in range(k):
-            self.lrs[j], self.alphas[j] = trainer.lr(s0 + j), trainer.momentum(s0 + j)
+            self.lrs[j], self.alphas[j] = setup.lr(s0 + j), setup.momentum(s0 + j)
         self._run(0, k)
         self.rates = None  # set_rates sets them anew before a single sweep
         return k
@@ -364,6 +375,3 @@ class NumbaLast(ReplicaLast):
         reported = np.multiply(self.sq_err[:k], self.report_factor, out=self.reported[:k])
         return reported, np.not_equal(self.all_on[:k], 0.0, out=self.solved[:k])
 
-
-#: From this many replicas on, the compiled sweep runs on all of numba's threads.
-PARALLEL_MIN = 1000

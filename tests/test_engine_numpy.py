@@ -1,8 +1,8 @@
-"""The fast path (backprop86.fast) gives the readable path's numbers.
+"""The NumPy engines (numpy-first, numpy-last) give the readable engine's numbers.
 
-Replica-first runs perform the same floating-point operations in the same order,
+Replica-first runs (numpy-first) perform the same floating-point operations in the same order,
 so they are compared bit for bit. Replica-last runs (many tiny networks) sum in
-another order; they are compared with a relative tolerance (see below).
+another order (numpy-last); they are compared with a relative tolerance (see below).
 No timings here: only agreement.
 """
 
@@ -15,8 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agreement import assert_same, assert_updates_allocate_nothing, random_task
-from backprop86 import Network, TrainConfig, fast, make_task
+from agreement import assert_same, assert_updates_allocate_nothing, both, random_task
+from backprop86 import Network, TrainConfig, make_task
+from backprop86.engine import select
+from backprop86.engine.numpy_last import NumpyLast
+from backprop86.engine.readable import Readable
 from backprop86.network import Group, chain
 from backprop86.tasks.base import Task
 from backprop86.train import Trainer
@@ -24,30 +27,20 @@ from backprop86.train import Trainer
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def numpy_fast_path(monkeypatch):
-    """These tests check the NumPy fast path: the compiled sweep (numba) is switched off
-    here and checked in tests/test_kernels.py."""
-    monkeypatch.setenv(fast.NUMBA_ENV, "0")
+def first(make_net, task, cfg, seeds, **kw):
+    """The run on the readable engine and on numpy-first."""
+    return both(make_net, task, cfg, seeds, "numpy-first", **kw)
 
 
-def both(make_net, task, cfg, seeds, **kw):
-    """Train the same run on the readable and the fast path: (readable, fast) results and nets."""
-    out = []
-    for use_fast in (False, True):
-        net = make_net()
-        trainer = Trainer(net, task, cfg, seeds, **kw)
-        trainer.use_fast = use_fast
-        if use_fast:
-            assert fast.why_not(trainer) is None, fast.why_not(trainer)
-        out.append((trainer.train(), net, trainer))
-    return out
+def last(make_net, task, cfg, seeds, **kw):
+    """The run on the readable engine and on numpy-last."""
+    return both(make_net, task, cfg, seeds, "numpy-last", **kw)
 
 
 def test_article_run_bit_for_bit():
     cfg = TrainConfig(init="normal", init_scale=0.5, lr=0.5, error="sse", report="mse",
                       max_sweeps=3001)
-    a, b = both(lambda: Network.mlp([2, 4, 1], bias=False), make_task("xor"), cfg, [42])
+    a, b = first(lambda: Network.mlp([2, 4, 1], bias=False), make_task("xor"), cfg, [42])
     assert_same(a, b)
 
 
@@ -67,9 +60,9 @@ def test_article_run_bit_for_bit():
 ], ids=["momentum", "pattern-shuffled", "minibatch-tail-shuffled", "mean-shrink",
         "l2-tss", "schedules-mse", "cross-entropy-float32"])
 @pytest.mark.parametrize("R", [1, 3])
-def test_readable_and_fast_agree_bit_for_bit(cfg, R):
+def test_readable_and_numpy_first_agree_bit_for_bit(cfg, R):
     task = random_task(7, 3, 2)
-    a, b = both(lambda: Network.mlp([3, 4, 3, 2], replicas=R, dtype=cfg.dtype), task, cfg,
+    a, b = first(lambda: Network.mlp([3, 4, 3, 2], replicas=R, dtype=cfg.dtype), task, cfg,
                 list(range(R)))
     assert_same(a, b)
 
@@ -81,18 +74,18 @@ def test_other_activations_and_softmax_bit_for_bit(hidden):
                       grain="minibatch", batch_size=4, max_sweeps=30, init="glorot")
     make = lambda: Network.mlp([4, 5, 3], activation=hidden, output_activation="softmax",  # noqa: E731
                                replicas=2)
-    a, b = both(make, task, cfg, [0, 1])
+    a, b = first(make, task, cfg, [0, 1])
     assert_same(a, b)
 
 
 def test_stopping_rules_rewind_blocks_bit_for_bit():
     # Replicas stop at different sweeps inside 64-sweep blocks: the block is replayed.
     cfg = TrainConfig(lr=0.5, momentum=0.9, ecrit=0.04, max_sweeps=2000, init_scale=0.5)
-    a, b = both(lambda: Network.mlp([2, 2, 1], replicas=5), make_task("xor"), cfg, range(5))
+    a, b = first(lambda: Network.mlp([2, 2, 1], replicas=5), make_task("xor"), cfg, range(5))
     assert_same(a, b)
     assert a[0].stopped.sum() >= 2 and len(set(a[0].sweeps.tolist())) >= 2
     cfg = TrainConfig(lr=0.5, momentum=0.9, stop_margin=0.3, max_sweeps=1000)
-    a, b = both(lambda: Network.mlp([2, 3, 1], replicas=3), make_task("xor"), cfg, range(3))
+    a, b = first(lambda: Network.mlp([2, 3, 1], replicas=3), make_task("xor"), cfg, range(3))
     assert_same(a, b)
     assert a[0].stopped.any()
 
@@ -100,7 +93,7 @@ def test_stopping_rules_rewind_blocks_bit_for_bit():
 def test_divergence_reported_alike():
     cfg = TrainConfig(lr=1e306, error="tss", max_sweeps=50, init="normal", init_scale=3.0)
     task = random_task(4, 2, 1)
-    a, b = both(lambda: Network.mlp([2, 3, 1], activation="linear", output_activation="linear",
+    a, b = first(lambda: Network.mlp([2, 3, 1], activation="linear", output_activation="linear",
                                     replicas=3), task, cfg, [0, 1, 2])
     assert a[0].diverged.any()
     assert_same(a, b)
@@ -109,7 +102,7 @@ def test_divergence_reported_alike():
 def test_per_replica_case_sets_bit_for_bit():
     tasks = [random_task(6, 2, 1, seed=s) for s in range(3)]
     cfg = TrainConfig(lr=0.4, momentum=0.5, grain="pattern", max_sweeps=50)
-    a, b = both(lambda: Network.mlp([2, 3, 1], replicas=3), tasks, cfg, [0, 1, 2])
+    a, b = first(lambda: Network.mlp([2, 3, 1], replicas=3), tasks, cfg, [0, 1, 2])
     assert_same(a, b)
 
 
@@ -118,18 +111,17 @@ def test_replica_last_layout_agrees_to_rounding():
     # so each sweep adds relative differences of a few ulp (1e-16); over 300 sweeps of a
     # well-conditioned run they stay far below 1e-9 (measured: about 1e-13).
     cfg = TrainConfig(lr=0.5, momentum=0.9, max_sweeps=300, init_scale=1.0, report="mse")
-    a, b = both(lambda: Network.mlp([2, 3, 1], replicas=200), make_task("xor"), cfg, range(200))
-    assert isinstance(fast.make(b[2]), fast.ReplicaLast)
+    a, b = last(lambda: Network.mlp([2, 3, 1], replicas=200), make_task("xor"), cfg, range(200))
     assert_same(a, b, exact=False, rtol=1e-9)
     # Stopping inside blocks (rewind and replay) in this layout too; a replica's stopping
     # sweep moves only if its error lies within ~1e-13 of ecrit at some sweep (not here).
     cfg = TrainConfig(lr=0.5, momentum=0.9, ecrit=0.05, max_sweeps=400)
-    a, b = both(lambda: Network.mlp([2, 2, 1], replicas=80), make_task("xor"), cfg, range(80))
+    a, b = last(lambda: Network.mlp([2, 2, 1], replicas=80), make_task("xor"), cfg, range(80))
     assert_same(a, b, exact=False, rtol=1e-9)
     assert len(set(a[0].sweeps.tolist())) > 10
     cfg = TrainConfig(lr=0.2, grain="pattern", max_sweeps=40, error="cross_entropy",
                       report="cross_entropy", decay=0.001)
-    a, b = both(lambda: Network.mlp([3, 4, 2], activation="tanh", output_activation="logistic",
+    a, b = last(lambda: Network.mlp([3, 4, 2], activation="tanh", output_activation="logistic",
                                     replicas=70),
                 random_task(5, 3, 2), cfg, range(70))
     assert_same(a, b, exact=False, rtol=1e-9)
@@ -142,9 +134,8 @@ def test_replica_last_article_network_agrees_to_rounding():
     from backprop86.experiments import load
 
     exp = load("xor").with_settings(["max_sweeps=400"])
-    a, b = both(lambda: exp.network(replicas=100), exp.task(), exp.config, range(100))
-    kernel = fast.make(b[2])
-    assert isinstance(kernel, fast.ReplicaLast) and kernel.zeros == [1]
+    a, b = last(lambda: exp.network(replicas=100), exp.task(), exp.config, range(100))
+    assert isinstance(b[2].engine, NumpyLast) and b[2].engine.zeros == [1]
     assert_same(a, b, exact=False, rtol=1e-9)
     assert a[0].first_solved.max() > 0  # some replicas solve it, at the same sweep
 
@@ -180,30 +171,71 @@ def test_replica_last_paths_agree_to_rounding(cfg):
                   Group("hidden2", 3, "logistic", False), Group("output", 2, "logistic", False)]
         return Network(groups, chain([g.name for g in groups]), replicas=70)
 
-    a, b = both(make, task, cfg, range(70))
-    kernel = fast.make(b[2])
-    assert isinstance(kernel, fast.ReplicaLast) and sum(kernel.zeros) == 3
+    a, b = last(make, task, cfg, range(70))
+    assert sum(b[2].engine.zeros) == 3
     assert_same(a, b, exact=False, rtol=1e-9)
 
 
-def test_fast_path_without_momentum_rewinds_bit_for_bit():
+def test_numpy_first_without_momentum_rewinds_bit_for_bit():
     # ecrit stops replicas inside blocks without momentum: Δw is kept in the gradient
     # buffer, saved and restored from there.
     cfg = TrainConfig(lr=2.0, ecrit=0.1, max_sweeps=1000, init_scale=1.0)
-    a, b = both(lambda: Network.mlp([2, 2, 1], replicas=5), make_task("xor"), cfg, range(5))
+    a, b = first(lambda: Network.mlp([2, 2, 1], replicas=5), make_task("xor"), cfg, range(5))
     assert_same(a, b)
     assert a[0].stopped.sum() >= 2 and len(set(a[0].sweeps.tolist())) >= 2
 
 
-def test_switches_and_unsupported_runs_use_the_readable_path(monkeypatch):
+def test_unsupported_runs_use_the_readable_engine_and_say_why():
     task = make_task("xor")
-    trainer = Trainer(Network.mlp([2, 2, 1]), task, TrainConfig(optimizer="adam"), [0])
-    assert "gradient descent" in fast.why_not(trainer)
-    assert fast.make(trainer) is None
-    trainer = Trainer(Network.mlp([2, 2, 1]), task, TrainConfig(), [0])
-    assert fast.why_not(trainer) is None
-    monkeypatch.setenv("BACKPROP86_FAST", "0")
-    assert "BACKPROP86_FAST" in fast.why_not(trainer)
+    trainer = Trainer(Network.mlp([2, 2, 1]), task, TrainConfig(optimizer="adam",
+                                                                max_sweeps=3), [0])
+    result = trainer.train()
+    assert result.engine == "readable" and "gradient descent" in result.why_not
+    trainer = Trainer(Network.mlp([2, 2, 1]), task, TrainConfig(max_sweeps=3), [0])
+    result = trainer.train()
+    assert result.engine == "numpy-first" and result.why_not is None
+
+
+def test_readable_engine_in_blocks_rewinds_like_sweep_by_sweep(monkeypatch):
+    # The loop's rewind and replay through the readable engine's own save/restore: in
+    # blocks of 16 sweeps, replicas that stop or diverge inside a block (shuffled patterns:
+    # the order generators rewind too; Adam: its state rewinds) give the numbers of blocks
+    # of one sweep.
+    stopping = (lambda: Network.mlp([2, 2, 1], replicas=5), make_task("xor"),
+                TrainConfig(lr=0.05, ecrit=0.04, max_sweeps=600, init_scale=0.5,
+                            grain="pattern", order="shuffled", optimizer="adam"), range(5))
+    diverging = (lambda: Network.mlp([2, 3, 1], activation="linear", output_activation="linear",
+                                     replicas=3), random_task(4, 2, 1),
+                 TrainConfig(lr=1e306, error="tss", max_sweeps=50, init="normal",
+                             init_scale=3.0), range(3))
+    for make_net, task, cfg, seeds in (stopping, diverging):
+        runs = []
+        for block in (1, 16):
+            monkeypatch.setattr(select, "Readable",
+                                lambda setup, block=block: Readable(setup, block=block))
+            runs.append(both(make_net, task, cfg, seeds, "readable")[1])
+            assert runs[-1][2].engine.block == block
+        assert_same(*runs)
+        result = runs[0][0]
+        assert result.diverged.any() or (result.stopped.sum() >= 2
+                                         and len(set(result.sweeps.tolist())) >= 2)
+
+
+def test_an_engine_that_cannot_train_the_run_says_so_in_one_line():
+    from backprop86.errors import ConfigError
+
+    task = make_task("xor")
+    for engine, words in (("numpy-first", "gradient descent"),
+                          ("numpy-last", "gradient descent")):
+        with pytest.raises(ConfigError, match=f"engine '{engine}' cannot train this run: .*"
+                                              f"{words}"):
+            Trainer(Network.mlp([2, 2, 1]), task,
+                    TrainConfig(optimizer="adam", engine=engine), [0]).train()
+    with pytest.raises(ConfigError, match="replica-last layout needs cases in order"):
+        Trainer(Network.mlp([2, 2, 1]), task,
+                TrainConfig(order="shuffled", engine="numpy-last"), [0]).train()
+    with pytest.raises(ConfigError, match="engine must be one of"):
+        TrainConfig(engine="fastest")
 
 
 def test_an_update_allocates_nothing():
@@ -212,22 +244,16 @@ def test_an_update_allocates_nothing():
     # array of one update is 8 cases x 64 units x 8 bytes = 4 KiB (the bound is 2 KiB).
     cfg = TrainConfig(lr=0.1, momentum=0.9, grain="minibatch", batch_size=8)
     trainer = Trainer(Network.mlp([8, 64, 4], bias=False), random_task(32, 8, 4), cfg, [0])
-    assert_updates_allocate_nothing(trainer, 0.1, 0.9)
+    assert_updates_allocate_nothing(trainer, "numpy-first", 0.1, 0.9)
 
 
-def test_xor_command_prints_the_article_output_on_both_paths():
+def test_xor_command_prints_the_article_output_on_every_engine_that_fits():
     article = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "article.py")],
                              capture_output=True, text=True, check=True).stdout
-    for env in ({}, {"BACKPROP86_FAST": "0"}):
-        out = subprocess.run([sys.executable, "-m", "backprop86", "xor"], capture_output=True,
-                             text=True, check=True, env={**_env(), **env}).stdout
-        assert out == article
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
+    for engine in ("auto", "readable", "numpy-first", "numpy-last"):
+        out = subprocess.run([sys.executable, "-m", "backprop86", "xor", "--engine", engine],
+                             capture_output=True, text=True, check=True).stdout
+        assert out == article, engine
 
 
 def test_float32_data_is_not_copied():

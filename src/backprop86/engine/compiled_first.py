@@ -1,6 +1,6 @@
-"""Fused element-wise steps for one wide network on the fast path (optional: needs numba).
+"""The compiled replica-first engine: one wide network, element-wise steps fused (needs numba).
 
-:class:`backprop86.fast.ReplicaFirst` replays an update as a list of NumPy
+:class:`backprop86.engine.numpy_first.NumpyFirst` replays an update as a list of NumPy
 calls. Between the matrix products of a wide MLP's mini-batch update most of
 them are element-wise: the bias, the activation, the output deltas, the bias
 gradients and eqs. (8)–(9). Each is a separate pass over its arrays, and a few
@@ -20,11 +20,11 @@ Each loop makes the same floating-point operations, in the same order and in
 the weights' dtype, as the NumPy calls it replaces (sums over cases run case by
 case from the first, as NumPy reduces over a non-contiguous axis; NaN and
 signed zeros come out as NumPy's), so the numbers are the readable path's **bit for
-bit** (``tests/test_fused.py``).
+bit** (``tests/test_engines.py``).
 
-It pays off for wide layers only: :func:`backprop86.fast.fused_fits` asks for
-at least :data:`~backprop86.fast.FUSED_MIN` parameters (a tiny network's calls are
-cheap, and importing numba costs about 0.3 s). ``BACKPROP86_NUMBA=0`` keeps the
+It pays off for wide layers only: :func:`backprop86.engine.select.choose` asks for
+at least :data:`~backprop86.engine.select.FUSED_MIN` parameters (a tiny network's calls are
+cheap, and importing numba costs about 0.3 s). ``--set engine=numpy-first`` keeps the
 NumPy calls. Shapes: one network, so every array is ``(cases, units)``, a bias
 ``(1, units)``, and the parameters flat ``(n,)``.
 """
@@ -36,7 +36,9 @@ from functools import partial
 import numba
 import numpy as np
 
-from backprop86.fast import Buffers, Program, ReplicaFirst
+from backprop86.engine.base import Setup
+from backprop86.engine.blocked import Buffers, Program
+from backprop86.engine.numpy_first import NumpyFirst
 
 Array = np.ndarray
 
@@ -120,13 +122,15 @@ def sgd(P: Array, S: Array, G: Array, eps: float, alpha: float, momentum: bool) 
             P[k] = P[k] + g  # w(t+1) = w(t) + Δw
 
 
-class NumbaFirst(ReplicaFirst):
-    """:class:`~backprop86.fast.ReplicaFirst` with its element-wise runs compiled (module
-    docstring)."""
+class CompiledFirst(NumpyFirst):
+    """:class:`~backprop86.engine.numpy_first.NumpyFirst` with its element-wise runs
+    compiled (module docstring)."""
 
-    def __init__(self, trainer) -> None:
-        self.none = np.zeros((0, 1), trainer.net.dtype)  # stands for an absent bias
-        super().__init__(trainer)
+    name = "compiled-first"
+
+    def __init__(self, setup: Setup) -> None:
+        self.none = np.zeros((0, 1), setup.net.dtype)  # stands for an absent bias
+        super().__init__(setup)
 
     def _bias(self, b: Array | None) -> Array:
         return self.none if b is None else b

@@ -1,4 +1,4 @@
-"""The compiled sweep (backprop86.kernels, numba) gives the readable path's numbers.
+"""The compiled replica-last engine (numba) gives the readable engine's numbers.
 
 It sums over cases and units in another order than the readable path and computes
 the logistic with its own exp (within about 1 ulp of the library's), so each sweep
@@ -18,25 +18,20 @@ import numpy as np
 import pytest
 
 from agreement import assert_same
-from backprop86 import Network, TrainConfig, fast, make_task
+from agreement import both as both_engines
+from backprop86 import Network, TrainConfig, make_task
+from backprop86.engine import select
+from backprop86.engine.blocked import PARALLEL_MIN
 from backprop86.train import Trainer
 
 pytest.importorskip("numba")
 
-from backprop86 import kernels  # after importorskip: it needs numba
+from backprop86.engine import compiled_last  # after importorskip: it needs numba
 
 
 def both(make_net, task, cfg, seeds):
-    """Train the same run on the readable path and on the compiled sweep."""
-    out = []
-    for use_fast in (False, True):
-        net = make_net()
-        trainer = Trainer(net, task, cfg, list(seeds))
-        trainer.use_fast = use_fast
-        if use_fast:
-            assert isinstance(fast.make(trainer), kernels.NumbaLast)
-        out.append((trainer.train(), net, trainer))
-    return out
+    """Train the same run on the readable engine and on compiled-last."""
+    return both_engines(make_net, task, cfg, seeds, "compiled-last")
 
 
 def test_article_network_agrees():
@@ -46,7 +41,7 @@ def test_article_network_agrees():
 
     exp = load("xor").with_settings(["max_sweeps=400"])
     a, b = both(lambda: exp.network(replicas=100), exp.task(), exp.config, range(100))
-    assert fast.make(b[2]).compiled is kernels.sweeps_serial
+    assert b[2].engine.compiled is compiled_last.sweeps_serial
     assert_same(a, b, exact=False, rtol=1e-9)
     assert a[0].first_solved.max() > 0
 
@@ -78,29 +73,50 @@ def test_tanh_linear_mse_momentum_switch_and_stop_margin_agree():
 
 
 def test_parallel_sweep_agrees():
-    # From kernels.PARALLEL_MIN networks on, pieces of networks run on numba's threads.
+    # From PARALLEL_MIN networks on, pieces of networks run on numba's threads.
     from backprop86.experiments import load
 
-    n = kernels.PARALLEL_MIN + 100  # a last piece shorter than the others
+    n = PARALLEL_MIN + 100  # a last piece shorter than the others
     exp = load("xor").with_settings(["max_sweeps=200"])
     a, b = both(lambda: exp.network(replicas=n), exp.task(), exp.config, range(n))
-    assert fast.make(b[2]).compiled is kernels.sweeps_parallel
+    assert b[2].engine.compiled is compiled_last.sweeps_parallel
     assert_same(a, b, exact=False, rtol=1e-9)
 
 
-def test_switch_and_unsupported_runs_keep_the_numpy_path(monkeypatch):
+def test_auto_takes_the_compiled_engine_when_it_pays_and_says_why_not(monkeypatch):
     task = make_task("xor")
     trainer = Trainer(Network.mlp([2, 2, 1], replicas=64), task, TrainConfig(), range(64))
-    assert isinstance(fast.make(trainer), kernels.NumbaLast)
-    monkeypatch.setenv(fast.NUMBA_ENV, "0")
-    kernel = fast.make(trainer)
-    assert isinstance(kernel, fast.ReplicaLast) and not isinstance(kernel, kernels.NumbaLast)
-    monkeypatch.delenv(fast.NUMBA_ENV)
+    monkeypatch.setattr(select, "cache_warm", lambda name, setup: True)
+    assert select.auto(trainer) == ("compiled-last", None)
+    monkeypatch.setattr(select, "cache_warm", lambda name, setup: False)
+    name, why = select.auto(trainer)  # 64 networks x 1,000 sweeps: not worth 10 s
+    assert name == "numpy-last" and "cache is cold" in why
+    long = Trainer(Network.mlp([2, 2, 1], replicas=10_000), task,
+                   TrainConfig(max_sweeps=100_000), range(10_000))
+    assert select.auto(long) == ("compiled-last", None)
     two = Trainer(Network.mlp([2, 3, 3, 1], replicas=64), task, TrainConfig(), range(64))
     pattern = Trainer(Network.mlp([2, 2, 1], replicas=64), task,
                       TrainConfig(grain="pattern"), range(64))
-    for t in (two, pattern):
-        assert type(fast.make(t)) is fast.ReplicaLast
+    for t, words in ((two, "one hidden group"), (pattern, "full batch")):
+        name, why = select.auto(t)
+        assert name == "numpy-last" and words in why
+
+
+def test_cache_is_warm_after_compiling(tmp_path, monkeypatch):
+    # A run in a fresh process with an empty cache compiles; the next process finds the
+    # cache warm and auto takes the compiled engine.
+    code = ("from backprop86 import Network, TrainConfig, make_task\n"
+            "from backprop86.engine import select\n"
+            "from backprop86.train import Trainer\n"
+            "t = Trainer(Network.mlp([2, 2, 1], replicas=64), make_task('xor'),\n"
+            "            TrainConfig(max_sweeps=2, engine='{}'), range(64))\n"
+            "print(select.cache_warm('compiled-last', t), t.train().engine)\n")
+    env = {**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", code.format(engine)], env=env, check=True,
+                           capture_output=True, text=True).stdout.split()
+            for engine in ("auto", "compiled-last", "auto")]
+    assert runs == [["False", "numpy-last"], ["False", "compiled-last"],
+                    ["True", "compiled-last"]]
 
 
 def test_numba_is_not_imported_for_one_network():

@@ -1,4 +1,4 @@
-"""The fused element-wise steps (backprop86.fused, numba) give the readable path's numbers
+"""The compiled replica-first engine (numba) gives the readable engine's numbers
 bit for bit: each compiled loop makes the NumPy calls' operations in their order and
 dtype. Skipped without numba."""
 
@@ -8,18 +8,14 @@ import numpy as np
 import pytest
 
 from agreement import assert_same, assert_updates_allocate_nothing, random_task
-from backprop86 import Network, TrainConfig, fast
+from agreement import both as both_engines
+from backprop86 import Network, TrainConfig
+from backprop86.engine import select
 from backprop86.train import Trainer
 
 pytest.importorskip("numba")
 
-from backprop86 import fused  # after importorskip: it needs numba
-
-
-@pytest.fixture(autouse=True)
-def small_networks_fused(monkeypatch):
-    """Small networks keep these tests fast: every one-network run takes the fused path."""
-    monkeypatch.setattr(fast, "FUSED_MIN", 0)
+from backprop86.engine import compiled_first as fused  # after importorskip: it needs numba
 
 
 def task(onehot=True):
@@ -27,16 +23,8 @@ def task(onehot=True):
 
 
 def both(make_net, task, cfg):
-    """The same run on the readable path and on the fused path."""
-    out = []
-    for use_fast in (False, True):
-        net = make_net()
-        trainer = Trainer(net, task, cfg, [0])
-        trainer.use_fast = use_fast
-        if use_fast:
-            assert type(fast.make(trainer)) is fused.NumbaFirst
-        out.append((trainer.train(), net, trainer))
-    return out
+    """The same run on the readable engine and on compiled-first."""
+    return both_engines(make_net, task, cfg, [0], "compiled-first")
 
 
 MLP_CFG = dict(error="cross_entropy", report="cross_entropy", grain="minibatch", batch_size=16,
@@ -131,15 +119,16 @@ def test_loops_keep_numpys_nan_and_signed_zero_rules():
     same(P, Pn + Sn)
 
 
-def test_only_wide_networks_and_the_switch(monkeypatch):
-    monkeypatch.setattr(fast, "FUSED_MIN", 1 << 14)
+def test_auto_takes_it_for_wide_networks_only(monkeypatch):
+    monkeypatch.setattr(select, "cache_warm", lambda name, setup: True)
     t = task()
     small = Trainer(Network.mlp([6, 12, 3]), t, TrainConfig(), [0])
     wide = Trainer(Network.mlp([6, 2500, 3]), t, TrainConfig(), [0])  # 25,003 parameters
-    assert type(fast.make(small)) is fast.ReplicaFirst
-    assert type(fast.make(wide)) is fused.NumbaFirst
-    monkeypatch.setenv(fast.NUMBA_ENV, "0")
-    assert type(fast.make(wide)) is fast.ReplicaFirst
+    assert select.auto(small) == ("numpy-first", None)
+    assert select.auto(wide) == ("compiled-first", None)
+    monkeypatch.setattr(select, "cache_warm", lambda name, setup: False)
+    name, why = select.auto(wide)
+    assert name == "numpy-first" and "cache is cold" in why
 
 
 def test_an_update_allocates_nothing():
@@ -147,4 +136,4 @@ def test_an_update_allocates_nothing():
     cfg = TrainConfig(**MLP_CFG, momentum=0.9)
     trainer = Trainer(Network.mlp([6, 64, 3], activation="relu", output_activation="softmax",
                                   bias=False), task(), cfg, [0])
-    assert_updates_allocate_nothing(trainer, 0.2, 0.9)
+    assert_updates_allocate_nothing(trainer, "compiled-first", 0.2, 0.9)

@@ -1,0 +1,139 @@
+"""The readable engine: a sweep as the paper writes it, one equation a line.
+
+Each update of a sweep is :meth:`Network.forward` (eqs. 1–2), the error and its
+output deltas (eqs. 3–5), :meth:`Network.backward` (eqs. 5–7) and the
+optimizer's step (eqs. 8–9), on the cases of that update. It serves every
+network and every setting; the faster engines (:mod:`backprop86.engine.select`)
+must give its numbers. A learner can step through one sweep here::
+
+    engine = Readable(trainer)
+    engine.begin_block(active)          # (R,) booleans
+    engine.sweeps(0, 1)                 # sweep 0
+    reported, solved = engine.measures(1)   # (1, R) each
+
+Its data were checked once, when the trainer was built, and are split into
+per-group arrays once here: an update calls the equations and nothing else. It
+trains blocks of up to :data:`~backprop86.engine.blocked.BLOCK` sweeps, so the
+training loop keeps its books once per block (after every sweep they cost about
+as much as the article's whole update); the loop replays a block from
+:meth:`Readable.save` when a replica stops inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from backprop86.engine.base import Engine, Setup, chunks, finite_per_replica, gather, within
+from backprop86.engine.blocked import BLOCK
+
+Array = np.ndarray
+
+
+class Readable(Engine):
+    """Eqs. (1)–(9) through :class:`~backprop86.network.Network` and the optimizer, for any run.
+
+    ``block`` sweeps at most per call (1: the loop's books after every sweep);
+    ``net.params`` and the optimizer's ``Δw`` are trained in place.
+    """
+
+    name = "readable"
+
+    def __init__(self, setup: Setup, block: int = BLOCK) -> None:
+        super().__init__(setup)
+        net, cfg = setup.net, setup.config
+        self.block = max(1, min(block, cfg.max_sweeps))
+        self.reported = np.empty((block, self.R), net.dtype)
+        self.solved = np.empty((block, self.R), bool)
+        self.after = np.empty((block, self.R), bool)  # within stop_margin after each sweep
+        self.frozen: Array | None = None  # the active mask, None while every replica trains
+        self.mse = setup.report.name == "mse"
+        # the cases, split once per group: (1 or R, N, n) arrays
+        self.xs = net.split(setup.X, net.inputs, "inputs")
+        self.ds = net.split(setup.D, net.outputs, "targets")
+        self.cares = None if setup.care is None else net.split(setup.care, net.outputs, "care")
+        self.in_order = setup.order_rngs is None and cfg.grain == "sweep"
+        self.joined = (self._joined(self.ds), self._joined(self.cares))  # for "solved"
+
+    def begin_block(self, active: Array) -> None:
+        super().begin_block(active)
+        self.frozen = None if active.all() else active
+
+    def sweeps(self, s0: int, k: int, *, stop: Callable[[], bool] = lambda: False,
+               until_nonfinite: bool = False) -> int:
+        for j in range(k):
+            self.reported[j], self.solved[j] = self.sweep(s0 + j)
+            if self.setup.config.stop_margin is not None:
+                _, out = self.evaluate()
+                self.after[j] = within(out, self.setup.D, self.setup.care,
+                                       self.setup.config.stop_margin, self.setup.mid)
+            if (until_nonfinite and not self.finite_params()[self.active].all()) or stop():
+                return j + 1
+        return k
+
+    def sweep(self, s: int) -> tuple[Array, Array]:
+        """Train sweep ``s``; return its reported error ``(R,)`` and solved flags ``(R,)``."""
+        st, net, cfg = self.setup, self.setup.net, self.setup.config
+        lr, momentum = st.lr(s), st.momentum(s)
+        n = st.n_cases
+        reported = np.zeros(self.R, dtype=net.dtype)
+        solved = np.ones(self.R, dtype=bool)
+        parts = [None] if self.in_order else chunks(n, cfg, st.order_rngs)
+        for idx in parts:
+            xs, ds, cares = ((self.xs, self.ds, self.cares) if idx is None
+                             else (self._cases(a, idx) for a in (self.xs, self.ds, self.cares)))
+            B = n if idx is None else idx.shape[1]
+            activity = net.propagate(xs)  # eqs (1)-(2): x, y per group, (R, B, n)
+            out = net.output(activity)  # (R, B, n_out)
+            reported += (B / n if self.mse else 1.0) * net.error(activity, ds, st.report, cares)
+            D, care = self.joined if idx is None else (self._joined(ds), self._joined(cares))
+            solved &= within(out, D, care, cfg.solve_margin, st.mid)
+            deltas = net.output_deltas(activity, ds, st.error, cares)  # eqs (3)-(5): dE/dx
+            if cfg.reduction == "mean":
+                for d in deltas.values():
+                    d /= B
+            grads = net.backward(activity, deltas, tie_rule=cfg.tie_rule)  # eqs (5)-(7)
+            st.optimizer.step(net.params, grads, lr, momentum, self.frozen)  # eqs (8)-(9)
+        return reported, solved
+
+    @staticmethod
+    def _cases(a: dict[str, Array] | None, idx: Array) -> dict[str, Array] | None:
+        """The cases ``idx`` ``(R or 1, B)`` of each group's array."""
+        return None if a is None else {name: gather(v, idx) for name, v in a.items()}
+
+    def _joined(self, a: dict[str, Array] | None) -> Array | None:
+        """The output groups' columns side by side, ``(1 or R, B, n_out)`` (as ``net.output``)."""
+        if a is None:
+            return None
+        return next(iter(a.values())) if len(a) == 1 else np.concatenate(list(a.values()), -1)
+
+    def evaluate(self) -> tuple[Array, Array]:
+        """Reported error ``(R,)`` and outputs ``(R, N, n_out)`` of the current weights."""
+        st = self.setup
+        activity = st.net.forward(st.X)
+        return st.net.error(activity, st.D, st.report, st.care), st.net.output(activity)
+
+    def measures(self, k: int) -> tuple[Array, Array]:
+        return self.reported[:k], self.solved[:k]
+
+    def stopped_by_margin(self, k: int) -> Array:
+        return self.after[:k]
+
+    def finite_params(self) -> Array:
+        return finite_per_replica(list(self.setup.net.params.values()), self.R)
+
+    def save(self) -> object:
+        st = self.setup
+        return ({n: w.copy() for n, w in st.net.params.items()},
+                {n: a.copy() for n, a in st.optimizer.state().items()},
+                [rng.bit_generator.state for rng in st.order_rngs or []])
+
+    def restore(self, saved: object) -> None:
+        params, state, rngs = saved  # type: ignore[misc]
+        st = self.setup
+        for name, w in params.items():
+            np.copyto(st.net.params[name], w)
+        st.optimizer.load_state(state)
+        for rng, s in zip(st.order_rngs or [], rngs, strict=True):
+            rng.bit_generator.state = s

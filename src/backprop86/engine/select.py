@@ -1,0 +1,286 @@
+"""Which engine trains a run: what each can train, and the ``auto`` rule.
+
+The engines, slowest and most general first:
+
+========================  ===================================================================
+``readable``              any network and setting: :mod:`backprop86.engine.readable`
+``numpy-first``           a chain trained by gradient descent, layout ``(R, cases, units)``,
+                          bit for bit with ``readable``
+``numpy-last``            the same runs with cases in order and one case set, layout
+                          ``(cases, units, R)``: many tiny networks
+``compiled-last``         ``numpy-last``'s runs with one hidden group, full batch, a squared
+                          error, logistic/tanh/linear units, no decay, float64 (numba)
+``compiled-first``        ``numpy-first``'s runs of one network, element-wise steps fused (numba)
+========================  ===================================================================
+
+``auto`` takes the fastest engine that can train the run, with one exception:
+numba compiles a compiled engine's loops the first time they run (about
+:data:`COMPILE_SECONDS` here) and caches them on disk, so ``auto`` takes a
+compiled engine only when its cache is warm (compiled in this process, or a
+cache file newer than the engine's source) or when the run is long enough for
+the compiled loops to repay compiling (:func:`repays_compiling`). The choice
+and, when a faster engine was not taken, the reason (``why_not``) go into the
+run's result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from backprop86.config import ENGINES
+from backprop86.engine.base import Engine, Setup
+from backprop86.engine.blocked import PARALLEL_MIN, chain_layers
+from backprop86.engine.numpy_first import NumpyFirst
+from backprop86.engine.numpy_last import NumpyLast
+from backprop86.engine.readable import Readable
+from backprop86.errors import ConfigError
+from backprop86.optim import GradientDescent
+
+#: ``numpy-last`` is ``auto``'s choice from this many replicas on, when no group is wider
+#: than ``TINY`` units.
+REPLICA_LAST_MIN = 64
+TINY = 16
+
+#: ``compiled-first`` is ``auto``'s choice for one network from this many parameters on (a
+#: small network's NumPy calls are cheap, and importing numba costs about 0.3 s).
+FUSED_MIN = 1 << 14
+
+#: Seconds numba takes to compile a compiled engine's loops the first time (measured on a
+#: 2-core AMD EPYC: 9–12 s for ``compiled-last``, 3–4 s for ``compiled-first``).
+COMPILE_SECONDS = {"compiled-last": 10.0, "compiled-first": 4.0}
+
+#: Seconds per (replica · sweep · case · parameter) of the NumPy engine and of its compiled
+#: variant, measured on the same machine (``benchmarks/run.py``, many seeds and MLP rows):
+#: ``auto`` compiles when the run's estimated saving exceeds the compile time.
+SECONDS_PER_UNIT = {"numpy-last": 2.0e-9, "compiled-last": 0.5e-9,
+                    "numpy-first": 1.0e-9, "compiled-first": 0.8e-9}
+
+HIDDEN_ACTIVATIONS = ("logistic", "tanh", "relu", "linear")
+OUTPUT_ACTIVATIONS = ("logistic", "tanh", "relu", "linear", "softmax")
+ERRORS = ("sse", "tss", "mse", "cross_entropy")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The engine that trains a run, and why a faster one does not (``None``: none faster fits)."""
+
+    engine: Engine
+    why_not: str | None = None
+
+
+# ----------------------------------------------------------------------------
+# What each engine can train: None when it can, else the reason in words
+# ----------------------------------------------------------------------------
+
+
+def blocked_unfit(setup: Setup) -> str | None:
+    """Why the blocked engines (all but ``readable``) cannot train this run, or ``None``."""
+    cfg, net = setup.config, setup.net
+    layers = chain_layers(net)
+    if layers is None:
+        return "the network is not a plain chain (skip links, masks, ties or several groups)"
+    if any(layer.activation not in HIDDEN_ACTIVATIONS for layer in layers[:-1]):
+        return f"hidden activations must be one of {', '.join(HIDDEN_ACTIVATIONS)}"
+    out = layers[-1].activation
+    if out not in OUTPUT_ACTIVATIONS:
+        return f"the output activation must be one of {', '.join(OUTPUT_ACTIVATIONS)}"
+    if cfg.error not in ERRORS:
+        return f"the error must be one of {', '.join(ERRORS)}"
+    if cfg.error == "cross_entropy" and out not in ("logistic", "softmax"):
+        return "cross-entropy needs logistic or softmax outputs (fused gradient)"
+    if out == "softmax" and cfg.error != "cross_entropy":
+        return "softmax outputs need the cross-entropy error"
+    if out == "softmax" and not np.all(setup.D.sum(axis=-1) == 1.0):
+        return "softmax outputs need targets that sum to 1 in every case (dE/dx = y - d)"
+    if cfg.optimizer != "sgd" or not isinstance(setup.optimizer, GradientDescent):
+        return f"only gradient descent (eqs. 8-9) has a faster engine, not {cfg.optimizer}"
+    if setup.care is not None:
+        return "don't-care targets"
+    if setup.X.ndim != 2 and cfg.order == "shuffled":
+        return "per-replica case sets in shuffled order"
+    if cfg.stop_margin is not None and (cfg.grain != "sweep" or cfg.order != "sequential"):
+        return "stop_margin needs grain = sweep and order = sequential"
+    return None
+
+
+def last_unfit(setup: Setup) -> str | None:
+    """Why ``numpy-last`` cannot train this run, or ``None``."""
+    if (why := blocked_unfit(setup)) is not None:
+        return why
+    if setup.config.order != "sequential":
+        return "the replica-last layout needs cases in order"
+    if setup.X.ndim != 2:
+        return "the replica-last layout needs one case set for every replica"
+    return None
+
+
+def compiled_last_unfit(setup: Setup) -> str | None:
+    """Why ``compiled-last`` cannot train this run, or ``None``."""
+    if (why := last_unfit(setup)) is not None:
+        return why
+    cfg, layers = setup.config, chain_layers(setup.net)
+    assert layers is not None
+    if len(layers) != 2:
+        return "the compiled replica-last loop takes exactly one hidden group"
+    if cfg.grain != "sweep":
+        return "the compiled replica-last loop trains full batch (grain = sweep) only"
+    if cfg.error not in ("sse", "tss", "mse") or setup.report.name == "cross_entropy":
+        return "the compiled replica-last loop takes squared errors only"
+    if any(ly.activation not in ("logistic", "tanh", "linear") for ly in layers):
+        return "the compiled replica-last loop takes logistic, tanh and linear units only"
+    if cfg.decay:
+        return "the compiled replica-last loop has no weight decay"
+    if setup.net.dtype != np.float64:
+        return "the compiled replica-last loop is float64 only"
+    return _numba_missing()
+
+
+def compiled_first_unfit(setup: Setup) -> str | None:
+    """Why ``compiled-first`` cannot train this run, or ``None``."""
+    if (why := blocked_unfit(setup)) is not None:
+        return why
+    if setup.net.replicas != 1:
+        return "the compiled replica-first loops train one network (replicas = 1)"
+    return _numba_missing()
+
+
+def _numba_missing() -> str | None:
+    if importlib.util.find_spec("numba") is None:
+        return "numba is not installed (pip install 'backprop86[fast]')"
+    return None
+
+
+UNFIT = {
+    "readable": lambda setup: None,
+    "numpy-first": blocked_unfit,
+    "numpy-last": last_unfit,
+    "compiled-last": compiled_last_unfit,
+    "compiled-first": compiled_first_unfit,
+}
+
+
+def make(name: str, setup: Setup) -> Engine:
+    """Engine ``name`` for this run (numba is imported only for a compiled one)."""
+    if name == "readable":
+        return Readable(setup)
+    if name == "numpy-first":
+        return NumpyFirst(setup)
+    if name == "numpy-last":
+        return NumpyLast(setup)
+    if name == "compiled-last":
+        from backprop86.engine.compiled_last import CompiledLast  # imports numba
+
+        return CompiledLast(setup)
+    if name == "compiled-first":
+        from backprop86.engine.compiled_first import CompiledFirst  # imports numba
+
+        return CompiledFirst(setup)
+    raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {name!r}")
+
+
+# ----------------------------------------------------------------------------
+# The choice
+# ----------------------------------------------------------------------------
+
+
+def choose(setup: Setup, requested: str = "auto") -> Choice:
+    """The engine for this run: ``requested`` (an error in one line when it cannot train the
+    run), or with ``auto`` the fastest that pays off (module docstring)."""
+    if requested != "auto":
+        if requested not in UNFIT:
+            raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {requested!r}")
+        why = UNFIT[requested](setup)
+        if why is not None:
+            raise ConfigError(f"engine {requested!r} cannot train this run: {why}; "
+                              f"engine = auto picks one that can ({auto(setup)[0]})")
+        return Choice(make(requested, setup))
+    name, why_not = auto(setup)
+    return Choice(make(name, setup), why_not)
+
+
+def auto(setup: Setup) -> tuple[str, str | None]:
+    """``auto``'s engine name for this run and why a faster engine was not taken."""
+    if (why := blocked_unfit(setup)) is not None:
+        return "readable", why
+    net = setup.net
+    many_tiny = (net.replicas >= REPLICA_LAST_MIN and all(g.size <= TINY for g in net.groups)
+                 and last_unfit(setup) is None)
+    base, compiled = ("numpy-last", "compiled-last") if many_tiny else ("numpy-first",
+                                                                        "compiled-first")
+    if not many_tiny and (net.replicas != 1 or n_params(setup) < FUSED_MIN):
+        return base, None  # the compiled replica-first loops pay off for wide networks only
+    why = UNFIT[compiled](setup)
+    if why is not None:
+        return base, f"{compiled}: {why}"
+    if cache_warm(compiled, setup) or repays_compiling(setup, base, compiled):
+        return compiled, None
+    return base, (f"{compiled}: numba's cache is cold and this run is too short to repay "
+                  f"its first compile (about {COMPILE_SECONDS[compiled]:.0f} s); "
+                  f"engine = {compiled} compiles it")
+
+
+def n_params(setup: Setup) -> int:
+    """Parameters of one network: weights and biases."""
+    return sum(p[0].size for p in setup.net.params.values())
+
+
+def repays_compiling(setup: Setup, base: str, compiled: str) -> bool:
+    """Whether ``max_sweeps`` sweeps on ``compiled`` save more than its compile time.
+
+    Estimated time = seconds per unit × replicas × sweeps × cases × parameters
+    (:data:`SECONDS_PER_UNIT`); a run that stops early saves less, so this errs
+    towards not compiling.
+    """
+    units = (setup.net.replicas * setup.config.max_sweeps * setup.n_cases * n_params(setup))
+    saving = units * (SECONDS_PER_UNIT[base] - SECONDS_PER_UNIT[compiled])
+    return saving > COMPILE_SECONDS[compiled]
+
+
+def entry_point(name: str, setup: Setup) -> tuple[str, str]:
+    """The module of compiled engine ``name`` and the compiled function this run calls first
+    (numba caches each function on its own)."""
+    if name == "compiled-last":
+        big = setup.net.replicas >= PARALLEL_MIN
+        return "compiled_last", "sweeps_parallel" if big else "sweeps_serial"
+    return "compiled_first", "sgd"
+
+
+def cache_warm(name: str, setup: Setup) -> bool:
+    """Whether compiled engine ``name`` will not compile for this run: its entry point was
+    compiled in this process, or numba's cache holds an index for it newer than the
+    engine's source.
+
+    The cache is looked for where numba keeps it (:func:`_cache_folder`).
+    """
+    module, function = entry_point(name, setup)
+    loaded = sys.modules.get(f"backprop86.engine.{module}")
+    if loaded is not None and getattr(loaded, function).signatures:
+        return True
+    source = Path(__file__).with_name(f"{module}.py")
+    try:
+        stamp = source.stat().st_mtime
+    except OSError:
+        return False
+    return any(p.stat().st_mtime >= stamp
+               for p in _cache_folder(source).glob(f"{module}.{function}-*.nbi"))
+
+
+def _cache_folder(source: Path) -> Path:
+    """Where numba keeps ``source``'s cache, in the order it looks: ``NUMBA_CACHE_DIR``'s
+    subfolder for it when that is set, else the in-tree ``__pycache__`` when it can be
+    written, else the user-wide cache directory."""
+    parent = str(source.parent.resolve())
+    sub = f"{Path(parent).name}_{hashlib.sha1(parent.encode()).hexdigest()}"
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return Path(os.environ["NUMBA_CACHE_DIR"]) / sub
+    in_tree = source.parent / "__pycache__"
+    if os.access(in_tree if in_tree.exists() else source.parent, os.W_OK):
+        return in_tree
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "numba" / sub
