@@ -66,6 +66,34 @@ def backprop86_xor(steps: int, seeds: int = 1, engine: str = "auto"):
     return prepare
 
 
+def compiled_last_variant(steps: int, seeds: int, **options: bool):
+    """The article's experiment on the compiled replica-last engine built with ``options``
+    (``own_exp``, ``skip_zero_rows``: the ablation of its hand-made parts), through the one
+    training loop. Returns ``prepare() -> run`` as :func:`backprop86_xor` does."""
+    from backprop86.engine import select
+    from backprop86.engine.compiled_last import CompiledLast
+    from backprop86.experiments import load
+    from backprop86.train import Trainer
+
+    exp = load("xor").with_settings([f"max_sweeps={steps}", "engine=compiled-last"])
+    task = exp.task()
+
+    def train(trainer: Trainer) -> None:
+        make = select.make
+        select.make = lambda name, setup: CompiledLast(setup, **options)
+        try:
+            trainer.train()
+        finally:
+            select.make = make
+
+    def prepare() -> Run:
+        t = Trainer(exp.network(replicas=seeds), task, exp.config, list(range(seeds)))
+        return lambda: train(t)
+
+    prepare()()  # warm-up: numba loads (or compiles) the sweep
+    return prepare
+
+
 def compiled_or_numpy(layout: str) -> str:
     """The compiled engine of a layout (``first`` or ``last``) when numba is installed, else
     the NumPy one."""

@@ -275,6 +275,23 @@ def many_seeds(sizes: list[int], sweeps: dict[int, int], reps: int) -> dict:
             "skipped": skipped, "parallel_min": parallel_min, "piece": piece}
 
 
+#: The ablation's variants of the compiled replica-last engine: what each hand-made part saves.
+ABLATION = {"as built": {}, "library exp (no hand-made exp)": {"own_exp": False},
+            "zero-input cases computed (no skip)": {"skip_zero_rows": False}}
+
+
+def ablation(sizes: list[int], sweeps: dict[int, int], reps: int) -> dict:
+    """Network-updates per second of the compiled replica-last engine with each hand-made
+    part switched off in turn (the many-seeds rows' runs)."""
+    rows = {}
+    for n in sizes:
+        contenders = {name: peers.compiled_last_variant(sweeps[n], n, **options)
+                      for name, options in ABLATION.items()}
+        med = interleaved(contenders, reps)
+        rows[n] = {name: n * sweeps[n] / s for name, s in med.items()}
+    return {"updates_per_s": rows, "sweeps": {n: sweeps[n] for n in sizes}}
+
+
 #: Not a contender: the epoch's matrix products alone, the floor of any NumPy version.
 FLOOR = "NumPy's 5 matrix products alone (floor)"
 
@@ -510,6 +527,25 @@ def report(r: dict, quick: bool) -> tuple[str, list[Target]]:
                             None if jx is None else mine >= jx,
                             "skipped" if jx is None else f"{mine / jx:.3g}× JAX", why))
 
+    if r.get("ablation"):
+        abl = r["ablation"]["updates_per_s"]
+        lines += ["", "## Ablation: the compiled replica-last engine's hand-made parts", "",
+                  "Network-updates per second (median) of the article's network, as in the "
+                  "many-seeds rows, with one part switched off at a time; × = how many times "
+                  "faster the engine as built is.", "",
+                  "| variant | " + " | ".join(f"N = {n:,}" for n in abl) + " |",
+                  "|---|" + "---:|" * len(abl)]
+        for name in ABLATION:
+            lines.append(f"| {name} | " + " | ".join(
+                f"{fmt(row[name])} ({row['as built'] / row[name]:.2f}×)" for row in abl.values())
+                + " |")
+        for name, part in (("library exp (no hand-made exp)", "the hand-made exp"),
+                           ("zero-input cases computed (no skip)", "the zero-input-row skip")):
+            gains = [row["as built"] / row[name] for row in abl.values()]
+            targets.append((f"ablation: {part} saves ≥ 10 % on every many-seeds row",
+                            min(gains) >= 1.10, ", ".join(f"{g:.2f}×" for g in gains),
+                            f"{part} is not worth its lines: remove it"))
+
     m = r["mlp"]
     lines += ["", f"## 784-256-10 MLP, ReLU + softmax, batch {m['batch']}, MNIST-shaped "
               f"random data ({m['cases']:,} cases per epoch)", "",
@@ -622,6 +658,9 @@ def main(argv: list[str] | None = None) -> int:
     sweeps = ({100: 200, 1000: 200, 10000: 20} if quick else
               {100: 2000, 1000: 2000, 10000: 1000})
     r["many"] = many_seeds(sizes, sweeps, reps)
+    if have("numba"):
+        step("ablation of the compiled engine")
+        r["ablation"] = ablation([1000, 10000], sweeps, reps)
     step("MLP")
     r["mlp"] = mlp(cases, reps, r["peak"])
     step("peak memory")

@@ -81,7 +81,7 @@ class Optimizer:
             dw = self._step[name]
             if active is not None:
                 dw *= active.reshape(-1, *([1] * (dw.ndim - 1)))  # frozen replicas: Δw = 0
-            w += dw  # w ← w + Δw, (R, …)
+            w += dw  # eq (8): w ← w + Δw, (R, …)
         if self.decay and self.decay_mode == "shrink":
             shrink = 1.0 - self.decay
             for name in self.decayed:
@@ -141,8 +141,7 @@ class GradientDescent(Optimizer):
             if isinstance(alpha, float) and alpha == 0.0:
                 np.multiply(g, -eps, out=dw)  # eq (8): Δw = −ε ∂E/∂w (in the weights' dtype)
             else:
-                dw *= alpha  # eq (9): α Δw(t−1) …
-                dw -= eps * g  # … − ε ∂E/∂w(t)
+                np.subtract(alpha * dw, eps * g, out=dw)  # eq (9): Δw = α Δw(t−1) − ε ∂E/∂w
         self._apply(params, active)
 
 

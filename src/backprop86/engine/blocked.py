@@ -228,7 +228,7 @@ class BlockEngine(Engine):
         ops: Program = []
         if self.mask is not None:
             ops.append((np.multiply, (dw, self.mask, dw)))  # stopped replicas stay frozen
-        ops.append((np.add, (self.P, dw, self.P)))  # w(t+1) = w(t) + Δw(t)
+        ops.append((np.add, (self.P, dw, self.P)))  # eq (8): w ← w + Δw
         if self.shrink is not None:
             ops.append((np.multiply, (self.P, self.shrink, self.P)))  # the paper's decay
         return ops

@@ -51,7 +51,7 @@ def bias_act(x: Array, b: Array, y: Array, relu: bool) -> None:
     bias = b.shape[0] > 0
     for c in range(x.shape[0]):
         for j in range(x.shape[1]):
-            v = x[c, j] + b[0, j] if bias else x[c, j]  # eq (1): x_j = Σ_i y_i w_ij + b_j
+            v = x[c, j] + b[0, j] if bias else x[c, j]  # eq (1): x_j = Σ_i y_i w_ji + b_j
             x[c, j] = v
             y[c, j] = v if (not relu or v > 0 or v != v) else 0  # eq (2); v != v: NaN
 
@@ -113,13 +113,13 @@ def sgd(P: Array, S: Array, G: Array, eps: float, alpha: float, momentum: bool) 
         for k in range(P.shape[0]):
             s = S[k] * alpha - eps * G[k]  # eq (9): Δw = α Δw(t-1) - ε ∂E/∂w
             S[k] = s
-            P[k] = P[k] + s  # w(t+1) = w(t) + Δw
+            P[k] = P[k] + s  # eq (8): w ← w + Δw
     else:
         neps = -eps
         for k in range(P.shape[0]):
             g = G[k] * neps  # eq (8): Δw = -ε ∂E/∂w
             G[k] = g
-            P[k] = P[k] + g  # w(t+1) = w(t) + Δw
+            P[k] = P[k] + g  # eq (8): w ← w + Δw
 
 
 class CompiledFirst(NumpyFirst):

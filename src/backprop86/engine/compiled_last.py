@@ -17,10 +17,10 @@ installed (engine ``compiled-last``).
 Per network and case ``c``, with ``factor`` the error's constant (``½·2`` for
 sse, 2 for tss, ``2/(N·n_out)`` for mse, ``/N`` more for a mean reduction):
 
-* eq. (1)–(2): ``x_j = b_j + Σ_i y_i w_ij``, ``y_j = f(x_j)``, hidden then output;
+* eq. (1)–(2): ``x_j = b_j + Σ_i y_i w_ji``, ``y_j = f(x_j)``, hidden then output;
 * eqs. (3)–(5): ``δ_o = factor · (y_o − d_o) · f'(y_o)``;
-* eq. (7): ``δ_j = f'(y_j) · Σ_o δ_o w_jo``;
-* eq. (6): ``∂E/∂w_ij += δ_j y_i`` (``y_i = 1`` for a bias), summed over the cases;
+* eq. (7): ``δ_j = f'(y_j) · Σ_o δ_o w_oj``;
+* eq. (6): ``∂E/∂w_ji += δ_j y_i`` (``y_i = 1`` for a bias), summed over the cases;
 * eqs. (8)–(9): ``Δw = α Δw − ε ∂E/∂w`` (``−ε ∂E/∂w`` when ``α = 0``),
   ``Δw ·= keep`` (0 for a stopped network), ``w += Δw``.
 
@@ -45,14 +45,16 @@ from backprop86.engine.numpy_last import NumpyLast
 
 Array = np.ndarray
 
-#: Activation codes of the compiled kernel.
+#: Activation codes of the compiled kernel. ``LIBRARY_LOGISTIC`` is the logistic with the
+#: library's ``exp``, one call per number: only the ablation in ``benchmarks/`` uses it.
 CODES = {"logistic": 0, "tanh": 1, "linear": 2}
+LIBRARY_LOGISTIC = 3
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _f(x: float, code: int) -> float:
     """Eq. (2): ``y = f(x)``."""
-    if code == 0:
+    if code == 0 or code == LIBRARY_LOGISTIC:
         return 1.0 / (1.0 + np.exp(-x))
     if code == 1:
         return np.tanh(x)
@@ -62,7 +64,7 @@ def _f(x: float, code: int) -> float:
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _df(y: float, code: int) -> float:
     """``f'(x)`` from ``y = f(x)``: ``y (1 − y)``, ``1 − y²`` or 1."""
-    if code == 0:
+    if code == 0 or code == LIBRARY_LOGISTIC:
         return y * (1.0 - y)
     if code == 1:
         return 1.0 - y * y
@@ -150,11 +152,11 @@ def _replicas(lo: int, hi: int, X: Array, D: Array, zeros: int, h0: float,
     (unless it has no rows: nothing is recorded).
 
     Every parameter array is flattened to ``(n, R)``: ``W1`` row ``i·n_h + j`` holds
-    ``w_ij`` of every network, ``W2`` row ``j·n_out + o``, ``b1`` row ``j``, ``b2`` row
-    ``o`` (``(0, R)`` without a bias); ``S*`` the ``Δw`` and ``G*`` the gradients
-    alike. ``X (N, n_in)``, ``D (N, n_out)``; scratch ``H (n_h, R)``, ``DO (n_out, R)``,
-    ``back (R,)``, ``scale (R,)``, ``kscr (R,)``; ``rec_y (N·n_out, R)``; ``err (R,)``
-    gets the sweep's ``Σ (y − d)²`` and ``ok (R,)`` 1 where every output is on target
+    ``w_ji`` (input ``i`` to hidden ``j``) of every network, ``W2`` row ``j·n_out + o``,
+    ``b1`` row ``j``, ``b2`` row ``o`` (``(0, R)`` without a bias); ``S*`` the ``Δw`` and
+    ``G*`` the gradients alike. ``X (N, n_in)``, ``D (N, n_out)``; scratch ``H (n_h, R)``,
+    ``DO (n_out, R)``, ``back (R,)``, ``scale (R,)``, ``kscr (R,)``; ``rec_y (N·n_out, R)``;
+    ``err (R,)`` gets the sweep's ``Σ (y − d)²`` and ``ok (R,)`` 1 where every output is on target
     (``|y − d| < margin``, or with ``margin < 0`` on its target's side of ``mid``), else
     0; ``keep (R,)`` 1 for a training network, 0 for a frozen one. The innermost loops
     run over the piece's networks, along contiguous rows. The first ``zeros`` cases
@@ -224,7 +226,7 @@ def _replicas(lo: int, hi: int, X: Array, D: Array, zeros: int, h0: float,
                 delta, w, g = DO[o, lo:hi], W2[j * n_out + o, lo:hi], G2[j * n_out + o, lo:hi]
                 for r in range(n):
                     g[r] += h[r] * delta[r]  # eq (6)
-                    bk[r] += delta[r] * w[r]  # eq (7): dE/dy_j = Σ_o δ_o w_jo
+                    bk[r] += delta[r] * w[r]  # eq (7): dE/dy_j = Σ_o δ_o w_oj
             if c < zeros:
                 continue
             for r in range(n):
@@ -288,11 +290,16 @@ class CompiledLast(NumpyLast):
     saving, rewinding, storing and the block's bookkeeping are the parent's;
     ``Δw`` is always kept in :attr:`S`. From :data:`PARALLEL_MIN` replicas on the
     networks are shared among numba's threads.
+
+    ``own_exp=False`` computes logistic units with the library's ``exp`` and
+    ``skip_zero_rows=False`` computes zero-input cases like the others: the
+    ablation in ``benchmarks/run.py`` measures what each saves.
     """
 
     name = "compiled-last"
 
-    def __init__(self, setup: Setup) -> None:
+    def __init__(self, setup: Setup, *, own_exp: bool = True, skip_zero_rows: bool = True
+                 ) -> None:
         super().__init__(setup)
         dt, R = self.dtype, self.R
         hidden, output = self.layers
@@ -312,9 +319,11 @@ class CompiledLast(NumpyLast):
         h0 = float(f.forward(np.zeros((), dt)))  # f(0): the hidden activity of a zero-input case
         scratch = (np.empty((hidden.n_out, R), dt), np.empty((output.n_out, R), dt),
                    np.empty(R, dt), np.empty(R, dt), np.empty(R, dt))
-        self.before = (self.X, self.D, self.zeros[0], h0, W1, b1, W2, b2,
+        zeros = self.zeros[0] if skip_zero_rows else 0
+        self.before = (self.X, self.D, zeros, h0, W1, b1, W2, b2,
                        S1, Sb1, S2, Sb2, G1, Gb1, G2, Gb2, *scratch)
-        self.codes = (CODES[hidden.activation], CODES[output.activation], self._factor(self.N))
+        codes = dict(CODES, logistic=CODES["logistic"] if own_exp else LIBRARY_LOGISTIC)
+        self.codes = (codes[hidden.activation], codes[output.activation], self._factor(self.N))
         #: the records of the block's sweeps as ``(sweeps, N·n_out, R)``; ``(sweeps, 0, R)``
         #: when the block's bookkeeping needs no outputs (:meth:`_keeps_records`)
         rows, cases, n_out, _ = self.record_y[:, 0].shape

@@ -283,7 +283,7 @@ class NumpyLast(BlockEngine):
             d, back = delta[rows], below.back[rows]
             if n_out == 1:  # eq (7) with one target unit: nothing to sum
                 ops.append((np.multiply, (d, W[:, 0], back)))
-            else:  # eq (7): dE/dy_i = Σ_j dE/dx_j w_ij
+            else:  # eq (7): dE/dy_i = Σ_j dE/dx_j w_ji
                 ops.append((einsum("cjr,ijr->cir", back), (d, W)))
             self._through_unit(ops, layers[i - 1].activation, below.x[rows], below.y[rows],
                                back, below.delta[rows], below.sliced(rows))
