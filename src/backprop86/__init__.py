@@ -22,8 +22,7 @@ from backprop86.init import initialize, read_wts
 from backprop86.network import Group, Network, Projection
 from backprop86.tasks import Task, make_task
 from backprop86.train import Trainer, TrainResult, train
-
-__version__ = "0.1.0"
+from backprop86.version import __version__
 
 __all__ = [
     "Backprop86Error",
