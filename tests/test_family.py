@@ -9,8 +9,8 @@ import pytest
 
 from backprop86 import experiments
 from backprop86.errors import ConfigError, ShapeError
+from backprop86.experiments.holdout import correct, draw, make_split, score
 from backprop86.experiments.runner import format_run, run
-from backprop86.holdout import correct, draw, make_split, score
 from backprop86.structure import run_checks
 from backprop86.structure_family import (
     family_units,

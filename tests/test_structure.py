@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backprop86 import ConfigError, make_task, published
-from backprop86.experiments import build_network
+from backprop86 import ConfigError, make_task
+from backprop86.experiments import build_network, printed_weights
 from backprop86.structure import (
     carries,
     carry_units,
@@ -68,21 +68,21 @@ def solved(net, task) -> bool:
 
 
 def test_pdp_fig3_xor_outputs():
-    fig = published.load("fig3")
+    fig = printed_weights.load("fig3")
     y = fig.net.predict(fig.task.inputs)[0, :, 0]
     np.testing.assert_allclose(y, fig.expected["outputs"], atol=TOL)
     np.testing.assert_allclose(fig.expected["outputs"], [0.10, 0.88, 0.88, 0.11])
 
 
 def test_pdp_fig5_local_minimum_outputs():
-    fig = published.load("fig5")
+    fig = printed_weights.load("fig5")
     y = fig.net.predict(fig.task.inputs)[0, :, 0]
     np.testing.assert_allclose(y, [0.10, 0.50, 0.90, 0.50], atol=TOL)
     assert not solved(fig.net, fig.task)  # 01 and 11 sit at 0.5: a local minimum
 
 
 def test_pdp_fig9_symmetry_classifies_all_64():
-    fig = published.load("fig9")
+    fig = printed_weights.load("fig9")
     y = fig.net.predict(fig.task.inputs)[0, :, 0]
     pal = fig.task.targets[:, 0] == 1
     lo, hi = fig.expected["palindrome_outputs"]
@@ -94,7 +94,7 @@ def test_pdp_fig9_symmetry_classifies_all_64():
 
 def test_unknown_figure():
     with pytest.raises(ConfigError, match="fig3"):
-        published.load("fig4")
+        printed_weights.load("fig4")
 
 
 # ----------------------------------------------------------------------------
@@ -103,7 +103,7 @@ def test_unknown_figure():
 
 
 def test_symmetry_checks_pass_on_fig9():
-    fig = published.load("fig9")
+    fig = printed_weights.load("fig9")
     m = mirror_antisymmetry(fig.net, fig.task)
     r = ratio_124(fig.net, fig.task)
     assert m.passed.all() and m.numbers["residual"][0] < 0.01
@@ -120,7 +120,7 @@ def _symmetry_net(side):
 
 def test_symmetry_counterexamples():
     task = make_task("symmetry")
-    broken = published.load("fig9").net
+    broken = printed_weights.load("fig9").net
     w = broken.params["w:input->hidden"].copy()
     w[0, 0, 0] = +3.18  # one weight of unit A with the wrong sign
     broken.set_params({"w:input->hidden": w[0]})
@@ -344,7 +344,7 @@ def test_three_xors():
 
 
 def test_run_checks_by_name_and_table():
-    fig = published.load("fig9")
+    fig = printed_weights.load("fig9")
     out = run_checks(["mirror_antisymmetry",
                       {"check": "ratio_124", "tolerance": 0.01, "label": "tight"}],
                      fig.net, fig.task)
@@ -360,13 +360,13 @@ def test_run_checks_by_name_and_table():
     ([42], "analyses entry"),
 ])
 def test_run_checks_bad_specs(spec, message):
-    fig = published.load("fig9")
+    fig = printed_weights.load("fig9")
     with pytest.raises(ConfigError, match=message):
         run_checks(spec, fig.net, fig.task)
 
 
 def test_checks_refuse_the_wrong_task():
-    fig = published.load("fig9")
+    fig = printed_weights.load("fig9")
     with pytest.raises(ConfigError, match="addition"):
         carry_units(fig.net, fig.task)
     with pytest.raises(ConfigError, match="negation"):

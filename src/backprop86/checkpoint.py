@@ -10,7 +10,7 @@ bit for bit:
   diverged, first solved, the history so far and its notes;
 * the state of each replica's pattern-order generator (``bit_generator.state``,
   a dict of integers, kept as JSON text);
-* the run's recipe (:mod:`backprop86.recipe`) and the package versions.
+* the run's recipe (:mod:`backprop86.experiments.recipe`) and the package versions.
 
 A *weight file* holds a network's parameters and the description of its groups.
 
@@ -52,7 +52,7 @@ class Checkpoint:
 
     @property
     def run(self) -> dict[str, Any]:
-        """The recipe of the run (see :mod:`backprop86.recipe`)."""
+        """The recipe of the run (see :mod:`backprop86.experiments.recipe`)."""
         return self.meta["run"]
 
     @property

@@ -24,11 +24,11 @@ from backprop86.commands.common import (
     require_matplotlib,
 )
 from backprop86.experiments import Experiment
+from backprop86.experiments.recipe import recipe
 from backprop86.experiments.runner import format_run, run
 from backprop86.experiments.series import format_all, run_all, series_specs
 from backprop86.io import check_writable, save_json, versions
 from backprop86.progress import sweep_bar
-from backprop86.recipe import recipe
 
 #: Exit status of a run stopped by Ctrl-C (128 + SIGINT), after its checkpoint is saved.
 INTERRUPTED = 130

@@ -1,7 +1,7 @@
 """``backprop86 verify RESULT.json``: re-run a recorded run; check that its numbers come out again.
 
 The result file's recipe (experiment table, parameters, full config, seeds — see
-:mod:`backprop86.recipe`) is trained again and every number of its ``replicas``
+:mod:`backprop86.experiments.recipe`) is trained again and every number of its ``replicas``
 and ``summary`` is compared with the recorded one:
 
 * on the same platform (same machine type, OS build, NumPy and backprop86
@@ -25,8 +25,8 @@ from typing import Any
 
 from backprop86.cli import positive_float
 from backprop86.errors import FileFormatError
+from backprop86.experiments.recipe import rebuild
 from backprop86.io import jsonable, load_json, versions
-from backprop86.recipe import rebuild
 
 #: Relative tolerance for floats when the platform differs.
 DEFAULT_RTOL = 1e-6

@@ -111,7 +111,7 @@ class Experiment:
         return net
 
     def split_spec(self) -> dict[str, Any]:
-        """The ``[split]`` table (held-out cases, :mod:`backprop86.holdout`), params resolved."""
+        """The ``[split]`` table (held-out cases, :mod:`.holdout`), params resolved."""
         return dict(_resolve(self.split, self.params))
 
     def seeds(self, count: int | None = None) -> list[int]:

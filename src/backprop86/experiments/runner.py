@@ -15,12 +15,12 @@ from backprop86 import fmt
 from backprop86.analysis import summarize
 from backprop86.experiments import Experiment
 from backprop86.experiments.claims import check_lines, claim_lines, judge, judge_all
-from backprop86.holdout import Split, make_split
-from backprop86.holdout import format_heldout as _format_heldout
-from backprop86.holdout import score as _score_heldout
+from backprop86.experiments.holdout import Split, make_split
+from backprop86.experiments.holdout import format_heldout as _format_heldout
+from backprop86.experiments.holdout import score as _score_heldout
+from backprop86.experiments.recipe import recipe
 from backprop86.io import command_line, versions
 from backprop86.network import Network
-from backprop86.recipe import recipe
 from backprop86.structure import run_checks
 from backprop86.tasks import Task
 from backprop86.train import Progress, Trainer, TrainResult

@@ -22,13 +22,11 @@ from typing import Any
 
 from backprop86.config import TrainConfig
 from backprop86.errors import Backprop86Error, FileFormatError
-
-#: The keys every recipe has.
-KEYS = ("experiment", "experiment_file", "experiment_table", "params", "config", "seeds")
+from backprop86.experiments import DATA_DIR, Experiment, from_dict, load
 
 
-def recipe(exp: Any, seeds: Sequence[int]) -> dict[str, Any]:
-    """The recipe of ``exp`` (an :class:`~backprop86.experiments.Experiment`) run with ``seeds``."""
+def recipe(exp: Experiment, seeds: Sequence[int]) -> dict[str, Any]:
+    """The recipe of ``exp`` run with ``seeds``."""
     return {
         "experiment": exp.name,
         "experiment_file": str(exp.path) if exp.path is not None else None,
@@ -39,10 +37,8 @@ def recipe(exp: Any, seeds: Sequence[int]) -> dict[str, Any]:
     }
 
 
-def rebuild(record: Mapping[str, Any], label: str = "the record") -> tuple[Any, list[int]]:
+def rebuild(record: Mapping[str, Any], label: str = "the record") -> tuple[Experiment, list[int]]:
     """The experiment and seeds a recipe describes; a record it cannot use gives one clear error."""
-    from backprop86 import experiments
-
     missing = [k for k in ("experiment", "params", "config", "seeds") if k not in record]
     if missing:
         raise FileFormatError(
@@ -67,10 +63,10 @@ def rebuild(record: Mapping[str, Any], label: str = "the record") -> tuple[Any, 
     try:
         if table:
             # the recorded config (below) says which weights file to start from
-            exp = experiments.from_dict(_without_init_file(table), path)
+            exp = from_dict(_without_init_file(table), path)
             exp = dataclasses.replace(exp, raw=dict(table))
         else:
-            exp = experiments.load(record["experiment"])
+            exp = load(record["experiment"])
         config = _locate_init_file(dict(record["config"]), path)
         exp = dataclasses.replace(
             exp, params=dict(record["params"]), config=TrainConfig.from_dict(config)
@@ -101,8 +97,6 @@ def _without_init_file(table: Mapping[str, Any]) -> dict[str, Any]:
 def _locate_init_file(config: dict[str, Any], path: Path | None) -> dict[str, Any]:
     """Point ``init_file`` at a file that exists here: as recorded, else by name beside the
     experiment file or among the package's data files."""
-    from backprop86.experiments import DATA_DIR
-
     name = config.get("init_file")
     if not name or Path(name).exists():
         return config

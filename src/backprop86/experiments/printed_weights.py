@@ -1,10 +1,13 @@
 """Networks with the weights printed in the PDP chapter's figures (``data/pdp-figures.toml``).
 
+(Not to be confused with a claim's *published* value, :mod:`backprop86.experiments.claims`:
+these are whole networks, weight by weight, as the figures print them.)
+
 PDP ch. 8 prints the learned weights of three nets: the XOR solution with one
 hidden unit and direct connections (Fig. 3), the local minimum of the 2-2-1 XOR
 net (Fig. 5) and the two-hidden-unit symmetry detector (Fig. 9). They are the
 fixed-weight tests of the forward pass and the positive cases of the structure
-checks (:mod:`backprop86.structure`).
+checks (:mod:`backprop86.analysis.checks`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 from backprop86.errors import ConfigError
+from backprop86.experiments import build_network
 from backprop86.network import Network
 from backprop86.tasks import Task, make_task
 
@@ -22,7 +26,7 @@ FILE = "pdp-figures.toml"
 
 
 @dataclass(frozen=True)
-class PublishedNet:
+class PrintedNet:
     """A figure's network (one replica, the printed weights), its task and what it should output."""
 
     name: str
@@ -43,10 +47,8 @@ def names() -> list[str]:
     return list(_document())
 
 
-def load(name: str) -> PublishedNet:
+def load(name: str) -> PrintedNet:
     """The network of figure ``name`` with its printed weights."""
-    from backprop86.experiments import build_network
-
     doc = _document()
     if name not in doc:
         raise ConfigError(f"unknown figure {name!r}; expected one of {', '.join(doc)}")
@@ -55,4 +57,4 @@ def load(name: str) -> PublishedNet:
     net.set_params(fig["weights"])
     expected = {k: v for k, v in fig.items() if k not in ("title", "source", "task", "network",
                                                            "weights")}
-    return PublishedNet(name, fig["title"], fig["source"], net, make_task(fig["task"]), expected)
+    return PrintedNet(name, fig["title"], fig["source"], net, make_task(fig["task"]), expected)
