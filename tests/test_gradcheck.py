@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from backprop86 import Group, Network, Projection, TrainConfig, Trainer, experiments, gradcheck
+from backprop86.analysis.gradcheck import numeric_gradient
 from backprop86.cli import main
 from backprop86.errors import ConfigError
 from backprop86.functions import ACTIVATIONS, ERRORS, DeadZone, Tanh, error_function
-from backprop86.gradcheck import numeric_gradient
 from backprop86.init import rng_for
 from backprop86.tasks import Task
 
@@ -155,7 +155,7 @@ def test_a_wrong_derivative_is_caught(monkeypatch):
 
 def test_rounding_noise_allowance():
     """An array passes when |analytic − numeric| ≤ threshold · scale + noise, in every replica."""
-    from backprop86.gradcheck import GradcheckReport, GradcheckRow
+    from backprop86.analysis.gradcheck import GradcheckReport, GradcheckRow
 
     def row(abs_err, scale, noise):
         a, s, n = np.array([abs_err]), np.array([scale]), np.array([noise])

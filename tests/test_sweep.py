@@ -8,7 +8,8 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-from backprop86.analysis import failure_kind, quantiles, wilson
+from backprop86.analysis.failures import failure_kind
+from backprop86.analysis.statistics import quantiles, wilson
 from backprop86.cli import main
 from backprop86.commands import sweep
 from backprop86.commands.sweep import Point, measure

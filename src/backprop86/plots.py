@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from backprop86.analysis import wilson
+from backprop86.analysis.statistics import wilson
 from backprop86.errors import ConfigError
 from backprop86.network import bias_param
 

@@ -3,7 +3,7 @@
 One panel per unit of the person1 encoding: a 2 × 12 Hinton diagram with the
 English people in the top row (CogSci Fig. 6 order: the men, then the women)
 and each Italian twin directly below, as the paper draws them; the unit's bias
-to the right. Each panel is titled with the role :mod:`backprop86.structure_family`
+to the right. Each panel is titled with the role :mod:`backprop86.analysis.checks.family`
 assigns to the unit, if any, and its correlation. matplotlib is imported through
 :mod:`backprop86.plots`, only when a figure is drawn.
 """
@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from backprop86.analysis.checks.base import weights
+from backprop86.analysis.checks.family import ROLES, family_units
 from backprop86.network import Network, bias_param
-from backprop86.structure import weights
-from backprop86.structure_family import ROLES, family_units
 from backprop86.tasks.family import ENGLISH, ITALIAN
 
 

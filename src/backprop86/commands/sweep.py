@@ -5,7 +5,7 @@ All ``N`` seeds of a grid point train together as replicas of one network
 For every point the command prints the solved count and rate with a 95 % Wilson
 interval, the median and interquartile range of the first sweep at which a net
 solved the task, quantiles of the final error, and the failures grouped by what
-the failed nets answer (:func:`backprop86.analysis.failure_kind`).
+the failed nets answer (:func:`backprop86.analysis.failures.failure_kind`).
 
 Several experiments may be named; the grid applies to each. ``--json`` writes
 one entry per point (the summary keys of ``run --json`` plus the failure kinds);
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from backprop86 import fmt
-from backprop86.analysis import classify_failures, count_kinds
+from backprop86.analysis.failures import classify_failures, count_kinds
 from backprop86.cli import UsageError, nonnegative_int, positive_int
 from backprop86.commands.common import require_matplotlib
 from backprop86.errors import Backprop86Error

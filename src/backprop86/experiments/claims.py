@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from backprop86 import fmt
-from backprop86.analysis import binomial_p_value, quantiles, sweeps_to, wilson
+from backprop86.analysis.statistics import binomial_p_value, quantiles, wilson
+from backprop86.analysis.summary import sweeps_to
 from backprop86.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from backprop86 import fmt
-from backprop86.analysis import wilson
+from backprop86.analysis.statistics import wilson
 from backprop86.errors import ConfigError
 from backprop86.init import rng_for
 from backprop86.network import Network

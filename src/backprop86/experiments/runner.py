@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from backprop86 import fmt
-from backprop86.analysis import summarize
+from backprop86.analysis.checks import run_checks
+from backprop86.analysis.summary import summarize
 from backprop86.experiments import Experiment
 from backprop86.experiments.claims import check_lines, claim_lines, judge, judge_all
 from backprop86.experiments.holdout import Split, make_split
@@ -21,7 +22,6 @@ from backprop86.experiments.holdout import score as _score_heldout
 from backprop86.experiments.recipe import recipe
 from backprop86.io import command_line, versions
 from backprop86.network import Network
-from backprop86.structure import run_checks
 from backprop86.tasks import Task
 from backprop86.train import Progress, Trainer, TrainResult
 
@@ -39,7 +39,7 @@ class Run:
     split: Split | None = None  # per-replica training / held-out cases, when the file has [split]
     #: The trainer, for checkpoints (``None`` when the run was rebuilt from a file).
     trainer: Trainer | None = field(default=None, repr=False)
-    #: Structure checks named in the experiment's ``analyses`` (:mod:`backprop86.structure`).
+    #: The checks the experiment lists in ``checks`` (:mod:`backprop86.analysis.checks`).
     checks: dict[str, Any] = field(default_factory=dict)
 
     @property

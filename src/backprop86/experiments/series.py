@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from backprop86 import fmt
-from backprop86.analysis import SWEEP_METRICS, sweeps_to
+from backprop86.analysis.summary import SWEEP_METRICS, sweeps_to
 from backprop86.errors import ConfigError
 from backprop86.experiments import Experiment
 from backprop86.experiments.runner import Run, run

@@ -42,11 +42,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from backprop86.arrays import Array
 from backprop86.errors import ConfigError
 from backprop86.functions import ErrorFunction, error_function
 from backprop86.network import Activity, Network
-
-Array = np.ndarray
 
 #: Default pass mark for the relative error of a float64 check (see the module docstring).
 THRESHOLD = 1e-6

@@ -29,14 +29,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from backprop86.arrays import Array
 from backprop86.config import TrainConfig
 from backprop86.errors import ConfigError, DataError, ShapeError
 from backprop86.functions import CrossEntropy, Logistic, Softmax
 from backprop86.network import Network, Projection, bias_param
 from backprop86.optim import Schedule, make_optimizer
 from backprop86.train import check_error_fits, make_error
-
-Array = np.ndarray
 
 #: Sections in the order they are printed.
 SECTIONS = ("forward pass", "error", "backward pass", "weight gradients", "weight changes")

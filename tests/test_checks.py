@@ -1,6 +1,6 @@
-"""Published fixed-weight nets (PDP Figs 3, 5, 9) and the structure checks.
+"""Fixed-weight nets printed in PDP Figs 3, 5, 9, and the checks.
 
-The checks must pass on the published weights (or on the paper's described
+The checks must pass on the printed weights (or on the paper's described
 solution, built by hand) and fail on hand-built counterexamples. Hand-built nets
 use weights of ±10–20, so every unit is within e^-5 of 0 or 1.
 """
@@ -11,18 +11,13 @@ import numpy as np
 import pytest
 
 from backprop86 import ConfigError, make_task
+from backprop86.analysis.checks import run_checks
+from backprop86.analysis.checks.addition import carries, carry_units, local_minimum_11_11
+from backprop86.analysis.checks.encoders import distinct_codes
+from backprop86.analysis.checks.negation import three_xors
+from backprop86.analysis.checks.parity import count_code
+from backprop86.analysis.checks.symmetry import mirror_antisymmetry, ratio_124
 from backprop86.experiments import build_network, printed_weights
-from backprop86.structure import (
-    carries,
-    carry_units,
-    count_code,
-    distinct_codes,
-    local_minimum_11_11,
-    mirror_antisymmetry,
-    ratio_124,
-    run_checks,
-    three_xors,
-)
 
 #: The published forward outputs are printed to two decimals: ±0.005 is their rounding.
 TOL = 0.005
@@ -357,7 +352,7 @@ def test_run_checks_by_name_and_table():
 @pytest.mark.parametrize(("spec", "message"), [
     (["no_such_check"], "unknown check"),
     ([{"check": "ratio_124", "tolerence": 0.1}], "ratio_124"),
-    ([42], "analyses entry"),
+    ([42], "checks entry"),
 ])
 def test_run_checks_bad_specs(spec, message):
     fig = printed_weights.load("fig9")

@@ -1,4 +1,4 @@
-"""Which person1-encoding units of a trained family-trees net stand for which feature.
+"""Checks of family-trees nets: which person1-encoding units stand for which feature.
 
 Nature Fig. 4 and CogSci §3.1 describe the six units that encode person1:
 unit 1 separates English from Italian, unit 2 encodes generation (three-valued,
@@ -33,13 +33,12 @@ from typing import Any
 
 import numpy as np
 
+from backprop86.analysis.checks.base import CheckResult, register
+from backprop86.arrays import Array
 from backprop86.errors import ConfigError
 from backprop86.network import Network
-from backprop86.structure import CheckResult, register
 from backprop86.tasks.base import Task
 from backprop86.tasks.family import BRANCH, ENGLISH, GENERATION, MALE, PEOPLE
-
-Array = np.ndarray
 
 #: The features the paper names, in the order they are assigned.
 ROLES = ("nationality", "generation", "branch")
@@ -208,7 +207,7 @@ def family_units_check(
     min_r: float = 0.8,
     min_accuracy: float = 0.9,
 ) -> CheckResult:
-    """The structure check of an experiment's ``analyses``: all three feature units found.
+    """The check an experiment lists in ``checks``: all three feature units found.
 
     A replica passes when nationality, generation and branch each have their
     own encoding unit with ``|r| ≥ min_r`` and threshold accuracy
