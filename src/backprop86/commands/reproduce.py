@@ -8,7 +8,7 @@ and collects its published-versus-measured tables. It writes
   experiment its table (as ``backprop86 run`` prints it), its deviations and its
   figures;
 * ``DIR/results.json``: every number — per run the record of ``run --json``
-  (config, seeds, summary, verdicts, structure checks, every replica), per series
+  (config, seeds, summary, verdicts, checks, every replica), per series
   every point;
 * ``DIR/figures/``: Hinton diagrams of trained weights and hidden codes, trends (PNG;
   ``run --plot`` also writes SVG).

@@ -34,7 +34,7 @@ DEFAULT_RTOL = 1e-6
 PLATFORM_KEYS = ("backprop86", "numpy", "platform", "machine")
 #: The parts of a result that must be there and are compared.
 COMPARED = ("replicas", "summary")
-#: Parts compared when the file has them (verdicts and structure checks follow from the numbers).
+#: Parts compared when the file has them (verdicts and checks follow from the numbers).
 ALSO_COMPARED = ("verdict", "verdicts", "checks")
 
 

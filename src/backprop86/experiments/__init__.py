@@ -6,6 +6,7 @@ policy and the published result with its source::
     name = "handbook-xor"
     title = "Handbook XOR exercise (XOR.NET, XOR.WTS, XOR.STR)"
     source = "McClelland & Rumelhart, Explorations in PDP (1988), bp program"
+    checks = []         # checks of the trained nets, e.g. ["count_code"] (analysis.checks)
 
     [params]            # experiment parameters, settable with --set / --grid
     hidden = 2
@@ -28,7 +29,8 @@ policy and the published result with its source::
     [published]
     metric = "sweeps_to_stop"   # which measured number the published one is compared with
     value = 289
-    kind = "exact"              # exact | single-run | rate
+    kind = "exact"              # exact | single-run | median | upper-bound | rate |
+                                # about-rate | check (see experiments.claims)
     source = "…"
 
     deviations = ["…"]          # every departure from the source, said out loud
@@ -85,7 +87,7 @@ class Experiment:
     default_seeds: tuple[int, ...] = (0,)
     first_seed: int = 0
     deviations: tuple[str, ...] = ()
-    analyses: tuple[str, ...] = ()
+    checks: tuple[Any, ...] = ()
     split: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -346,7 +348,7 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Experiment:
     """Build an :class:`Experiment` from a parsed TOML document."""
     label = str(path) if path else "experiment"
     known = {"name", "title", "source", "params", "task", "network", "train", "seeds",
-             "published", "deviations", "analyses", "split", "quick", "extends",
+             "published", "deviations", "checks", "split", "quick", "extends",
              "variants", "series"}
     unknown = set(raw) - known
     if unknown:
@@ -369,7 +371,7 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Experiment:
         default_seeds=_default_seeds(seeds),
         first_seed=int(seeds.get("first", 0)),
         deviations=tuple(raw.get("deviations", [])),
-        analyses=tuple(raw.get("analyses", [])),
+        checks=tuple(raw.get("checks", [])),
         split=dict(raw.get("split", {})),
         path=path,
         raw=raw,

@@ -6,8 +6,8 @@ these are whole networks, weight by weight, as the figures print them.)
 PDP ch. 8 prints the learned weights of three nets: the XOR solution with one
 hidden unit and direct connections (Fig. 3), the local minimum of the 2-2-1 XOR
 net (Fig. 5) and the two-hidden-unit symmetry detector (Fig. 9). They are the
-fixed-weight tests of the forward pass and the positive cases of the structure
-checks (:mod:`backprop86.analysis.checks`).
+fixed-weight tests of the forward pass and the positive cases of the checks
+(:mod:`backprop86.analysis.checks`).
 """
 
 from __future__ import annotations

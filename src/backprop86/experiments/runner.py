@@ -141,7 +141,7 @@ def run(
     summary = summarize(result)
     if split is not None:
         summary["heldout"] = _score_heldout(net, split, exp.config.mid)
-    checks = run_checks(exp.analyses, net, task) if exp.analyses else {}
+    checks = run_checks(exp.checks, net, task) if exp.checks else {}
     return Run(exp, seeds, task, net, result, summary, split, trainer, checks)
 
 
@@ -182,7 +182,7 @@ def format_run(run_: Run) -> str:
     if "heldout" in s:
         lines += ["", *_format_heldout(s["heldout"])]
     if run_.checks:
-        lines += ["", "structure checks:", *check_lines(run_)]
+        lines += ["", "checks:", *check_lines(run_)]
     for v in run_.verdicts:
         lines += ["", *claim_lines(v)]
     if exp.deviations:
