@@ -393,7 +393,7 @@ def test_family_units_check_needs_the_person_groups():
 
 
 def test_fig4_puts_each_italian_twin_under_the_english_person(tmp_path):
-    from backprop86.plots_family import nature_fig4, person_weights
+    from backprop86.plots.family import nature_fig4, person_weights
 
     codes = np.stack([feature_code()])
     net = hand_built(codes)

@@ -4,8 +4,8 @@ One panel per unit of the person1 encoding: a 2 × 12 Hinton diagram with the
 English people in the top row (CogSci Fig. 6 order: the men, then the women)
 and each Italian twin directly below, as the paper draws them; the unit's bias
 to the right. Each panel is titled with the role :mod:`backprop86.analysis.checks.family`
-assigns to the unit, if any, and its correlation. matplotlib is imported through
-:mod:`backprop86.plots`, only when a figure is drawn.
+assigns to the unit, if any, and its correlation. matplotlib is imported only
+when a figure is drawn (:mod:`backprop86.plots.base`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import numpy as np
 from backprop86.analysis.checks.base import weights
 from backprop86.analysis.checks.family import ROLES, family_units
 from backprop86.network import Network, bias_param
+from backprop86.plots.base import new_figure, save
+from backprop86.plots.hinton import hinton
 from backprop86.tasks.family import ENGLISH, ITALIAN
 
 
@@ -38,8 +40,6 @@ def nature_fig4(
     input_group: str = "person1", code_group: str = "person_code",
 ) -> list[Path]:
     """Draw the figure for one replica; returns the written files (PNG and SVG)."""
-    from backprop86 import plots
-
     grid, bias = person_weights(net, input_group=input_group, code_group=code_group,
                                 replica=replica)
     roles: dict[int, str] = {}
@@ -53,12 +53,12 @@ def nature_fig4(
         roles[role["unit"]] = f"{f} (r = {role['r']:+.2f}{mark})"
     k = grid.shape[0]
     scale = float(max(np.abs(grid).max(initial=0.0), np.abs(bias).max(initial=0.0))) or 1.0
-    fig = plots.new_figure((820, 150 + 120 * k))
+    fig = new_figure((820, 150 + 120 * k))
     axes = fig.subplots(k, 1, squeeze=False)[:, 0]
     for u, ax in enumerate(axes):
         M = np.concatenate([grid[u], np.array([[bias[u]], [0.0]])], axis=1)  # bias in column 13
         last = u == k - 1
-        plots.hinton(
+        hinton(
             ax, M, scale=scale, row_labels=["English", "Italian"],
             col_labels=[f"{e}/{i}" for e, i in zip(ENGLISH, ITALIAN, strict=True)] + ["bias"]
             if last else None,
@@ -67,4 +67,4 @@ def nature_fig4(
                      loc="left")
     fig.suptitle(f"{title}\nweights from person1 to the {k} {code_group} units "
                  f"(white +, black −; area ∝ |w|; largest |w| = {scale:.3g})", fontsize="medium")
-    return plots.save(fig, path)
+    return save(fig, path)
