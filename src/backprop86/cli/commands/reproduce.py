@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from backprop86 import experiments, fmt
-from backprop86.commands.common import require_matplotlib
+from backprop86.cli.commands.common import require_matplotlib
 from backprop86.errors import Backprop86Error, ConfigError
 from backprop86.experiments import Experiment
 from backprop86.experiments.claims import describe_measured

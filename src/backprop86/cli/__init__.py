@@ -3,82 +3,38 @@
 Tables go to stdout, progress to stderr. Exit codes: 0 ok, 2 bad usage or input
 (one clear line on stderr, no traceback), 1 anything else.
 
-Each subcommand lives in a small module of :mod:`backprop86.commands` that
-provides ``add_parser(subparsers)`` and ``main(args) -> int``.
+Each subcommand lives in a small module of :mod:`backprop86.cli.commands` that
+provides ``add_parser(subparsers)`` and ``main(args) -> int``; this module loads
+only the one named on the command line. :mod:`.args` holds what the subcommands
+share (the usage error, argument types) and :mod:`.progress` the progress bar.
+The command line is a client: nothing else in the package imports it.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from collections.abc import Sequence
 
+from backprop86.cli.args import Parser, UsageError
 from backprop86.errors import Backprop86Error
+from backprop86.version import __version__
 
 #: Subcommands, in the order ``--help`` lists them, and their modules.
 COMMANDS = {
-    "xor": "backprop86.commands.xor",
-    "list": "backprop86.commands.list",
-    "run": "backprop86.commands.run",
-    "sweep": "backprop86.commands.sweep",
-    "gradcheck": "backprop86.commands.gradcheck",
-    "verify": "backprop86.commands.verify",
-    "trace": "backprop86.commands.trace",
-    "reproduce": "backprop86.commands.reproduce",
+    "xor": "backprop86.cli.commands.xor",
+    "list": "backprop86.cli.commands.list",
+    "run": "backprop86.cli.commands.run",
+    "sweep": "backprop86.cli.commands.sweep",
+    "gradcheck": "backprop86.cli.commands.gradcheck",
+    "verify": "backprop86.cli.commands.verify",
+    "trace": "backprop86.cli.commands.trace",
+    "reproduce": "backprop86.cli.commands.reproduce",
 }
-
-
-class UsageError(Backprop86Error):
-    """Bad command-line usage; ``prog`` names the (sub)command."""
-
-    def __init__(self, message: str, prog: str = "backprop86") -> None:
-        super().__init__(message)
-        self.prog = prog
-
-
-class Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line and exit code 2, with no usage dump."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message, self.prog)
-
-
-def _int_at_least(text: str, low: int, expected: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = low - 1
-    if value < low:
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer ≥ 1."""
-    return _int_at_least(text, 1, "a positive integer")
-
-
-def nonnegative_int(text: str) -> int:
-    """argparse type: an integer ≥ 0."""
-    return _int_at_least(text, 0, "an integer ≥ 0")
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return value
 
 
 def build_parser(only: str | None = None) -> Parser:
     """The parser; ``only`` names the one subcommand to load (start-up cost), ``None`` all."""
-    from backprop86 import __version__
-
     parser = Parser(
         prog="backprop86",
         description="Backpropagation as in Rumelhart, Hinton & Williams (1986), in NumPy.",
@@ -119,5 +75,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+__all__ = ["COMMANDS", "build_parser", "main"]

@@ -1,24 +1,28 @@
 """Progress of long runs on stderr, through tqdm when it is installed.
 
-Progress is shown only when stderr is a terminal (or ``BACKPROP86_PROGRESS=1``)
-and the run is long enough to be worth watching, so pipes and tests stay clean.
+Progress is shown only when it is wanted — ``BACKPROP86_PROGRESS`` says so
+(``1``/``on``, ``0``/``off``, …: :func:`backprop86.switches.env_flag`), and when it
+is unset, when stderr is a terminal — and the run is long enough to be worth
+watching, so pipes and tests stay clean. The trainer knows nothing of this: the
+command line hands it the bar's update function as its ``progress`` callback.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from backprop86.switches import env_flag
 from backprop86.train import Progress
+
+#: The environment switch that turns progress bars on or off.
+ENV = "BACKPROP86_PROGRESS"
 
 
 def wanted() -> bool:
-    flag = os.environ.get("BACKPROP86_PROGRESS")
-    if flag is not None:
-        return flag not in ("0", "", "false", "no")
-    return sys.stderr.isatty()
+    """Whether to draw progress: ``BACKPROP86_PROGRESS`` when set, else whether stderr is a tty."""
+    return env_flag(ENV, sys.stderr.isatty())
 
 
 @contextmanager

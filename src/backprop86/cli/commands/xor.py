@@ -6,8 +6,8 @@ import argparse
 
 import numpy as np
 
-from backprop86.cli import UsageError, nonnegative_int, positive_float, positive_int
-from backprop86.commands.common import add_json_arg
+from backprop86.cli.args import UsageError, nonnegative_int, positive_float, positive_int
+from backprop86.cli.commands.common import add_json_arg
 from backprop86.experiments import load
 from backprop86.experiments.runner import run
 from backprop86.io import save_json

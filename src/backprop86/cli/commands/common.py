@@ -6,7 +6,7 @@ import argparse
 import importlib.util
 from pathlib import Path
 
-from backprop86.cli import UsageError
+from backprop86.cli.args import UsageError
 from backprop86.experiments import Experiment, load
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 
 from backprop86.analysis.gradcheck import THRESHOLD, gradcheck
-from backprop86.cli import nonnegative_int, positive_float, positive_int
-from backprop86.commands.common import add_experiment_args, experiment_from
+from backprop86.cli.args import nonnegative_int, positive_float, positive_int
+from backprop86.cli.commands.common import add_experiment_args, experiment_from
 from backprop86.train import make_error
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from backprop86.analysis.trace import FORMATS, trace
-from backprop86.cli import UsageError, nonnegative_int
-from backprop86.commands.common import add_experiment_args, experiment_from
+from backprop86.cli.args import UsageError, nonnegative_int
+from backprop86.cli.commands.common import add_experiment_args, experiment_from
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -29,14 +29,15 @@ import numpy as np
 
 from backprop86 import fmt
 from backprop86.analysis.failures import classify_failures, count_kinds
-from backprop86.cli import UsageError, nonnegative_int, positive_int
-from backprop86.commands.common import require_matplotlib
-from backprop86.errors import Backprop86Error
+from backprop86.cli.args import UsageError, nonnegative_int, positive_int
+from backprop86.cli.commands.common import require_matplotlib
+from backprop86.cli.progress import sweep_bar
+from backprop86.errors import Backprop86Error, ConfigError
 from backprop86.experiments import Experiment, load
 from backprop86.experiments.runner import run
 from backprop86.io import command_line, save_json, versions
 from backprop86.network import Network
-from backprop86.progress import sweep_bar
+from backprop86.switches import split_assignment
 from backprop86.tasks import Task
 
 PROG = "backprop86 sweep"
@@ -87,10 +88,10 @@ def parse_grid(items: list[str]) -> list[tuple[str, list[str]]]:
     """``["hidden=1,2", "lr=0.25,0.5"]`` → ``[("hidden", ["1", "2"]), ("lr", ["0.25", "0.5"])]``."""
     grid: list[tuple[str, list[str]]] = []
     for item in items:
-        key, eq, text = item.partition("=")
-        key = key.strip().replace("-", "_")
-        if not eq or not key:
-            raise UsageError(f"--grid expects KEY=V1,V2,..., got {item!r}", PROG)
+        try:
+            key, text = split_assignment(item, "--grid", "KEY=V1,V2,...")
+        except ConfigError as exc:
+            raise UsageError(str(exc), PROG) from None
         sep = ";" if ";" in text else ","
         values = [v.strip() for v in text.split(sep)]
         if not text.strip() or any(not v for v in values):

@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from backprop86.cli import positive_float
+from backprop86.cli.args import positive_float
 from backprop86.errors import FileFormatError
 from backprop86.experiments.recipe import rebuild
 from backprop86.io import jsonable, load_json, versions

@@ -16,19 +16,19 @@ import sys
 from pathlib import Path
 
 from backprop86 import checkpoint
-from backprop86.cli import UsageError, positive_int
-from backprop86.commands.common import (
+from backprop86.cli.args import UsageError, positive_int
+from backprop86.cli.commands.common import (
     add_experiment_args,
     add_json_arg,
     experiment_from,
     require_matplotlib,
 )
+from backprop86.cli.progress import sweep_bar
 from backprop86.experiments import Experiment
 from backprop86.experiments.recipe import recipe
 from backprop86.experiments.runner import format_run, run
 from backprop86.experiments.series import format_all, run_all, series_specs
 from backprop86.io import check_writable, save_json, versions
-from backprop86.progress import sweep_bar
 
 #: Exit status of a run stopped by Ctrl-C (128 + SIGINT), after its checkpoint is saved.
 INTERRUPTED = 130
