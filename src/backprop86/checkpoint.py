@@ -29,12 +29,11 @@ from typing import Any
 
 import numpy as np
 
+from backprop86.arrays import Array
 from backprop86.errors import ConfigError, FileFormatError
 from backprop86.io import load_arrays, save_arrays, versions
 from backprop86.network import Network
 from backprop86.train import LoopState, Trainer, history_columns
-
-Array = np.ndarray
 
 FORMAT = "backprop86"
 VERSION = 1

@@ -68,6 +68,7 @@ from backprop86.errors import ConfigError, FileFormatError
 from backprop86.init import initialize
 from backprop86.io import read_text
 from backprop86.network import Group, Network, Projection
+from backprop86.switches import parse_bool, split_assignment
 from backprop86.tasks import Task, make_task
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -129,10 +130,7 @@ class Experiment:
         params = dict(self.params)
         train_changes: list[str] = []
         for item in assignments:
-            if "=" not in item:
-                raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
-            key, _, text = item.partition("=")
-            key = key.strip().replace("-", "_")
+            key, text = split_assignment(item)
             if key in params:
                 params[key] = _parse_param(key, text.strip(), params[key])
             elif key in setting_names():
@@ -166,19 +164,16 @@ class Experiment:
 
 
 def _parse_param(key: str, text: str, current: Any) -> Any:
+    """The text of parameter ``key``'s new value, read as the type of its ``current`` value."""
+    if isinstance(current, bool):
+        return parse_bool(text, key)
     try:
-        if isinstance(current, bool):
-            if text.lower() in ("1", "true", "yes", "on"):
-                return True
-            if text.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError
         if isinstance(current, int):
             return int(text)
         if isinstance(current, float):
             return float(text)
     except ValueError:
-        kind = {bool: "true or false", int: "an integer", float: "a number"}[type(current)]
+        kind = {int: "an integer", float: "a number"}[type(current)]
         raise ConfigError(f"{key} must be {kind}, got {text!r}") from None
     return text
 

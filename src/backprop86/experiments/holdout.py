@@ -26,13 +26,12 @@ import numpy as np
 
 from backprop86 import fmt
 from backprop86.analysis.statistics import wilson
+from backprop86.arrays import Array
 from backprop86.errors import ConfigError
 from backprop86.init import rng_for
 from backprop86.network import Network
 from backprop86.tasks.base import Task
 from backprop86.train import on_target
-
-Array = np.ndarray
 
 POOLS = ("all", "single")
 
