@@ -118,12 +118,12 @@ def score(net: Network, split: Split, mid: float = 0.5) -> dict[str, Any]:
     }
 
 
-def format_heldout(h: dict[str, Any]) -> list[str]:
-    """Lines of the run table: the held-out score and its spread over replicas."""
+def heldout_rows(h: dict[str, Any]) -> list[tuple[str, str]]:
+    """Rows ``(label, value)`` of the run table: the held-out score and its spread over replicas."""
     lo, hi = h["fraction_ci95"]
     dist = ", ".join(f"{n}/{h['cases']}: {c}" for n, c in enumerate(h["distribution"]))
     return [
-        f"{'held-out correct (mean)':<28}{h['mean']:.2f}/{h['cases']} per replica "
-        f"= {h['fraction']:.1%} of cases ({fmt.ci(lo, hi)})",
-        f"{'held-out per replica':<28}{dist}",
+        ("held-out correct (mean)", f"{h['mean']:.2f}/{h['cases']} per replica "
+                                    f"= {h['fraction']:.1%} of cases ({fmt.ci(lo, hi)})"),
+        ("held-out per replica", dist),
     ]

@@ -16,8 +16,7 @@ from backprop86.analysis.checks import run_checks
 from backprop86.analysis.summary import summarize
 from backprop86.experiments import Experiment
 from backprop86.experiments.claims import check_lines, claim_lines, judge, judge_all
-from backprop86.experiments.holdout import Split, make_split
-from backprop86.experiments.holdout import format_heldout as _format_heldout
+from backprop86.experiments.holdout import Split, heldout_rows, make_split
 from backprop86.experiments.holdout import score as _score_heldout
 from backprop86.experiments.recipe import recipe
 from backprop86.io import command_line, versions
@@ -150,6 +149,15 @@ def run(
 # ----------------------------------------------------------------------------
 
 
+#: Width of the label column of the run table.
+LABEL_WIDTH = 28
+
+
+def _labelled(rows: list[tuple[str, str]]) -> list[str]:
+    """Rows ``(label, value)`` as lines, the values lined up after the labels."""
+    return fmt.table(rows, "<<", widths=(LABEL_WIDTH,), gap="")
+
+
 def format_run(run_: Run) -> str:
     """The published-versus-measured table printed by ``backprop86 run``."""
     exp, s = run_.experiment, run_.summary
@@ -157,30 +165,32 @@ def format_run(run_: Run) -> str:
     if exp.source:
         lines.append(f"source: {exp.source}")
     lo, hi = s["ci95"]
-    lines += [
-        "",
-        f"{'seeds':<28}{s['seeds']}",
-        f"{'solved':<28}{s['solved']}/{s['seeds']} = {s['rate']:.1%}  ({fmt.ci(lo, hi)})",
+    rows = [
+        ("seeds", str(s["seeds"])),
+        ("solved", f"{s['solved']}/{s['seeds']} = {s['rate']:.1%}  ({fmt.ci(lo, hi)})"),
     ]
     if s["stopped"]:
         iqr = s["sweeps_to_stop_iqr"]
-        lines.append(
-            f"{'sweeps to stop (median)':<28}{fmt.number(s['median_sweeps_to_stop'])}"
-            + (f"  IQR {fmt.span(iqr, fmt.number)}" if iqr and s['stopped'] > 1 else "")
-            + f"  ({s['stopped']} stopped)"
-        )
+        rows.append((
+            "sweeps to stop (median)",
+            fmt.number(s["median_sweeps_to_stop"])
+            + (f"  IQR {fmt.span(iqr, fmt.number)}" if iqr and s["stopped"] > 1 else "")
+            + f"  ({s['stopped']} stopped)",
+        ))
     iqr = s["sweeps_to_solve_iqr"]
-    lines.append(
-        f"{'sweeps to solve (median)':<28}{fmt.number(s['median_sweeps_to_solve'])}"
-        + (f"  IQR {fmt.span(iqr, fmt.number)}" if iqr and s['solved'] > 1 else "")
-    )
+    rows.append((
+        "sweeps to solve (median)",
+        fmt.number(s["median_sweeps_to_solve"])
+        + (f"  IQR {fmt.span(iqr, fmt.number)}" if iqr and s["solved"] > 1 else ""),
+    ))
     fq = s["final_error_quantiles"]
     if fq["q50"] is not None:
-        lines.append(f"{'final ' + exp.config.report + ' (median)':<28}{fq['q50']:.4g}")
+        rows.append((f"final {exp.config.report} (median)", f"{fq['q50']:.4g}"))
     if s["diverged"]:
-        lines.append(f"{'diverged':<28}{s['diverged']}")
+        rows.append(("diverged", str(s["diverged"])))
+    lines += ["", *_labelled(rows)]
     if "heldout" in s:
-        lines += ["", *_format_heldout(s["heldout"])]
+        lines += ["", *_labelled(heldout_rows(s["heldout"]))]
     if run_.checks:
         lines += ["", "checks:", *check_lines(run_)]
     for v in run_.verdicts:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from backprop86 import experiments
+from backprop86 import experiments, fmt
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -14,7 +14,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     exps = [experiments.load(name) for name in experiments.names()]
-    width = max(len(e.name) for e in exps)
-    for e in exps:
-        print(f"{e.name:<{width}}  {e.source or e.title}")
+    for line in fmt.table([(e.name, e.source or e.title) for e in exps], "<<"):
+        print(line)
     return 0

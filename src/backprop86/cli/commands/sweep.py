@@ -285,14 +285,8 @@ def format_table(results: list[PointResult], *, planned: int) -> str:
             fmt.small(fq["q05"]), fmt.small(fq["q50"]), fmt.small(fq["q95"]),
             *([_held(s.get("heldout"))] if held else []),
         ])
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    numeric_from = 1 + len(keys)
-
-    def line(cells: list[str]) -> str:
-        out = [c.ljust(w) if i < numeric_from else c.rjust(w)
-               for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
-        return "  ".join(out).rstrip()
-
+    numeric_from = 1 + len(keys)  # the experiment and the grid's values left, numbers right
+    align = "<" * numeric_from + ">" * (len(header) - numeric_from)
     first = results[0]
     seeds = first.seeds
     reports = sorted({r.point.experiment.config.report for r in results})
@@ -303,8 +297,7 @@ def format_table(results: list[PointResult], *, planned: int) -> str:
         f"to solve = first sweep at which a solved net met it",
         f"final error = the experiment's reported error ({', '.join(reports)})",
         "",
-        line(header),
-        *(line(r) for r in rows),
+        *fmt.table([header, *rows], align),
     ]
     for res in results:
         if res.interrupted:
