@@ -298,6 +298,12 @@ def save_weights(path: str | Path, net: Network, run: Mapping[str, Any] | None =
     _write(path, meta, dict(net.params))
 
 
+def weights_meta(path: str | Path) -> dict[str, Any]:
+    """A weight file's record: ``replicas``, ``dtype``, ``groups``, ``projections``, ``run``."""
+    meta, _ = _read(path, "weights")
+    return meta
+
+
 def load_weights(path: str | Path, net: Network) -> None:
     """Set ``net``'s parameters from a weight file written for a network of the same shape."""
     _, arrays = _read(path, "weights")

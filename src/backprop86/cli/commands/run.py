@@ -1,5 +1,7 @@
 """``backprop86 run EXPERIMENT``: train it over seeds, print published versus measured.
 
+``--weights PATH`` writes the trained weights of every replica (a weight file,
+:func:`backprop86.checkpoint.save_weights`, that ``gradcheck --weights`` reads).
 ``--checkpoint PATH`` saves the weights, the optimizer's state and the trainer's
 state at the end (and when Ctrl-C stops the run); ``--resume PATH`` continues
 such a run — with the same settings, ``max_sweeps`` may grow — so that the
@@ -42,6 +44,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=positive_int, metavar="N",
                    help="train N seeds (first…first+N−1) instead of the file's default seeds")
     add_json_arg(p)
+    p.add_argument("--weights", type=Path, metavar="PATH",
+                   help="write the trained weights of every replica here (.npz, no pickle), "
+                        "with the run's settings and seeds")
     p.add_argument("--checkpoint", type=Path, metavar="PATH",
                    help="save weights, optimizer and trainer state here at the end and on "
                         "Ctrl-C (.npz, no pickle), to continue later with --resume")
@@ -61,7 +66,7 @@ def main(args: argparse.Namespace) -> int:
     if series_specs(exp):
         return _main_series(args, exp, seeds)
     record = recipe(exp, seeds)
-    for path in (args.json, args.checkpoint):
+    for path in (args.json, args.weights, args.checkpoint):
         if path is not None:
             check_writable(path)  # before training, not after it
     saved = None
@@ -76,6 +81,8 @@ def main(args: argparse.Namespace) -> int:
     print(format_run(result))
     if args.json:
         save_json(args.json, result.to_json())
+    if args.weights:
+        checkpoint.save_weights(args.weights, result.net, record)
     if args.plot:
         from backprop86.experiments.figures import draw_run
 
@@ -100,8 +107,8 @@ def main(args: argparse.Namespace) -> int:
 
 def _main_series(args: argparse.Namespace, exp: Experiment, seeds: list[int]) -> int:
     """An experiment whose result is a trend: run every point of every series, print the tables."""
-    if args.checkpoint is not None or args.resume is not None:
-        raise UsageError(f"experiment {exp.name!r} runs a series of points; "
+    if args.checkpoint is not None or args.resume is not None or args.weights is not None:
+        raise UsageError(f"experiment {exp.name!r} runs a series of points; --weights, "
                          "--checkpoint and --resume work only for single runs", "backprop86 run")
     series = run_all(exp, seeds)
     print(format_all(exp, series))
