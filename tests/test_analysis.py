@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 
 from backprop86 import Network, make_task
-from backprop86.analysis import (
+from backprop86.analysis.failures import (
     classify_failures,
     count_kinds,
     failure_kind,
     failure_kinds,
-    quantiles,
-    wilson,
 )
+from backprop86.analysis.statistics import quantiles, wilson
 
 XOR_LABELS = ("00", "01", "10", "11")
 XOR_TARGETS = np.array([[0.0], [1.0], [1.0], [0.0]])
@@ -212,7 +211,7 @@ def test_show_hidden_says_when_the_output_cannot_separate(capsys):
 
 
 def test_binomial_p_value_matches_hand_computed_cases():
-    from backprop86.analysis import binomial_p_value
+    from backprop86.analysis.statistics import binomial_p_value
 
     # 2 of 2 at p = 0.965: P(2) = 0.931 is the most likely outcome, so every outcome counts: p = 1.
     assert binomial_p_value(2, 2, 0.965) == 1.0

@@ -71,7 +71,7 @@ def article(seed: int = 42, hidden: int = 4, steps: int = 10001, lr: float = 0.5
 @pytest.fixture
 def runs(monkeypatch):
     """Record the runs `backprop86 xor` makes, to read the trained weights of the same run."""
-    import backprop86.commands.xor as xor_command
+    import backprop86.cli.commands.xor as xor_command
 
     made = []
 

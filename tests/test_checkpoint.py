@@ -15,6 +15,7 @@ import pytest
 
 from backprop86 import Network, TrainConfig, checkpoint, make_task
 from backprop86.cli import main
+from backprop86.engine.readable import Readable
 from backprop86.errors import ConfigError, FileFormatError
 from backprop86.io import atomic_write, load_arrays
 from backprop86.train import Trainer
@@ -73,18 +74,23 @@ def test_resume_equals_uninterrupted_bit_for_bit(name, engine, tmp_path):
         assert r_straight.stopped.any() and (r_straight.sweeps < 120).any()
 
 
-def test_ctrl_c_stops_after_the_sweep_and_resumes_exactly(tmp_path):
-    """A real SIGINT: training stops at a sweep boundary, the checkpoint resumes bit for bit."""
+def test_ctrl_c_stops_after_the_sweep_and_resumes_exactly(tmp_path, monkeypatch):
+    """A real SIGINT in the middle of a block of sweeps: training stops at the end of the sweep
+    in progress, and the checkpoint resumes bit for bit."""
     config = CONFIGS["sgd-momentum-shuffled"]
     straight = _trainer(config.replace(max_sweeps=120), "readable")
     r_straight = straight.train()
+    sweep = Readable.sweep
 
-    def progress(done: int, total: int, active: int) -> None:
-        if done == 37:
+    def interrupted_sweep(self, s):
+        if s == 36:  # the 37th sweep, inside the first block of 64
             os.kill(os.getpid(), signal.SIGINT)  # a first Ctrl-C: finish the sweep, then stop
+        return sweep(self, s)
 
+    monkeypatch.setattr(Readable, "sweep", interrupted_sweep)
     first = _trainer(config.replace(max_sweeps=120), "readable")
-    result = first.train(progress)
+    result = first.train()
+    monkeypatch.undo()
     assert result.interrupted and first.resumable and first.sweep == 37
     assert result.history.shape == (3, 37) and "interrupted at sweep 37" in result.notes[-1]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored

@@ -106,7 +106,7 @@ def test_bad_input_through_the_real_process_has_no_traceback(tmp_path):
 
 def test_importing_the_package_does_not_import_matplotlib():
     code = (
-        "import sys, backprop86, backprop86.cli, backprop86.gradcheck\n"
+        "import sys, backprop86, backprop86.cli, backprop86.analysis.gradcheck\n"
         "print('matplotlib' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -138,15 +138,15 @@ def test_negation_and_parity(quick):
 
 
 # ----------------------------------------------------------------------------
-# The run command: structure lines, variants, series, figures
+# The run command: check lines, variants, series, figures
 # ----------------------------------------------------------------------------
 
 
-def test_run_prints_structure_checks_and_claims_of_the_variant(capsys):
+def test_run_prints_checks_and_claims_of_the_variant(capsys):
     assert main(["run", "addition", "--set", "hidden=3", "--seeds", "4",
                  "--set", "max_sweeps=400"]) == 0
     out = capsys.readouterr().out
-    assert "structure checks:" in out and "carry units:" in out and "stuck at 11+11:" in out
+    assert "\nchecks:\n" in out and "carry units:" in out and "stuck at 11+11:" in out
     assert "solved with one extra hidden unit" in out
     assert "runs stuck at the 11+11 local minimum" not in out
 
@@ -211,8 +211,8 @@ def test_param_arithmetic_seed_count_and_when():
     ({"seeds": {"count": 0}}, "count"),
     ({"published": [{"value": 1, "kind": "guess"}]}, "unknown claim kind"),
     ({"published": [{"value": 1, "kind": "rate", "metric": "check:nothing"}]}, "nothing"),
-    ({"published": [{"value": 1, "kind": "structure"}]}, "check = NAME"),
-    ({"analyses": ["no_such_check"]}, "unknown check"),
+    ({"published": [{"value": 1, "kind": "check"}]}, "check = NAME"),
+    ({"checks": ["no_such_check"]}, "unknown check"),
 ])
 def test_schema_errors_are_config_errors(change, message):
     with pytest.raises(ConfigError, match=message):

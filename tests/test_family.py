@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 
 from backprop86 import experiments
-from backprop86.errors import ConfigError, ShapeError
-from backprop86.experiments.runner import format_run, run
-from backprop86.holdout import correct, draw, make_split, score
-from backprop86.structure import run_checks
-from backprop86.structure_family import (
+from backprop86.analysis.checks import run_checks
+from backprop86.analysis.checks.family import (
     family_units,
     feature_values,
     person_codes,
     threshold_accuracy,
 )
+from backprop86.errors import ConfigError, ShapeError
+from backprop86.experiments.holdout import correct, draw, make_split, score
+from backprop86.experiments.runner import format_run, run
 from backprop86.tasks import make_task
 from backprop86.tasks.family import (
     ENGLISH,
@@ -342,7 +342,7 @@ def test_person_codes_are_the_encoding_of_each_person_alone():
     np.testing.assert_allclose(codes, 1 / (1 + np.exp(-w)))
 
 
-def test_structure_check_finds_the_hand_built_units_in_any_order():
+def test_family_units_check_finds_the_hand_built_units_in_any_order():
     perm = [4, 0, 5, 1, 2, 3]  # new unit j is old unit perm[j]: old 0, 1, 2 → new 1, 3, 4
     codes = np.stack([feature_code(), feature_code()[:, perm]])
     res = family_units(hand_built(codes))
@@ -360,7 +360,7 @@ def test_structure_check_finds_the_hand_built_units_in_any_order():
     assert check["family_units"].passed.tolist() == [True, True]
 
 
-def test_structure_check_fails_on_counterexamples():
+def test_family_units_check_fails_on_counterexamples():
     f = feature_values()
     sex = f["sex"][0]
     rng = np.random.default_rng(1)
@@ -386,14 +386,14 @@ def test_threshold_accuracy_two_and_three_levels():
     assert threshold_accuracy(a, np.array([2, 1, 3, 2])) == 0.75
 
 
-def test_structure_check_needs_the_person_groups():
+def test_family_units_check_needs_the_person_groups():
     net = experiments.load("xor").network()
     with pytest.raises(ConfigError, match="no group"):
         person_codes(net)
 
 
 def test_fig4_puts_each_italian_twin_under_the_english_person(tmp_path):
-    from backprop86.plots_family import nature_fig4, person_weights
+    from backprop86.plots.family import nature_fig4, person_weights
 
     codes = np.stack([feature_code()])
     net = hand_built(codes)

@@ -14,12 +14,21 @@ import itertools
 import numpy as np
 import pytest
 
-from backprop86 import Group, Network, Projection, TrainConfig, Trainer, experiments, gradcheck
+from backprop86 import (
+    Group,
+    Network,
+    Projection,
+    TrainConfig,
+    Trainer,
+    checkpoint,
+    experiments,
+    gradcheck,
+)
+from backprop86.analysis.gradcheck import numeric_gradient
 from backprop86.cli import main
 from backprop86.engine.readable import Readable
 from backprop86.errors import ConfigError
 from backprop86.functions import ACTIVATIONS, ERRORS, DeadZone, Tanh, error_function
-from backprop86.gradcheck import numeric_gradient
 from backprop86.init import rng_for
 from backprop86.tasks import Task
 
@@ -156,7 +165,7 @@ def test_a_wrong_derivative_is_caught(monkeypatch):
 
 def test_rounding_noise_allowance():
     """An array passes when |analytic − numeric| ≤ threshold · scale + noise, in every replica."""
-    from backprop86.gradcheck import GradcheckReport, GradcheckRow
+    from backprop86.analysis.gradcheck import GradcheckReport, GradcheckRow
 
     def row(abs_err, scale, noise):
         a, s, n = np.array([abs_err]), np.array([scale]), np.array([noise])
@@ -410,3 +419,25 @@ tie_rule = "mean"
     out = capsys.readouterr().out
     assert "tied x2, masked" in out and "3 entries" in out  # 4 − 1 absent connection
     assert "tied weights: mean" in out and "PASS" in out
+
+
+def test_gradcheck_command_checks_the_weights_a_run_wrote(tmp_path, capsys):
+    weights = tmp_path / "trained.npz"
+    argv = ["run", "handbook-xor", "--seeds", "3", "--set", "max_sweeps=100"]
+    assert main([*argv, "--weights", str(weights)]) == 0
+    capsys.readouterr()
+    trained = experiments.load("handbook-xor").network(replicas=3)
+    checkpoint.load_weights(weights, trained)
+    assert checkpoint.weights_meta(weights)["run"]["seeds"] == [0, 1, 2]
+    assert main(["gradcheck", "handbook-xor", "--weights", str(weights)]) == 0
+    out = capsys.readouterr().out
+    assert f"weights from {weights} (3 replicas)" in out and "PASS" in out and "3 replicas" in out
+    # another network's weights: one clear line, exit 2
+    assert main(["gradcheck", "xor", "--weights", str(weights)]) == 2
+    assert "this network has" in capsys.readouterr().err
+
+
+def test_run_refuses_weights_for_a_series(tmp_path, capsys):
+    assert main(["run", "chauvin", "--weights", str(tmp_path / "w.npz")]) == 2
+    assert "--weights" in capsys.readouterr().err
+    assert not (tmp_path / "w.npz").exists()

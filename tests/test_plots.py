@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from backprop86 import ConfigError, Group, Network, Projection, make_task, plots
+from backprop86.plots.representations import _coincident
 
 pytest.importorskip("matplotlib")
 
@@ -110,7 +111,7 @@ def test_hidden_activations_needs_hidden_units(tmp_path):
 
 def test_coincident_points_share_one_label():
     P = np.array([[0.0, 0.5], [1.0, 0.71], [1.0, 0.71], [1.0, 0.86]])
-    assert plots._coincident(P) == [[0], [1, 2], [3]]
+    assert _coincident(P) == [[0], [1, 2], [3]]
 
 
 def test_solved_rate_numeric_and_named(tmp_path):
@@ -134,7 +135,7 @@ def test_too_small_a_figure_is_refused(tmp_path):
 def test_the_package_and_the_xor_command_do_not_import_matplotlib():
     code = (
         "import sys, contextlib, io\n"
-        "import backprop86\n"
+        "import backprop86, backprop86.plots, backprop86.experiments.figures\n"
         "from backprop86.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    assert main(['xor', '--steps', '20']) == 0\n"

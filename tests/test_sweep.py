@@ -8,10 +8,11 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-from backprop86.analysis import failure_kind, quantiles, wilson
+from backprop86.analysis.failures import failure_kind
+from backprop86.analysis.statistics import quantiles, wilson
 from backprop86.cli import main
-from backprop86.commands import sweep
-from backprop86.commands.sweep import Point, measure
+from backprop86.cli.commands import sweep
+from backprop86.cli.commands.sweep import Point, measure
 from backprop86.experiments import load
 from backprop86.experiments.runner import run
 

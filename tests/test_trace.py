@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from backprop86 import Group, Network, Projection, Task, TrainConfig
+from backprop86.analysis.trace import format_csv, format_markdown, format_text, trace
 from backprop86.cli import main
 from backprop86.engine.readable import Readable
 from backprop86.init import initialize
 from backprop86.network import bias_param
-from backprop86.trace import format_csv, format_markdown, format_text, trace
 from backprop86.train import Trainer, make_error
 
 

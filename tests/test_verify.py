@@ -10,7 +10,7 @@ import pytest
 
 from backprop86 import __version__
 from backprop86.cli import main
-from backprop86.commands.verify import compare
+from backprop86.cli.commands.verify import compare
 from backprop86.experiments import load
 from backprop86.experiments.runner import run
 from backprop86.io import jsonable, save_json

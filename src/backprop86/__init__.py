@@ -8,6 +8,7 @@
 Importing the package loads NumPy only; figures import matplotlib when drawn.
 """
 
+from backprop86.analysis.gradcheck import GradcheckReport, gradcheck
 from backprop86.config import TrainConfig
 from backprop86.errors import (
     Backprop86Error,
@@ -17,13 +18,11 @@ from backprop86.errors import (
     FileFormatError,
     ShapeError,
 )
-from backprop86.gradcheck import GradcheckReport, gradcheck
 from backprop86.init import initialize, read_wts
 from backprop86.network import Group, Network, Projection
 from backprop86.tasks import Task, make_task
 from backprop86.train import Trainer, TrainResult, train
-
-__version__ = "0.1.0"
+from backprop86.version import __version__
 
 __all__ = [
     "Backprop86Error",

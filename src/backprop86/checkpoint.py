@@ -10,7 +10,7 @@ bit for bit:
   diverged, first solved, the history so far and its notes;
 * the state of each replica's pattern-order generator (``bit_generator.state``,
   a dict of integers, kept as JSON text);
-* the run's recipe (:mod:`backprop86.recipe`) and the package versions.
+* the run's recipe (:mod:`backprop86.experiments.recipe`) and the package versions.
 
 A *weight file* holds a network's parameters and the description of its groups.
 
@@ -29,12 +29,11 @@ from typing import Any
 
 import numpy as np
 
+from backprop86.arrays import Array
 from backprop86.errors import ConfigError, FileFormatError
 from backprop86.io import load_arrays, save_arrays, versions
 from backprop86.network import Network
 from backprop86.train import LoopState, Trainer, history_columns
-
-Array = np.ndarray
 
 FORMAT = "backprop86"
 VERSION = 1
@@ -52,7 +51,7 @@ class Checkpoint:
 
     @property
     def run(self) -> dict[str, Any]:
-        """The recipe of the run (see :mod:`backprop86.recipe`)."""
+        """The recipe of the run (see :mod:`backprop86.experiments.recipe`)."""
         return self.meta["run"]
 
     @property
@@ -297,6 +296,12 @@ def save_weights(path: str | Path, net: Network, run: Mapping[str, Any] | None =
         "versions": versions(),
     }
     _write(path, meta, dict(net.params))
+
+
+def weights_meta(path: str | Path) -> dict[str, Any]:
+    """A weight file's record: ``replicas``, ``dtype``, ``groups``, ``projections``, ``run``."""
+    meta, _ = _read(path, "weights")
+    return meta
 
 
 def load_weights(path: str | Path, net: Network) -> None:

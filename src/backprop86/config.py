@@ -19,6 +19,7 @@ from backprop86.errors import ConfigError
 from backprop86.functions import ERRORS
 from backprop86.init import SCHEMES
 from backprop86.optim import OPTIMIZERS
+from backprop86.switches import parse_bool, split_assignment
 
 #: How sweeps are computed (:mod:`backprop86.engine`): ``auto`` picks the fastest that pays off.
 ENGINES = ("auto", "readable", "numpy-first", "numpy-last", "compiled-last", "compiled-first")
@@ -199,10 +200,7 @@ class TrainConfig:
 
 def parse_assignment(item: str) -> tuple[str, Any]:
     """``"lr=0.25"`` → ``("lr", 0.25)``, typed by the TrainConfig field ``lr``."""
-    if "=" not in item:
-        raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
-    key, _, text = item.partition("=")
-    key = key.strip().replace("-", "_")
+    key, text = split_assignment(item)
     known = {f.name: f for f in fields(TrainConfig)}
     if key not in known:
         raise ConfigError(_unknown(key))
@@ -253,14 +251,7 @@ def _coerce(key: str, value: Any, tp: Any, *, from_text: bool = False) -> Any:
         origin, args = typing.get_origin(tp), typing.get_args(tp)
     try:
         if tp is bool:
-            if isinstance(value, bool):
-                return value
-            text = str(value).lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off"):
-                return False
-            raise ValueError
+            return parse_bool(value, key)
         if tp is int:
             if isinstance(value, bool):
                 raise ValueError

@@ -1,7 +1,8 @@
-"""How numbers look in the printed tables: one rule per kind of number, shared by every table.
+"""How the printed tables look: one rule per kind of number, and one way to line up columns.
 
 ``None`` stands for a number that does not exist (no seed reached the criterion)
-and is shown as a dash.
+and is shown as a dash. :func:`table` lines up the columns of the ``run``,
+series and ``sweep`` tables.
 """
 
 from __future__ import annotations
@@ -47,3 +48,36 @@ def percents(lo: float, hi: float) -> str:
 def ci(lo: float, hi: float) -> str:
     """A 95 % confidence interval of a rate: ``95% CI 86.0%–97.0%``."""
     return f"95% CI {percents(lo, hi)}"
+
+
+def table(
+    rows: Sequence[Sequence[object]],
+    align: str,
+    *,
+    widths: Sequence[int] = (),
+    gap: str = "  ",
+    indent: str = "",
+) -> list[str]:
+    """Rows of cells as lines of text in aligned columns.
+
+    Column ``i`` is as wide as its widest cell (``str`` of it) and at least
+    ``widths[i]`` (columns past the end of ``widths``: no minimum); ``align[i]``
+    is ``"<"`` (left) or ``">"`` (right), one character per column. Cells are
+    joined by ``gap``, every line starts with ``indent`` and loses its trailing
+    spaces. A header is simply the first row.
+    """
+    cells = [[str(c) for c in row] for row in rows]
+    if not cells:
+        return []
+    n = len(align)
+    if any(len(row) != n for row in cells) or set(align) - {"<", ">"}:
+        raise ValueError(f"every row needs {n} cells, aligned by '<' or '>' ({align!r})")
+    least = [*widths, *([0] * (n - len(widths)))]
+    width = [max(least[i], *(len(row[i]) for row in cells)) for i in range(n)]
+    return [
+        (indent + gap.join(
+            c.ljust(w) if a == "<" else c.rjust(w)
+            for c, w, a in zip(row, width, align, strict=True)
+        )).rstrip()
+        for row in cells
+    ]

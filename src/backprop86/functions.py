@@ -17,9 +17,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from backprop86.arrays import Array
 from backprop86.errors import ConfigError, DataError
-
-Array = np.ndarray
 
 # ----------------------------------------------------------------------------
 # Activations: y = f(x) and the backward rule dE/dx = dE/dy · f'(x)

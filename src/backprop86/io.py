@@ -21,12 +21,11 @@ from typing import IO, Any
 import numpy as np
 
 from backprop86.errors import FileFormatError
+from backprop86.version import __version__
 
 
 def versions() -> dict[str, str]:
     """The manifest every result carries: package, NumPy and Python versions, platform."""
-    from backprop86 import __version__
-
     return {
         "backprop86": __version__,
         "numpy": np.__version__,

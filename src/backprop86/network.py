@@ -32,10 +32,9 @@ from itertools import pairwise
 
 import numpy as np
 
+from backprop86.arrays import Array
 from backprop86.errors import ConfigError, DataError, ShapeError
 from backprop86.functions import Activation, ErrorFunction, activation
-
-Array = np.ndarray
 
 
 @dataclass(frozen=True)

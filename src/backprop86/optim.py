@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from backprop86.arrays import Array
 from backprop86.errors import ConfigError
-
-Array = np.ndarray
 
 
 @dataclass(frozen=True)

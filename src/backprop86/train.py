@@ -25,17 +25,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from backprop86.arrays import Array
 from backprop86.config import TrainConfig
 from backprop86.engine import Engine, choose, within
-from backprop86.engine import on_target as on_target  # re-exported for the analyses
 from backprop86.errors import ConfigError, DivergenceError, ShapeError
 from backprop86.functions import CrossEntropy, DeadZone, ErrorFunction, error_function
 from backprop86.init import check_seeds, initialize, rng_for
 from backprop86.network import Network
 from backprop86.optim import Optimizer, Schedule, make_optimizer
 from backprop86.tasks.base import Task
-
-Array = np.ndarray
 
 #: Called after every sweep with (sweeps done, max sweeps, replicas still training).
 Progress = Callable[[int, int, int], None]

@@ -33,12 +33,11 @@ from typing import ClassVar, Protocol
 
 import numpy as np
 
+from backprop86.arrays import Array
 from backprop86.config import TrainConfig
 from backprop86.functions import ErrorFunction
 from backprop86.network import Network
 from backprop86.optim import Optimizer, Schedule
-
-Array = np.ndarray
 
 
 class Setup(Protocol):

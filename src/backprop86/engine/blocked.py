@@ -34,10 +34,9 @@ from functools import partial
 
 import numpy as np
 
+from backprop86.arrays import Array
 from backprop86.engine.base import Engine, Setup, within
 from backprop86.network import Network, bias_param
-
-Array = np.ndarray
 
 #: Most sweeps per block. After a block is cut short by a replica that stops, the next
 #: block is at most twice as long as the part kept, so runs where replicas stop often

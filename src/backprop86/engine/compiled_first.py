@@ -36,11 +36,10 @@ from functools import partial
 import numba
 import numpy as np
 
+from backprop86.arrays import Array
 from backprop86.engine.base import Setup
 from backprop86.engine.blocked import Buffers, Program
 from backprop86.engine.numpy_first import NumpyFirst
-
-Array = np.ndarray
 
 
 @numba.njit(cache=True)

@@ -39,11 +39,10 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
+from backprop86.arrays import Array
 from backprop86.engine.base import Setup
 from backprop86.engine.blocked import PARALLEL_MIN
 from backprop86.engine.numpy_last import NumpyLast
-
-Array = np.ndarray
 
 #: Activation codes of the compiled kernel. ``LIBRARY_LOGISTIC`` is the logistic with the
 #: library's ``exp``, one call per number: only the ablation in ``benchmarks/`` uses it.

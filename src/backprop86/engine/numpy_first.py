@@ -14,10 +14,9 @@ from functools import partial
 
 import numpy as np
 
+from backprop86.arrays import Array
 from backprop86.engine.base import Setup, chunks
 from backprop86.engine.blocked import BlockEngine, Buffers, Program, run
-
-Array = np.ndarray
 
 
 class NumpyFirst(BlockEngine):

@@ -13,10 +13,9 @@ from functools import partial
 
 import numpy as np
 
+from backprop86.arrays import Array
 from backprop86.engine.base import Setup
 from backprop86.engine.blocked import BlockEngine, Program, block_measures, run
-
-Array = np.ndarray
 
 
 class NumpyLast(BlockEngine):

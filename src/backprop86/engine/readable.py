@@ -25,10 +25,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from backprop86.arrays import Array
 from backprop86.engine.base import Engine, Setup, chunks, finite_per_replica, gather, within
 from backprop86.engine.blocked import BLOCK
-
-Array = np.ndarray
 
 
 class Readable(Engine):

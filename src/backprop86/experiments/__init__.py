@@ -6,6 +6,7 @@ policy and the published result with its source::
     name = "handbook-xor"
     title = "Handbook XOR exercise (XOR.NET, XOR.WTS, XOR.STR)"
     source = "McClelland & Rumelhart, Explorations in PDP (1988), bp program"
+    checks = []         # checks of the trained nets, e.g. ["count_code"] (analysis.checks)
 
     [params]            # experiment parameters, settable with --set / --grid
     hidden = 2
@@ -28,7 +29,8 @@ policy and the published result with its source::
     [published]
     metric = "sweeps_to_stop"   # which measured number the published one is compared with
     value = 289
-    kind = "exact"              # exact | single-run | rate
+    kind = "exact"              # exact | single-run | median | upper-bound | rate |
+                                # about-rate | check (see experiments.claims)
     source = "…"
 
     deviations = ["…"]          # every departure from the source, said out loud
@@ -66,6 +68,7 @@ from backprop86.errors import ConfigError, FileFormatError
 from backprop86.init import initialize
 from backprop86.io import read_text
 from backprop86.network import Group, Network, Projection
+from backprop86.switches import parse_bool, split_assignment
 from backprop86.tasks import Task, make_task
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -85,7 +88,7 @@ class Experiment:
     default_seeds: tuple[int, ...] = (0,)
     first_seed: int = 0
     deviations: tuple[str, ...] = ()
-    analyses: tuple[str, ...] = ()
+    checks: tuple[Any, ...] = ()
     split: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -111,7 +114,7 @@ class Experiment:
         return net
 
     def split_spec(self) -> dict[str, Any]:
-        """The ``[split]`` table (held-out cases, :mod:`backprop86.holdout`), params resolved."""
+        """The ``[split]`` table (held-out cases, :mod:`.holdout`), params resolved."""
         return dict(_resolve(self.split, self.params))
 
     def seeds(self, count: int | None = None) -> list[int]:
@@ -127,10 +130,7 @@ class Experiment:
         params = dict(self.params)
         train_changes: list[str] = []
         for item in assignments:
-            if "=" not in item:
-                raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
-            key, _, text = item.partition("=")
-            key = key.strip().replace("-", "_")
+            key, text = split_assignment(item)
             if key in params:
                 params[key] = _parse_param(key, text.strip(), params[key])
             elif key in setting_names():
@@ -164,19 +164,16 @@ class Experiment:
 
 
 def _parse_param(key: str, text: str, current: Any) -> Any:
+    """The text of parameter ``key``'s new value, read as the type of its ``current`` value."""
+    if isinstance(current, bool):
+        return parse_bool(text, key)
     try:
-        if isinstance(current, bool):
-            if text.lower() in ("1", "true", "yes", "on"):
-                return True
-            if text.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError
         if isinstance(current, int):
             return int(text)
         if isinstance(current, float):
             return float(text)
     except ValueError:
-        kind = {bool: "true or false", int: "an integer", float: "a number"}[type(current)]
+        kind = {int: "an integer", float: "a number"}[type(current)]
         raise ConfigError(f"{key} must be {kind}, got {text!r}") from None
     return text
 
@@ -346,7 +343,7 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Experiment:
     """Build an :class:`Experiment` from a parsed TOML document."""
     label = str(path) if path else "experiment"
     known = {"name", "title", "source", "params", "task", "network", "train", "seeds",
-             "published", "deviations", "analyses", "split", "quick", "extends",
+             "published", "deviations", "checks", "split", "quick", "extends",
              "variants", "series"}
     unknown = set(raw) - known
     if unknown:
@@ -369,7 +366,7 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Experiment:
         default_seeds=_default_seeds(seeds),
         first_seed=int(seeds.get("first", 0)),
         deviations=tuple(raw.get("deviations", [])),
-        analyses=tuple(raw.get("analyses", [])),
+        checks=tuple(raw.get("checks", [])),
         split=dict(raw.get("split", {})),
         path=path,
         raw=raw,

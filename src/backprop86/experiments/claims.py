@@ -14,14 +14,15 @@ An experiment's ``published`` entries (one table or an array of tables) are
                    the published count against the measured rate: p ≥ 0.25 (a typical
                    outcome), else p ≥ 0.05 (possible but unusual)
 ``about-rate``     "about" a rate: the Wilson interval overlaps ``value ± tolerance``
-``structure``      a structure seen in a published net: at least half the solved replicas
-                   show it, or at least one does (``check`` names a structure check)
+``check``          a structure seen in a published net: at least half the solved replicas
+                   show it, or at least one does (``check`` names one of the experiment's
+                   ``checks``, :mod:`backprop86.analysis.checks`)
 =================  ==========================================================================
 
 A claim's ``metric`` says what is measured: ``sweeps_to_solve`` (the first sweep
 with every output on the right side of the midpoint), ``sweeps_to_stop``; for
 rates ``solve_rate`` (default), ``stop_rate``, ``check:NAME`` (replicas passing
-the structure check ``NAME``, among those it is meant for) or ``heldout`` (held-out
+the check ``NAME``, among those it is meant for) or ``heldout`` (held-out
 cases answered correctly, over every replica's ``[split]`` test cases).
 """
 
@@ -32,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from backprop86 import fmt
-from backprop86.analysis import binomial_p_value, quantiles, sweeps_to, wilson
+from backprop86.analysis.statistics import binomial_p_value, quantiles, wilson
+from backprop86.analysis.summary import sweeps_to
 from backprop86.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -62,14 +64,14 @@ RULES = {
         "the source says 'about': reproduced when the measured 95 % Wilson interval overlaps "
         "the published rate ± {tolerance:.0%}"
     ),
-    "structure": (
+    "check": (
         "a structure seen in a published net: reproduced when at least half of the replicas it "
         "applies to show it, within the distribution when at least one does"
     ),
 }
 
 #: The metric of a claim that names none, by kind (else ``sweeps_to_solve``).
-DEFAULT_METRIC = {"rate": "solve_rate", "about-rate": "solve_rate", "structure": "check"}
+DEFAULT_METRIC = {"rate": "solve_rate", "about-rate": "solve_rate", "check": "check"}
 
 
 def judge(claim: dict[str, Any], run: Run) -> dict[str, Any] | None:
@@ -85,8 +87,8 @@ def judge(claim: dict[str, Any], run: Run) -> dict[str, Any] | None:
         out = _distribution(claim, kind, metric, run)
     elif kind in ("rate", "about-rate"):
         out = _rate(claim, kind, metric, run)
-    elif kind == "structure":
-        out = _structure(claim, run)
+    elif kind == "check":
+        out = _check_claim(claim, run)
     else:
         raise ConfigError(
             f"experiment {run.experiment.name!r}: unknown claim kind {kind!r}; expected one of "
@@ -141,8 +143,8 @@ def _check(run: Run, name: str) -> Any:
     checks = getattr(run, "checks", {}) or {}
     if name not in checks:
         raise ConfigError(
-            f"experiment {run.experiment.name!r}: a claim uses check {name!r}, which is not in "
-            f"its analyses ({', '.join(checks) or 'none'})"
+            f"experiment {run.experiment.name!r}: a claim uses check {name!r}, which is not among "
+            f"its checks ({', '.join(checks) or 'none'})"
         )
     return checks[name]
 
@@ -194,11 +196,12 @@ def _distribution(claim: dict[str, Any], kind: str, metric: str, run: Run) -> di
     return {"verdict": word, **base, "measured": measured}
 
 
-def _structure(claim: dict[str, Any], run: Run) -> dict[str, Any]:
+def _check_claim(claim: dict[str, Any], run: Run) -> dict[str, Any]:
+    """``check``: the replicas passing the named check, among those it is meant for."""
     name = claim.get("check")
     if not name:
         raise ConfigError(
-            f"experiment {run.experiment.name!r}: a structure claim needs check = NAME"
+            f"experiment {run.experiment.name!r}: a check claim needs check = NAME"
         )
     k, n = _check(run, name).count(run.result.solved)
     if n and 2 * k >= n:
@@ -207,7 +210,7 @@ def _structure(claim: dict[str, Any], run: Run) -> dict[str, Any]:
         word = "within the distribution"
     else:
         word = "not reproduced"
-    return {"verdict": word, "rule": RULES["structure"], "metric": f"check:{name}",
+    return {"verdict": word, "rule": RULES["check"], "metric": f"check:{name}",
             "published": claim["value"], "measured": {"count": [k, n], "rate": k / n if n else 0.0}}
 
 
@@ -247,6 +250,6 @@ def claim_lines(v: dict[str, Any]) -> list[str]:
 
 
 def check_lines(run: Run) -> list[str]:
-    """One line per structure check: how many replicas pass."""
+    """One line per check: how many replicas pass."""
     checks = getattr(run, "checks", {}) or {}
     return [f"  {c.line(run.result.solved)}" for c in checks.values()]

@@ -4,8 +4,8 @@ For a run, :func:`draw_run` draws the first solved replica (the lowest seed that
 solved the task) and, for checks meant for every replica such as addition's
 local minimum, the first replica that shows it: its weights as Hinton diagrams
 (as in the papers' figures) and its hidden units' activity for every input
-pattern. For a series, :func:`draw_series` draws the trend. matplotlib is
-imported only here, through :mod:`backprop86.plots`.
+pattern. For a series, :func:`draw_series` draws the trend. This module chooses
+the figures; :mod:`backprop86.plots` draws them, importing matplotlib only then.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from backprop86 import plots
 from backprop86.experiments.runner import Run
 from backprop86.experiments.series import SeriesRun
 
@@ -31,8 +32,6 @@ def picks(run: Run) -> list[tuple[str, int]]:
 
 def draw_run(run: Run, folder: str | Path, stem: str | None = None) -> list[Path]:
     """Hinton diagrams of weights and hidden activity for :func:`picks`; returns the PNG paths."""
-    from backprop86 import plots
-
     folder = Path(folder)
     stem = stem or run.experiment.name
     exp, task, net = run.experiment, run.task, run.net
@@ -47,9 +46,7 @@ def draw_run(run: Run, folder: str | Path, stem: str | None = None) -> list[Path
         written += plots.hinton_weights(folder / f"{stem}-weights-{label}-seed{seed}", net,
                                         replica=r, title=f"weights: {what}")
         if "family_units" in run.checks:  # Nature Fig. 4: people → person1 encoding, by name
-            from backprop86.plots_family import nature_fig4
-
-            written += nature_fig4(folder / f"{stem}-fig4-{label}-seed{seed}", net, replica=r,
+            written += plots.nature_fig4(folder / f"{stem}-fig4-{label}-seed{seed}", net, replica=r,
                                    title=what)
         if hidden:
             y = net.forward(task.inputs).y
@@ -66,8 +63,6 @@ def draw_run(run: Run, folder: str | Path, stem: str | None = None) -> list[Path
 
 def draw_series(series: list[SeriesRun], folder: str | Path, stem: str) -> list[Path]:
     """One trend figure per series: median (IQR) against the parameter, published points."""
-    from backprop86 import plots
-
     written: list[Path] = []
     for s in series:
         iqrs = [tuple(q) if q else None for q in s.iqrs()]

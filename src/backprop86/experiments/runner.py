@@ -12,16 +12,15 @@ from typing import Any
 import numpy as np
 
 from backprop86 import fmt
-from backprop86.analysis import summarize
+from backprop86.analysis.checks import run_checks
+from backprop86.analysis.summary import summarize
 from backprop86.experiments import Experiment
 from backprop86.experiments.claims import check_lines, claim_lines, judge, judge_all
-from backprop86.holdout import Split, make_split
-from backprop86.holdout import format_heldout as _format_heldout
-from backprop86.holdout import score as _score_heldout
+from backprop86.experiments.holdout import Split, heldout_rows, make_split
+from backprop86.experiments.holdout import score as _score_heldout
+from backprop86.experiments.recipe import recipe
 from backprop86.io import command_line, versions
 from backprop86.network import Network
-from backprop86.recipe import recipe
-from backprop86.structure import run_checks
 from backprop86.tasks import Task
 from backprop86.train import Progress, Trainer, TrainResult
 
@@ -39,7 +38,7 @@ class Run:
     split: Split | None = None  # per-replica training / held-out cases, when the file has [split]
     #: The trainer, for checkpoints (``None`` when the run was rebuilt from a file).
     trainer: Trainer | None = field(default=None, repr=False)
-    #: Structure checks named in the experiment's ``analyses`` (:mod:`backprop86.structure`).
+    #: The checks the experiment lists in ``checks`` (:mod:`backprop86.analysis.checks`).
     checks: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -141,13 +140,22 @@ def run(
     summary = summarize(result)
     if split is not None:
         summary["heldout"] = _score_heldout(net, split, exp.config.mid)
-    checks = run_checks(exp.analyses, net, task) if exp.analyses else {}
+    checks = run_checks(exp.checks, net, task) if exp.checks else {}
     return Run(exp, seeds, task, net, result, summary, split, trainer, checks)
 
 
 # ----------------------------------------------------------------------------
 # Text table
 # ----------------------------------------------------------------------------
+
+
+#: Width of the label column of the run table.
+LABEL_WIDTH = 28
+
+
+def _labelled(rows: list[tuple[str, str]]) -> list[str]:
+    """Rows ``(label, value)`` as lines, the values lined up after the labels."""
+    return fmt.table(rows, "<<", widths=(LABEL_WIDTH,), gap="")
 
 
 def format_run(run_: Run) -> str:
@@ -157,32 +165,34 @@ def format_run(run_: Run) -> str:
     if exp.source:
         lines.append(f"source: {exp.source}")
     lo, hi = s["ci95"]
-    lines += [
-        "",
-        f"{'seeds':<28}{s['seeds']}",
-        f"{'solved':<28}{s['solved']}/{s['seeds']} = {s['rate']:.1%}  ({fmt.ci(lo, hi)})",
+    rows = [
+        ("seeds", str(s["seeds"])),
+        ("solved", f"{s['solved']}/{s['seeds']} = {s['rate']:.1%}  ({fmt.ci(lo, hi)})"),
     ]
     if s["stopped"]:
         iqr = s["sweeps_to_stop_iqr"]
-        lines.append(
-            f"{'sweeps to stop (median)':<28}{fmt.number(s['median_sweeps_to_stop'])}"
-            + (f"  IQR {fmt.span(iqr, fmt.number)}" if iqr and s['stopped'] > 1 else "")
-            + f"  ({s['stopped']} stopped)"
-        )
+        rows.append((
+            "sweeps to stop (median)",
+            fmt.number(s["median_sweeps_to_stop"])
+            + (f"  IQR {fmt.span(iqr, fmt.number)}" if iqr and s["stopped"] > 1 else "")
+            + f"  ({s['stopped']} stopped)",
+        ))
     iqr = s["sweeps_to_solve_iqr"]
-    lines.append(
-        f"{'sweeps to solve (median)':<28}{fmt.number(s['median_sweeps_to_solve'])}"
-        + (f"  IQR {fmt.span(iqr, fmt.number)}" if iqr and s['solved'] > 1 else "")
-    )
+    rows.append((
+        "sweeps to solve (median)",
+        fmt.number(s["median_sweeps_to_solve"])
+        + (f"  IQR {fmt.span(iqr, fmt.number)}" if iqr and s["solved"] > 1 else ""),
+    ))
     fq = s["final_error_quantiles"]
     if fq["q50"] is not None:
-        lines.append(f"{'final ' + exp.config.report + ' (median)':<28}{fq['q50']:.4g}")
+        rows.append((f"final {exp.config.report} (median)", f"{fq['q50']:.4g}"))
     if s["diverged"]:
-        lines.append(f"{'diverged':<28}{s['diverged']}")
+        rows.append(("diverged", str(s["diverged"])))
+    lines += ["", *_labelled(rows)]
     if "heldout" in s:
-        lines += ["", *_format_heldout(s["heldout"])]
+        lines += ["", *_labelled(heldout_rows(s["heldout"]))]
     if run_.checks:
-        lines += ["", "structure checks:", *check_lines(run_)]
+        lines += ["", "checks:", *check_lines(run_)]
     for v in run_.verdicts:
         lines += ["", *claim_lines(v)]
     if exp.deviations:

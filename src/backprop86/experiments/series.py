@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from backprop86 import fmt
-from backprop86.analysis import SWEEP_METRICS, sweeps_to
+from backprop86.analysis.summary import SWEEP_METRICS, sweeps_to
 from backprop86.errors import ConfigError
 from backprop86.experiments import Experiment
 from backprop86.experiments.runner import Run, run
@@ -42,6 +42,9 @@ from backprop86.train import Progress
 
 #: |Spearman ρ| at least this for a trend to count as reproduced.
 MIN_RHO = 0.8
+
+#: Least widths of the series table's columns: value, solved, median, IQR, mean, published.
+SERIES_WIDTHS = (8, 9, 22, 13, 7, 9)
 
 RULE = (
     "reproduced when the median {metric} {direction} along the series: Spearman ρ between "
@@ -202,16 +205,15 @@ def format_series(s: SeriesRun) -> str:
     head = f"series: {s.name} ({s.spec['param']} = {', '.join(map(str, s.values))}"
     head += f"; {fixed})" if fixed else ")"
     metric = s.metric.replace("_", " ")
-    lines = [head, f"  {s.spec['param']:>8}  {'solved':>9}  {'median ' + metric:>22}  "
-             f"{'IQR':>13}  {'mean':>7}  {'published':>9}"]
-    rows = zip(s.values, s.runs, s.medians(), s.iqrs(), s.means(), strict=True)
-    for value, r, median, iqr, mean in rows:
+    rows = [[s.spec["param"], "solved", f"median {metric}", "IQR", "mean", "published"]]
+    for value, r, median, iqr, mean in zip(s.values, s.runs, s.medians(), s.iqrs(), s.means(),
+                                           strict=True):
         sm = r.summary
-        pub = points.get(float(value))
-        lines.append(
-            f"  {value!s:>8}  {sm['solved']:>4}/{sm['seeds']:<4}  {fmt.count(median):>22}  "
-            f"{fmt.span(iqr):>13}  {fmt.count(mean):>7}  {fmt.count(pub):>9}"
-        )
+        rows.append([
+            str(value), f"{sm['solved']:>4}/{sm['seeds']:<4}", fmt.count(median), fmt.span(iqr),
+            fmt.count(mean), fmt.count(points.get(float(value))),
+        ])
+    lines = [head, *fmt.table(rows, ">" * 6, widths=SERIES_WIDTHS, indent="  ")]
     v = s.verdict()
     if v["log2_fit"] is not None:
         a, b = v["log2_fit"]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from backprop86.errors import ConfigError
-from backprop86.tasks import register
-from backprop86.tasks.base import Task
+from backprop86.tasks.base import Task, register
 from backprop86.tasks.boolean import all_binary
 
 

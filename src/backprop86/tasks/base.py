@@ -1,14 +1,19 @@
-"""The :class:`Task` container and its validation."""
+"""The :class:`Task` container and its validation, and the registry of task generators.
+
+A task generator is a function ``name(**params) -> Task`` registered with
+:func:`register`; :func:`make_task` builds a task by name. The generators'
+modules register themselves when :mod:`backprop86.tasks` imports them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from backprop86.errors import DataError, ShapeError
-
-Array = np.ndarray
+from backprop86.arrays import Array
+from backprop86.errors import ConfigError, DataError, ShapeError
 
 
 def _numbers(task: str, what: str, value: object) -> Array:
@@ -108,3 +113,33 @@ class Task:
             return self
         D = np.where(self.targets >= 0.5, high, low)
         return Task(self.name, self.inputs, D, self.labels, self.care, self.description)
+
+
+# ----------------------------------------------------------------------------
+# The registry of task generators
+# ----------------------------------------------------------------------------
+
+TASKS: dict[str, Callable[..., Task]] = {}
+
+
+def register(name: str) -> Callable[[Callable[..., Task]], Callable[..., Task]]:
+    """Decorator: make a task generator available by ``name``."""
+
+    def deco(fn: Callable[..., Task]) -> Callable[..., Task]:
+        TASKS[name] = fn
+        return fn
+
+    return deco
+
+
+def make_task(name: str, **params: object) -> Task:
+    """Build the task ``name`` with generator parameters ``params``."""
+    try:
+        generator = TASKS[name]
+    except KeyError:
+        known = ", ".join(sorted(TASKS))
+        raise ConfigError(f"unknown task {name!r}; expected one of {known}") from None
+    try:
+        return generator(**params)
+    except TypeError as exc:
+        raise ConfigError(f"task {name!r}: {exc}") from None

@@ -7,8 +7,7 @@ import itertools
 import numpy as np
 
 from backprop86.errors import ConfigError
-from backprop86.tasks import register
-from backprop86.tasks.base import Task
+from backprop86.tasks.base import Task, register
 
 
 def all_binary(n: int) -> np.ndarray:

@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop86.tasks import register
-from backprop86.tasks.base import Task
+from backprop86.tasks.base import Task, register
 
 #: CogSci Fig. 6 English order: the men, then the women.
 ENGLISH: tuple[str, ...] = (

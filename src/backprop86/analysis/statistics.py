@@ -1,0 +1,76 @@
+"""Statistics over replicas: intervals and tests of success rates, quantiles of measured values.
+
+Pure functions of counts and arrays; :mod:`backprop86.analysis.summary` applies
+them to a training result.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from backprop86.arrays import Array
+
+
+def wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (95 % by default).
+
+    ``p̂ = k/n``; centre ``(p̂ + z²/2n) / (1 + z²/n)``; half-width
+    ``z √(p̂(1−p̂)/n + z²/4n²) / (1 + z²/n)``. Unlike the normal interval it stays
+    inside [0, 1] and is sensible at ``k = 0`` and ``k = n``.
+    """
+    if n <= 0:
+        return (0.0, 1.0)
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must be in [0, {n}], got {successes}")
+    p = successes / n
+    z2 = z * z
+    denom = 1.0 + z2 / n
+    centre = (p + z2 / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)  # exact ends: no rounding residue
+    hi = 1.0 if successes == n else min(1.0, centre + half)
+    return (lo, hi)
+
+
+def binomial_p_value(k: int, n: int, p: float) -> float:
+    """Exact two-sided binomial test: the probability, under ``Binomial(n, p)``, of an outcome
+    no more likely than ``k`` successes in ``n`` trials,
+    ``Σ_j P(j) over P(j) ≤ P(k)`` with ``P(j) = C(n, j) p^j (1 − p)^(n−j)``.
+
+    It asks whether a small published sample (two runs, eight held-out cases) is a
+    plausible draw from the measured rate ``p``.
+    """
+    if not 0 <= k <= n:
+        raise ValueError(f"k must be in [0, {n}], got {k}")
+    probs = [math.comb(n, j) * p**j * (1 - p) ** (n - j) for j in range(n + 1)]
+    cutoff = probs[k] * (1 + 1e-9)
+    return min(1.0, sum(q for q in probs if q <= cutoff))
+
+
+def quantiles(
+    values: Array, qs: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
+) -> dict[str, float | None]:
+    """Named quantiles (``"q05"``, ``"q25"``, …) of the finite values; ``None`` if none."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    out: dict[str, float | None] = {}
+    for q in qs:
+        out[f"q{round(q * 100):02d}"] = float(np.quantile(v, q)) if v.size else None
+    return out
+
+
+def median_or_none(values: Array) -> float | None:
+    """The median of the finite values; ``None`` if there are none."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return float(np.median(v)) if v.size else None
+
+
+def iqr(values: Array) -> list[float] | None:
+    """The interquartile range ``[q25, q75]`` of the finite values; ``None`` if there are none."""
+    q = quantiles(values, (0.25, 0.75))
+    if q["q25"] is None:
+        return None
+    return [q["q25"], q["q75"]]  # type: ignore[list-item]

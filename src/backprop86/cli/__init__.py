@@ -1,0 +1,78 @@
+"""The command line (DESIGN §7).
+
+Tables go to stdout, progress to stderr. Exit codes: 0 ok, 2 bad usage or input
+(one clear line on stderr, no traceback), 1 anything else.
+
+Each subcommand lives in a small module of :mod:`backprop86.cli.commands` that
+provides ``add_parser(subparsers)`` and ``main(args) -> int``; this module loads
+only the one named on the command line. :mod:`.args` holds what the subcommands
+share (the usage error, argument types) and :mod:`.progress` the progress bar.
+The command line is a client: nothing else in the package imports it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+from backprop86.cli.args import Parser, UsageError
+from backprop86.errors import Backprop86Error
+from backprop86.version import __version__
+
+#: Subcommands, in the order ``--help`` lists them, and their modules.
+COMMANDS = {
+    "xor": "backprop86.cli.commands.xor",
+    "list": "backprop86.cli.commands.list",
+    "run": "backprop86.cli.commands.run",
+    "sweep": "backprop86.cli.commands.sweep",
+    "gradcheck": "backprop86.cli.commands.gradcheck",
+    "verify": "backprop86.cli.commands.verify",
+    "trace": "backprop86.cli.commands.trace",
+    "reproduce": "backprop86.cli.commands.reproduce",
+}
+
+
+def build_parser(only: str | None = None) -> Parser:
+    """The parser; ``only`` names the one subcommand to load (start-up cost), ``None`` all."""
+    parser = Parser(
+        prog="backprop86",
+        description="Backpropagation as in Rumelhart, Hinton & Williams (1986), in NumPy.",
+    )
+    parser.add_argument("--version", action="version", version=f"backprop86 {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name, module in COMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(module).add_parser(sub)
+    return parser
+
+
+def _command_in(argv: Sequence[str] | None) -> str | None:
+    """The subcommand named on the command line, when it is a known one (else ``None``)."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    first = next((w for w in words if not w.startswith("-")), None)
+    return first if first in COMMANDS and words and words[0] == first else None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``backprop86`` command."""
+    try:
+        parser = build_parser(_command_in(argv))
+        args = parser.parse_args(argv)
+        if args.command is None:
+            raise UsageError(
+                f"a command is required: one of {', '.join(COMMANDS)} (see `backprop86 --help`)"
+            )
+        return int(importlib.import_module(COMMANDS[args.command]).main(args) or 0)
+    except Backprop86Error as exc:
+        prog = getattr(exc, "prog", "backprop86")
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("backprop86: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+__all__ = ["COMMANDS", "build_parser", "main"]

@@ -1,0 +1,58 @@
+"""What the subcommands share on the command line: the usage error and argument types.
+
+A :class:`UsageError` (a :class:`~backprop86.errors.Backprop86Error`) is printed
+as one line naming the (sub)command, and exits with code 2; :class:`Parser`
+turns argparse's own errors into one.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from backprop86.errors import Backprop86Error
+
+
+class UsageError(Backprop86Error):
+    """Bad command-line usage; ``prog`` names the (sub)command."""
+
+    def __init__(self, message: str, prog: str = "backprop86") -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit code 2, with no usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message, self.prog)
+
+
+def _int_at_least(text: str, low: int, expected: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = low - 1
+    if value < low:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer ≥ 1."""
+    return _int_at_least(text, 1, "a positive integer")
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse type: an integer ≥ 0."""
+    return _int_at_least(text, 0, "an integer ≥ 0")
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value

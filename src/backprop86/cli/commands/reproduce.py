@@ -1,0 +1,263 @@
+"""``backprop86 reproduce``: every shipped experiment, one Markdown report, one JSON file.
+
+For every experiment that ``backprop86 list`` shows (and every ``[[variants]]``
+entry of its file) the command trains the experiment's seeds, draws its figures
+and collects its published-versus-measured tables. It writes
+
+* ``DIR/report.md``: a summary table of every claim and verdict, then per
+  experiment its table (as ``backprop86 run`` prints it), its deviations and its
+  figures;
+* ``DIR/results.json``: every number — per run the record of ``run --json``
+  (config, seeds, summary, verdicts, checks, every replica), per series
+  every point;
+* ``DIR/figures/``: Hinton diagrams of trained weights and hidden codes, trends (PNG;
+  ``run --plot`` also writes SVG).
+
+``--quick`` uses each file's ``[quick]`` table: ``seeds`` (fewer seeds),
+``set`` (e.g. a lower ``max_sweeps``) and ``variants`` (the variants to keep);
+the report says what quick mode changed. ``--only NAME`` restricts the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from backprop86 import experiments, fmt
+from backprop86.cli.commands.common import require_matplotlib
+from backprop86.errors import Backprop86Error, ConfigError
+from backprop86.experiments import Experiment
+from backprop86.experiments.claims import describe_measured
+from backprop86.io import atomic_write, command_line, save_json, versions
+
+PROG = "backprop86 reproduce"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "reproduce",
+        help="run every shipped experiment; write a Markdown report and a JSON file",
+        description="Run every shipped experiment (and its variants) and write DIR/report.md "
+        "with every published-versus-measured table and figure, DIR/results.json with every "
+        "number, and the figures under DIR/figures.",
+    )
+    p.add_argument("--out", type=Path, default=Path("reproduce"), metavar="DIR",
+                   help="folder for report.md, results.json and figures/ (default: reproduce)")
+    p.add_argument("--quick", action="store_true",
+                   help="fewer seeds and shorter runs, from each experiment's [quick] table")
+    p.add_argument("--only", action="append", default=[], metavar="NAME",
+                   help="run only this experiment (repeatable)")
+    p.add_argument("--no-plots", dest="plots", action="store_false",
+                   help="skip the figures (no matplotlib needed)")
+
+
+@dataclass
+class Entry:
+    """One experiment (or one of its variants) as run: its text, verdicts, figures and record."""
+
+    name: str
+    variant: str
+    title: str
+    settings: list[str]
+    seeds: int
+    seconds: float
+    text: str = ""
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    figures: list[Path] = field(default_factory=list)
+    record: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    interrupted: bool = False
+
+
+def plan(exp: Experiment, quick: bool) -> tuple[list[int], list[tuple[str, list[str]]], list[str]]:
+    """Seeds, the ``(variant, settings)`` pairs to run (the file's own first), quick settings."""
+    table = exp.raw.get("quick", {}) if quick else {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"experiment {exp.name!r}: [quick] must be a table")
+    seeds = exp.seeds(int(table["seeds"])) if "seeds" in table else exp.seeds()
+    quick_set = [str(s) for s in table.get("set", [])]
+    variants = exp.raw.get("variants", [])
+    keep = table.get("variants")
+    runs: list[tuple[str, list[str]]] = [("", [])]
+    for v in variants:
+        if not isinstance(v, dict) or "name" not in v or "set" not in v:
+            raise ConfigError(f"experiment {exp.name!r}: every [[variants]] needs name and set")
+        if keep is None or v["name"] in keep:
+            runs.append((str(v["name"]), [str(s) for s in v["set"]]))
+    return seeds, runs, quick_set
+
+
+def run_one(exp: Experiment, variant: str, settings: list[str], seeds: list[int],
+            figures: Path | None) -> Entry:
+    """Run ``exp`` with ``settings`` (a single run or its series) and collect everything."""
+    from backprop86.experiments.runner import format_run, run
+    from backprop86.experiments.series import format_all, run_all, series_specs
+
+    e = exp.with_settings(settings)
+    stem = exp.name + (f"-{_slug(variant)}" if variant else "")
+    entry = Entry(exp.name, variant, e.title, settings, len(seeds), 0.0)
+    start = time.perf_counter()
+    if series_specs(e):
+        series = run_all(e, seeds)
+        entry.text = format_all(e, series)
+        entry.verdicts = [{**s.verdict(), "what": f"trend with {s.name}", "kind": "trend",
+                           "source": s.spec.get("source", e.source),
+                           "measured_text": _trend_text(s)} for s in series]
+        entry.record = {"series": [s.to_json() for s in series]}
+        entry.interrupted = any(r.result.interrupted for s in series for r in s.runs)
+        if figures is not None:
+            from backprop86.experiments.figures import draw_series
+
+            entry.figures = draw_series(series, figures, stem)
+    else:
+        result = run(e, seeds)
+        entry.text = format_run(result)
+        entry.verdicts = result.verdicts
+        entry.record = result.to_json()
+        entry.interrupted = result.result.interrupted
+        if figures is not None:
+            from backprop86.experiments.figures import draw_run
+
+            entry.figures = draw_run(result, figures, stem)
+    for png in entry.figures:  # the report embeds the PNGs; their SVG twins only add weight
+        png.with_suffix(".svg").unlink(missing_ok=True)
+    entry.seconds = time.perf_counter() - start
+    return entry
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
+
+
+def _trend_text(s: Any) -> str:
+    medians = ", ".join(fmt.count(m) for m in s.medians())
+    rho = s.verdict()["rho"]
+    return f"medians {medians}" + ("" if rho is None else f" (Spearman ρ = {rho:+.2f})")
+
+
+def main(args: argparse.Namespace) -> int:
+    names = experiments.names()
+    unknown = [n for n in args.only if n not in names]
+    if unknown:
+        raise ConfigError(f"--only: unknown experiment(s) {', '.join(unknown)}; expected some of "
+                          f"{', '.join(names)}")
+    chosen = [n for n in names if not args.only or n in args.only]
+    if args.plots:
+        require_matplotlib("the figures need", PROG, hint=", or pass --no-plots")
+    out: Path = args.out
+    figures = out / "figures" if args.plots else None
+    entries: list[Entry] = []
+    started = time.perf_counter()
+    stopped = False
+    for name in chosen:
+        exp = experiments.load(name)
+        seeds, runs, quick_set = plan(exp, args.quick)
+        for variant, settings in runs:
+            label = name + (f" ({variant})" if variant else "")
+            print(f"{PROG}: {label}, {len(seeds)} seeds …", file=sys.stderr, flush=True)
+            try:
+                entry = run_one(exp, variant, [*quick_set, *settings], seeds, figures)
+            except Backprop86Error as exc:
+                entry = Entry(name, variant, exp.title, [*quick_set, *settings], len(seeds), 0.0,
+                              error=str(exc))
+            entries.append(entry)
+            print(f"{PROG}: {label} done in {entry.seconds:.1f} s"
+                  + (f" — failed: {entry.error}" if entry.error else ""), file=sys.stderr)
+            if entry.interrupted:
+                stopped = True
+                break
+        if stopped:
+            break
+    total = time.perf_counter() - started
+    write_report(out, entries, quick=args.quick, seconds=total, stopped=stopped)
+    print(f"{PROG}: wrote {out / 'report.md'} and {out / 'results.json'} in {total:.0f} s",
+          file=sys.stderr)
+    if stopped:
+        return 130
+    return 1 if any(e.error for e in entries) else 0
+
+
+# ----------------------------------------------------------------------------
+# Writing
+# ----------------------------------------------------------------------------
+
+
+def write_report(out: Path, entries: list[Entry], *, quick: bool, seconds: float,
+                 stopped: bool) -> None:
+    """``out/report.md`` and ``out/results.json``."""
+    save_json(out / "results.json", {
+        "command": command_line(),
+        "quick": quick,
+        "versions": versions(),
+        "seconds": seconds,
+        "interrupted": stopped,
+        "runs": [{
+            "experiment": e.name, "variant": e.variant or None, "settings": e.settings,
+            "seeds": e.seeds, "seconds": e.seconds, "error": e.error or None,
+            "figures": [str(p.relative_to(out)) for p in e.figures],
+            "result": e.record,
+        } for e in entries],
+    })
+    with atomic_write(out / "report.md") as fh:
+        fh.write(markdown(out, entries, quick=quick, seconds=seconds, stopped=stopped))
+
+
+def markdown(out: Path, entries: list[Entry], *, quick: bool, seconds: float,
+             stopped: bool) -> str:
+    """The report: how it was made, a summary of every verdict, then every experiment."""
+    v = versions()
+    mode = "quick mode (fewer seeds, shorter caps: each section lists what changed)" if quick \
+        else "full mode"
+    lines = [
+        "# backprop86: the 1986 experiments, published against measured",
+        "",
+        f"Generated by `{command_line()}` in {mode}, {seconds:.0f} s "
+        f"(backprop86 {v['backprop86']}, NumPy {v['numpy']}, Python {v['python']}). "
+        "Every number below comes from that command; `results.json` beside this file holds "
+        "them all.",
+        "",
+        "Verdicts: **reproduced**, **within the distribution** or **not reproduced**, each by "
+        "the rule printed with it. Single published runs come from unknown seeds and unstated "
+        "settings, so they are compared with the distribution over many seeds.",
+        "",
+    ]
+    if stopped:
+        lines += ["**Interrupted**: the runs below are those finished before Ctrl-C.", ""]
+    lines += ["## Summary", "", "| experiment | claim | published | measured | verdict |",
+              "|---|---|---|---|---|"]
+    for e in entries:
+        label = e.name + (f" ({e.variant})" if e.variant else "")
+        if e.error:
+            lines.append(f"| {label} | — | — | failed: {_cell(e.error)} | — |")
+            continue
+        if not e.verdicts:
+            lines.append(f"| {label} | (no published claim) | — | — | — |")
+        for verdict in e.verdicts:
+            measured = verdict.get("measured_text") or describe_measured(verdict.get("measured"))
+            lines.append(
+                f"| {label} | {_cell(verdict.get('what') or verdict.get('metric', ''))} | "
+                f"{_cell(verdict.get('published'))} | {_cell(measured)} | "
+                f"{verdict['verdict']} |"
+            )
+    for e in entries:
+        label = e.name + (f" — variant: {e.variant}" if e.variant else "")
+        lines += ["", f"## {label}", ""]
+        settings = ", ".join(f"`{s}`" for s in e.settings) or "none"
+        lines.append(f"{e.seeds} seeds; settings changed from the file: {settings}; "
+                     f"{e.seconds:.1f} s.")
+        if e.error:
+            lines += ["", f"**Failed**: {e.error}"]
+            continue
+        lines += ["", "```text", e.text, "```"]
+        for path in e.figures:
+            rel = path.relative_to(out)
+            lines += ["", f"![{rel.stem}]({rel.as_posix()})"]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")

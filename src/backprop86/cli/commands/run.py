@@ -1,0 +1,134 @@
+"""``backprop86 run EXPERIMENT``: train it over seeds, print published versus measured.
+
+``--weights PATH`` writes the trained weights of every replica (a weight file,
+:func:`backprop86.checkpoint.save_weights`, that ``gradcheck --weights`` reads).
+``--checkpoint PATH`` saves the weights, the optimizer's state and the trainer's
+state at the end (and when Ctrl-C stops the run); ``--resume PATH`` continues
+such a run — with the same settings, ``max_sweeps`` may grow — so that the
+result equals an uninterrupted run bit for bit. Ctrl-C finishes the sweep in
+progress, prints the result so far, always writes a checkpoint (to
+``EXPERIMENT.checkpoint.npz`` when no ``--checkpoint`` was given) and exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from backprop86 import checkpoint
+from backprop86.cli.args import UsageError, positive_int
+from backprop86.cli.commands.common import (
+    add_experiment_args,
+    add_json_arg,
+    experiment_from,
+    require_matplotlib,
+)
+from backprop86.cli.progress import sweep_bar
+from backprop86.experiments import Experiment
+from backprop86.experiments.recipe import recipe
+from backprop86.experiments.runner import format_run, run
+from backprop86.experiments.series import format_all, run_all, series_specs
+from backprop86.io import check_writable, save_json, versions
+
+#: Exit status of a run stopped by Ctrl-C (128 + SIGINT), after its checkpoint is saved.
+INTERRUPTED = 130
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run one experiment over seeds",
+                       description="Train an experiment over seeds (all as one batch) and print "
+                                   "the published result beside the measured one.")
+    add_experiment_args(p)
+    p.add_argument("--seeds", type=positive_int, metavar="N",
+                   help="train N seeds (first…first+N−1) instead of the file's default seeds")
+    add_json_arg(p)
+    p.add_argument("--weights", type=Path, metavar="PATH",
+                   help="write the trained weights of every replica here (.npz, no pickle), "
+                        "with the run's settings and seeds")
+    p.add_argument("--checkpoint", type=Path, metavar="PATH",
+                   help="save weights, optimizer and trainer state here at the end and on "
+                        "Ctrl-C (.npz, no pickle), to continue later with --resume")
+    p.add_argument("--resume", type=Path, metavar="PATH",
+                   help="continue the run saved in this checkpoint; give the same experiment, "
+                        "--set and --seeds (only max_sweeps may change)")
+    p.add_argument("--plot", type=Path, metavar="DIR",
+                   help="draw Hinton diagrams of the trained weights and hidden codes (PNG and "
+                        "SVG) into DIR; needs matplotlib")
+
+
+def main(args: argparse.Namespace) -> int:
+    exp = experiment_from(args)
+    seeds = exp.seeds(args.seeds)
+    if args.plot is not None:
+        require_matplotlib("--plot needs", "backprop86 run")
+    if series_specs(exp):
+        return _main_series(args, exp, seeds)
+    record = recipe(exp, seeds)
+    for path in (args.json, args.weights, args.checkpoint):
+        if path is not None:
+            check_writable(path)  # before training, not after it
+    saved = None
+    if args.resume is not None:
+        saved = checkpoint.load(args.resume)
+        checkpoint.check_same_run(saved, record)
+    task = exp.task()
+    work = len(seeds) * exp.config.max_sweeps * task.n_cases
+    prepare = None if saved is None else (lambda trainer: checkpoint.resume(trainer, saved))
+    with sweep_bar(exp.config.max_sweeps, exp.name, work) as progress:
+        result = run(exp, seeds, progress=progress, prepare=prepare)
+    print(format_run(result))
+    if args.json:
+        save_json(args.json, result.to_json())
+    if args.weights:
+        checkpoint.save_weights(args.weights, result.net, record)
+    if args.plot:
+        from backprop86.experiments.figures import draw_run
+
+        for path in draw_run(result, args.plot):
+            print(f"figure: {path}", file=sys.stderr)
+    interrupted = result.result.interrupted
+    target = args.checkpoint
+    if target is None and interrupted:
+        target = Path(f"{exp.name}.checkpoint.npz")
+    if target is not None:
+        if result.trainer.resumable:
+            checkpoint.save(target, result.trainer, record)
+            if interrupted:
+                print(f"backprop86 run: interrupted at sweep {result.sweeps_done}; checkpoint "
+                      f"saved to {target}; continue with: {_continue(args, target)}",
+                      file=sys.stderr)
+        else:
+            print("backprop86 run: interrupted in the middle of a sweep, so no checkpoint "
+                  "could be written", file=sys.stderr)
+    return INTERRUPTED if interrupted else 0
+
+
+def _main_series(args: argparse.Namespace, exp: Experiment, seeds: list[int]) -> int:
+    """An experiment whose result is a trend: run every point of every series, print the tables."""
+    if args.checkpoint is not None or args.resume is not None or args.weights is not None:
+        raise UsageError(f"experiment {exp.name!r} runs a series of points; --weights, "
+                         "--checkpoint and --resume work only for single runs", "backprop86 run")
+    series = run_all(exp, seeds)
+    print(format_all(exp, series))
+    if args.json:
+        save_json(args.json, {"experiment": exp.name, "title": exp.title, "source": exp.source,
+                              "deviations": list(exp.deviations), "versions": versions(),
+                              "series": [s.to_json() for s in series]})
+    if args.plot:
+        from backprop86.experiments.figures import draw_series
+
+        for path in draw_series(series, args.plot, exp.name):
+            print(f"figure: {path}", file=sys.stderr)
+    return 0
+
+
+def _continue(args: argparse.Namespace, target: Path) -> str:
+    """The command line that resumes this run."""
+    words = ["backprop86", "run", args.experiment]
+    for item in args.settings:
+        words += ["--set", item]
+    if args.seeds is not None:
+        words += ["--seeds", str(args.seeds)]
+    return shlex.join([*words, "--resume", str(target)])

@@ -1,0 +1,507 @@
+"""``backprop86 sweep``: many seeds at every point of a parameter grid, each point one batch.
+
+All ``N`` seeds of a grid point train together as replicas of one network
+(DESIGN §2), so replica ``r`` is exactly the single run with seed ``first + r``.
+For every point the command prints the solved count and rate with a 95 % Wilson
+interval, the median and interquartile range of the first sweep at which a net
+solved the task, quantiles of the final error, and the failures grouped by what
+the failed nets answer (:func:`backprop86.analysis.failures.failure_kind`).
+
+Several experiments may be named; the grid applies to each. ``--json`` writes
+one entry per point (the summary keys of ``run --json`` plus the failure kinds);
+``--plot DIR`` draws error curves, a decision boundary and the hidden
+representations of one seed per point, and the solved rate across the grid.
+Ctrl-C stops the point in training, prints the table of what is finished (the
+interrupted point marked partial) and writes the partial JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backprop86 import fmt
+from backprop86.analysis.failures import classify_failures, count_kinds
+from backprop86.cli.args import UsageError, nonnegative_int, positive_int
+from backprop86.cli.commands.common import require_matplotlib
+from backprop86.cli.progress import sweep_bar
+from backprop86.errors import Backprop86Error, ConfigError
+from backprop86.experiments import Experiment, load
+from backprop86.experiments.runner import run
+from backprop86.io import command_line, save_json, versions
+from backprop86.network import Network
+from backprop86.switches import split_assignment
+from backprop86.tasks import Task
+
+PROG = "backprop86 sweep"
+
+#: Points of each error curve kept for the figures (log-spaced over the sweeps).
+CURVE_POINTS = 300
+
+#: An output within this distance of the midpoint counts as undecided ("≈ 0.5").
+UNDECIDED = 0.1
+
+#: Seeds listed per failure kind in the table (the JSON lists them all).
+SEEDS_SHOWN = 6
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sweep",
+        help="many seeds per grid point, each point one batch: rates, failures, figures",
+        description="Train N seeds at every point of a parameter grid, each point as one batch "
+        "of replicas, and print per point the solved rate with a 95% Wilson interval, sweeps "
+        "to solve, final-error quantiles and the failures grouped by kind.",
+    )
+    p.add_argument("experiments", nargs="+", metavar="EXPERIMENT_OR_TOML",
+                   help="shipped experiments (see `backprop86 list`) or .toml files; "
+                        "the grid applies to each")
+    p.add_argument("--seeds", type=positive_int, required=True, metavar="N",
+                   help="seeds per grid point: first … first+N−1 of each experiment")
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
+                   help="values of a parameter or setting (repeatable: the grid is the product); "
+                        "separate values with ';' when they hold commas, e.g. targets=0,1;0.1,0.9")
+    p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a setting or parameter at every point, e.g. --set bias=true")
+    p.add_argument("--json", type=Path, metavar="PATH",
+                   help="write one entry per grid point, the config and versions here")
+    p.add_argument("--plot", type=Path, metavar="DIR",
+                   help="draw figures (PNG and SVG) into DIR; needs matplotlib")
+    p.add_argument("--plot-seed", type=nonnegative_int, metavar="S",
+                   help="seed whose decision boundary and hidden units are drawn "
+                        "(default: each experiment's first seed)")
+
+
+# ----------------------------------------------------------------------------
+# The grid
+# ----------------------------------------------------------------------------
+
+
+def parse_grid(items: list[str]) -> list[tuple[str, list[str]]]:
+    """``["hidden=1,2", "lr=0.25,0.5"]`` → ``[("hidden", ["1", "2"]), ("lr", ["0.25", "0.5"])]``."""
+    grid: list[tuple[str, list[str]]] = []
+    for item in items:
+        try:
+            key, text = split_assignment(item, "--grid", "KEY=V1,V2,...")
+        except ConfigError as exc:
+            raise UsageError(str(exc), PROG) from None
+        sep = ";" if ";" in text else ","
+        values = [v.strip() for v in text.split(sep)]
+        if not text.strip() or any(not v for v in values):
+            raise UsageError(
+                f"--grid {item}: empty value; expected KEY=V1,V2,... with every value given", PROG
+            )
+        if len(set(values)) != len(values):
+            raise UsageError(f"--grid {item}: a value is listed twice", PROG)
+        if key in (k for k, _ in grid):
+            raise UsageError(f"--grid {key} is given twice; list all its values in one", PROG)
+        grid.append((key, values))
+    return grid
+
+
+@dataclass(frozen=True)
+class Point:
+    """One grid point of one experiment: the experiment with the point's settings applied."""
+
+    experiment: Experiment
+    grid: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        return " ".join(f"{k}={_show(v)}" for k, v in self.grid.items())
+
+    @property
+    def name(self) -> str:
+        return f"{self.experiment.name} {self.label}".strip()
+
+    @property
+    def slug(self) -> str:
+        """A file-name-safe name: ``xor-hidden2``."""
+        parts = [self.experiment.name] + [f"{k}{_show(v)}" for k, v in self.grid.items()]
+        return re.sub(r"[^A-Za-z0-9_.+-]+", "_", "-".join(parts))
+
+
+def grid_points(experiments: list[Experiment], grid: list[tuple[str, list[str]]]) -> list[Point]:
+    """Every experiment at every point of the product of the grid's values, checked up front."""
+    points = []
+    for exp in experiments:
+        for combo in itertools.product(*(values for _, values in grid)):
+            assignments = [f"{key}={value}" for (key, _), value in zip(grid, combo, strict=True)]
+            try:
+                at = exp.with_settings(assignments)
+                at.task()
+                at.network(replicas=1)
+            except Backprop86Error as exc:
+                where = " ".join(f"--grid {a}" for a in assignments)
+                raise UsageError(f"{where} ({exp.name}): {exc}", PROG) from None
+            values = {key: _value_of(at, key) for key, _ in grid}
+            points.append(Point(at, values))
+    return points
+
+
+def _value_of(exp: Experiment, key: str) -> Any:
+    return exp.params[key] if key in exp.params else getattr(exp.config, key)
+
+
+def _show(v: Any) -> str:
+    if v is None:
+        return "none"
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, (tuple, list)):
+        return ",".join(map(_show, v))
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+# ----------------------------------------------------------------------------
+# Training and measuring one point
+# ----------------------------------------------------------------------------
+
+
+@dataclass
+class PointResult:
+    """What a sweep keeps of one point: per-replica numbers, thinned error curves, one net."""
+
+    point: Point
+    seeds: list[int]
+    task: Task
+    summary: dict[str, Any]
+    kinds: list[str | None]
+    solved: np.ndarray          # (R,)
+    first_solved: np.ndarray    # (R,) 1-based sweep, −1 if never
+    final_error: np.ndarray     # (R,)
+    final_outputs: np.ndarray   # (R, N, n_out)
+    curve_sweeps: np.ndarray    # (K,) 1-based sweep numbers
+    curves: np.ndarray          # (R, K) reported error at those sweeps
+    sweeps_done: int
+    interrupted: bool
+    kept_seed: int | None = None
+    kept_net: Network | None = None   # one replica: the seed drawn by --plot
+
+
+def measure(point: Point, seeds: list[int], *, keep_seed: int | None = None,
+            label: str | None = None) -> PointResult:
+    """Train every seed of ``point`` as one batch and summarise it (history thinned, dropped)."""
+    exp = point.experiment
+    task = exp.task()
+    work = len(seeds) * exp.config.max_sweeps * task.n_cases
+    with sweep_bar(exp.config.max_sweeps, label or point.name, work) as progress:
+        run_ = run(exp, seeds, progress=progress)
+    r = run_.result
+    cfg = exp.config
+    coded = task.coded(*cfg.targets)
+    rule = {"mid": cfg.mid, "margin": cfg.solve_margin,
+            "near": UNDECIDED * (cfg.targets[1] - cfg.targets[0])}
+    if run_.split is None:
+        kinds = classify_failures(r.final_outputs, coded.targets, task.labels,
+                                  diverged=r.diverged, care=task.care, **rule)
+    else:  # each replica trained on its own cases: judge it on those
+        kinds = []
+        for i, own in enumerate(run_.split.train):
+            own = own.coded(*cfg.targets)
+            kinds += classify_failures(r.final_outputs[i:i + 1], own.targets, own.labels,
+                                       diverged=r.diverged[i:i + 1], care=own.care, **rule)
+    summary = point_summary(run_.summary, kinds, seeds)
+    columns = r.history.shape[1]
+    index = np.unique(np.round(np.geomspace(1, max(columns, 1), CURVE_POINTS)).astype(int)) - 1
+    index = index[index < columns]
+    kept_net = None
+    if keep_seed is not None and keep_seed in seeds:
+        i = seeds.index(keep_seed)
+        kept_net = exp.network(replicas=1)
+        kept_net.set_params({name: w[i] for name, w in run_.net.params.items()})
+    return PointResult(
+        point=point, seeds=seeds, task=task, summary=summary, kinds=kinds,
+        solved=r.solved.copy(), first_solved=r.first_solved.copy(),
+        final_error=r.final_error.copy(), final_outputs=r.final_outputs,
+        curve_sweeps=index * r.history_every + 1, curves=r.history[:, index].copy(),
+        sweeps_done=int(r.sweeps.max()) if r.sweeps.size else 0, interrupted=r.interrupted,
+        kept_seed=keep_seed if kept_net is not None else None, kept_net=kept_net,
+    )
+
+
+def point_summary(
+    summary: dict[str, Any], kinds: list[str | None], seeds: list[int]
+) -> dict[str, Any]:
+    """``run``'s summary plus the failures: counts per kind and the seeds of each."""
+    by_kind: dict[str, list[int]] = {}
+    for seed, kind in zip(seeds, kinds, strict=True):
+        if kind is not None:
+            by_kind.setdefault(kind, []).append(seed)
+    counts = count_kinds(kinds)
+    return {
+        **summary,
+        "failure_kinds": counts,
+        "failure_seeds": {k: by_kind[k] for k in counts},
+    }
+
+
+def criterion(exp: Experiment) -> str:
+    """The success criterion in words."""
+    cfg = exp.config
+    if cfg.solve_margin is None:
+        return f"every output on the right side of {cfg.mid:g}"
+    return f"every output within {cfg.solve_margin:g} of its target"
+
+
+# ----------------------------------------------------------------------------
+# Output: table, JSON, figures
+# ----------------------------------------------------------------------------
+
+
+def format_table(results: list[PointResult], *, planned: int) -> str:
+    """The sweep's table: one row per point, then each point's failures by kind."""
+    if not results:
+        return "no grid point finished"
+    exps = {id(r.point.experiment): r.point.experiment for r in results}.values()
+    crits = sorted({criterion(e) for e in exps})
+    keys = list(results[0].point.grid)
+    stops = any(r.summary["stopped"] for r in results)
+    held = any("heldout" in r.summary for r in results)
+    header = ["experiment", *keys, "solved", "rate", "95% CI", "to solve: median", "IQR",
+              *(["stopped", "to stop: median"] if stops else []),
+              "final error: 5%", "50%", "95%", *(["held out right"] if held else [])]
+    rows = []
+    for res in results:
+        s = res.summary
+        iqr = s["sweeps_to_solve_iqr"]
+        fq = s["final_error_quantiles"]
+        lo, hi = s["ci95"]
+        mark = "*" if res.interrupted else ""
+        rows.append([
+            res.point.experiment.name + mark,
+            *(_show(res.point.grid[k]) for k in keys),
+            f"{s['solved']}/{s['seeds']}", f"{s['rate']:.1%}", fmt.percents(lo, hi),
+            fmt.count(s["median_sweeps_to_solve"]),
+            fmt.span(iqr),
+            *([str(s["stopped"]), fmt.count(s["median_sweeps_to_stop"])] if stops else []),
+            fmt.small(fq["q05"]), fmt.small(fq["q50"]), fmt.small(fq["q95"]),
+            *([_held(s.get("heldout"))] if held else []),
+        ])
+    numeric_from = 1 + len(keys)  # the experiment and the grid's values left, numbers right
+    align = "<" * numeric_from + ">" * (len(header) - numeric_from)
+    first = results[0]
+    seeds = first.seeds
+    reports = sorted({r.point.experiment.config.report for r in results})
+    lines = [
+        f"{len(seeds)} seeds per point ({_seed_range(seeds)}), each point trained as one batch; "
+        f"{len(results)} of {planned} points",
+        f"solved = {' / '.join(crits)} after the last sweep; "
+        f"to solve = first sweep at which a solved net met it",
+        f"final error = the experiment's reported error ({', '.join(reports)})",
+        "",
+        *fmt.table([header, *rows], align),
+    ]
+    for res in results:
+        if res.interrupted:
+            lines.append(f"* {res.point.name}: interrupted at sweep {res.sweeps_done:,} of "
+                         f"{res.point.experiment.config.max_sweeps:,}: partial numbers")
+    mid = first.point.experiment.config.mid
+    lines += ["", f"Failures by kind (≈ {mid:g}: within {UNDECIDED:g} of it; "
+                  f"seeds listed are examples, the JSON lists all):"]
+    for res in results:
+        counts = res.summary["failure_kinds"]
+        if not counts:
+            lines.append(f"  {res.point.name}: none")
+            continue
+        lines.append(f"  {res.point.name}: {sum(counts.values())} failed")
+        width = max(len(k) for k in counts)
+        for kind, count in counts.items():
+            shown = res.summary["failure_seeds"][kind][:SEEDS_SHOWN]
+            more = ", …" if count > len(shown) else ""
+            listed = ", ".join(map(str, shown)) + more
+            lines.append(f"    {count:>5}  {kind:<{width}}  seeds {listed}")
+    return "\n".join(lines)
+
+
+def _held(h: dict[str, Any] | None) -> str:
+    """Held-out cases answered correctly, over all replicas: ``41% (97/236)``."""
+    if h is None:
+        return fmt.DASH
+    total = h["cases"] * len(h["correct"])
+    return f"{h['fraction']:.0%} ({sum(h['correct'])}/{total})"
+
+
+def _seed_range(seeds: list[int]) -> str:
+    return f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}–{seeds[-1]}"
+
+
+def to_json(
+    results: list[PointResult],
+    experiments: list[Experiment],
+    grid: dict[str, list[Any]],
+    *,
+    seeds: int,
+    settings: list[str],
+    planned: int,
+    interrupted: bool,
+) -> dict[str, Any]:
+    """The sweep's record: one entry per finished point, plus config, grid values and versions."""
+    return {
+        "command": command_line(),
+        "versions": versions(),
+        "seeds_per_point": seeds,
+        "grid": grid,
+        "settings": list(settings),
+        "experiments": [
+            {"name": e.name, "title": e.title, "source": e.source, "params": e.params,
+             "config": e.config.to_dict(), "published": e.published or None,
+             "deviations": list(e.deviations)}
+            for e in experiments
+        ],
+        "undecided_within": UNDECIDED,
+        "points_planned": planned,
+        "points_done": len(results),
+        "complete": not interrupted and len(results) == planned,
+        "interrupted": interrupted,
+        "points": [
+            {
+                "experiment": r.point.experiment.name,
+                "grid": r.point.grid,
+                "params": r.point.experiment.params,
+                "config": r.point.experiment.config.to_dict(),
+                "criterion": criterion(r.point.experiment),
+                "report": r.point.experiment.config.report,
+                "first_seed": r.seeds[0],
+                "partial": r.interrupted,
+                "sweeps_done": r.sweeps_done,
+                **r.summary,
+            }
+            for r in results
+        ],
+    }
+
+
+def _distinct(values: Any) -> list[Any]:
+    out: list[Any] = []
+    for v in values:
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def draw(results: list[PointResult], folder: Path, grid: list[tuple[str, list[str]]]) -> list[Path]:
+    """Every figure of the sweep into ``folder``; returns the written files."""
+    from backprop86 import plots
+
+    written: list[Path] = []
+    for res in results:
+        exp = res.point.experiment
+        n = len(res.seeds)
+        written += plots.error_curves(
+            folder / f"error-curves-{res.point.slug}", res.curve_sweeps, res.curves, res.solved,
+            title=f"{res.point.name}: error of {n} seeds", ylabel=f"{exp.config.report} error",
+        )
+        net, seed = res.kept_net, res.kept_seed
+        if net is None:
+            continue
+        i = res.seeds.index(seed)
+        state = "solved" if res.solved[i] else f"failed: {res.kinds[i]}"
+        if res.task.n_inputs == 2 and res.task.n_outputs == 1:
+            written += plots.decision_boundary(
+                folder / f"decision-boundary-{res.point.slug}-seed{seed}", net, res.task,
+                title=f"{res.point.name}, seed {seed}: {state}",
+                mid=exp.config.mid,
+            )
+        if net.hidden:
+            written += plots.hidden_activations(
+                folder / f"hidden-{res.point.slug}-seed{seed}", net, res.task,
+                title=f"{res.point.name}, seed {seed}: {state}",
+                mid=exp.config.mid,
+            )
+    if len(results) > 1:
+        limits = {r.point.experiment.config.max_sweeps for r in results}
+        within = f" within {limits.pop():,} sweeps" if len(limits) == 1 else ""
+        written += plots.solved_rate(
+            folder / "solved-rate", _rate_series(results, grid),
+            xlabel=_axis_name(grid[0][0]) if grid else "",
+            title=f"Solved{within} ({len(results[0].seeds)} seeds per point)",
+        )
+    return written
+
+
+def _rate_series(results: list[PointResult], grid: list[tuple[str, list[str]]]) -> dict[str, Any]:
+    """One series per experiment against the grid's single numeric key; else one row per point."""
+    series: dict[str, tuple[list[Any], list[int], list[int]]] = {}
+    single = len(grid) == 1 and all(
+        isinstance(r.point.grid[grid[0][0]], (int, float))
+        and not isinstance(r.point.grid[grid[0][0]], bool)
+        for r in results
+    )
+    for res in results:
+        name = res.point.experiment.name if single else res.point.name
+        x = res.point.grid[grid[0][0]] if single else ""
+        xs, ks, ns = series.setdefault(name, ([], [], []))
+        xs.append(x)
+        ks.append(res.summary["solved"])
+        ns.append(res.summary["seeds"])
+    return series
+
+
+def _axis_name(key: str) -> str:
+    return {"hidden": "hidden units", "lr": "learning rate ε", "momentum": "momentum α",
+            "init_scale": "initial weight range"}.get(key, key)
+
+
+# ----------------------------------------------------------------------------
+# The command
+# ----------------------------------------------------------------------------
+
+
+def main(args: argparse.Namespace) -> int:
+    grid = parse_grid(args.grid)
+    if args.plot is not None:
+        require_matplotlib("--plot needs", PROG)
+    experiments = [load(name).with_settings(args.settings) for name in args.experiments]
+    points = grid_points(experiments, grid)
+    if args.plot_seed is not None:
+        for e in experiments:
+            s = e.seeds(args.seeds)
+            if args.plot_seed not in s:
+                raise UsageError(f"--plot-seed {args.plot_seed} is not among {e.name}'s "
+                                 f"seeds {s[0]}–{s[-1]}", PROG)
+
+    values = {key: _distinct(p.grid[key] for p in points) for key, _ in grid}
+
+    def record(done: list[PointResult], stopped: bool) -> dict[str, Any]:
+        return to_json(done, experiments, values, seeds=args.seeds, settings=args.settings,
+                       planned=len(points), interrupted=stopped)
+
+    results: list[PointResult] = []
+    interrupted = False
+    try:
+        for i, point in enumerate(points):
+            seeds = point.experiment.seeds(args.seeds)
+            keep = args.plot_seed if args.plot_seed is not None else seeds[0]
+            res = measure(point, seeds, keep_seed=keep if args.plot else None,
+                          label=f"{point.name} [{i + 1}/{len(points)}]")
+            results.append(res)
+            if args.json:
+                save_json(args.json, record(results, res.interrupted))
+            if res.interrupted:
+                interrupted = True
+                break
+    except KeyboardInterrupt:
+        interrupted = True
+    print(format_table(results, planned=len(points)))
+    if args.json:
+        save_json(args.json, record(results, interrupted))
+    if interrupted:
+        print(f"{PROG}: interrupted after {len(results)} of {len(points)} points"
+              + ("; figures not drawn" if args.plot else ""), file=sys.stderr)
+        return 130
+    if args.plot:
+        written = draw(results, args.plot, grid)
+        print(f"\nwrote {len(written)} figure files to {args.plot}", file=sys.stderr)
+    return 0
+
+
+__all__ = ["Point", "PointResult", "draw", "format_table", "grid_points", "measure", "parse_grid",
+           "point_summary", "to_json"]

@@ -1,0 +1,53 @@
+"""``backprop86 trace EXPERIMENT --pattern K``: one pattern, one update, every number labelled."""
+
+from __future__ import annotations
+
+import argparse
+
+from backprop86.analysis.trace import FORMATS, trace
+from backprop86.cli.args import UsageError, nonnegative_int
+from backprop86.cli.commands.common import add_experiment_args, experiment_from
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "trace",
+        help="show every number of one update, labelled with the paper's equations",
+        description="For one pattern and one update from the initial weights, print every net "
+        "input, output, error derivative, weight gradient and weight change, each labelled "
+        "with its equation (1)–(9) in Rumelhart, Hinton & Williams (Nature 1986).",
+    )
+    add_experiment_args(p)
+    p.add_argument("--pattern", type=nonnegative_int, required=True, metavar="K",
+                   help="the case to present: its number, counting from 0 in the task's order")
+    p.add_argument("--seed", type=nonnegative_int, metavar="S",
+                   help="seed of the initial weights (default: the experiment's first seed)")
+    p.add_argument("--format", choices=sorted(FORMATS), default="text",
+                   help="text (default), markdown or csv")
+
+
+def main(args: argparse.Namespace) -> int:
+    exp = experiment_from(args)
+    task = exp.task().coded(*exp.config.targets)
+    if args.pattern >= task.n_cases:
+        listing = ", ".join(f"{k}={label}" for k, label in enumerate(task.labels[:8]))
+        more = ", …" if task.n_cases > 8 else ""
+        raise UsageError(
+            f"--pattern must be a case number from 0 to {task.n_cases - 1} "
+            f"({listing}{more}), got {args.pattern}", "backprop86 trace",
+        )
+    seed = exp.seeds()[0] if args.seed is None else args.seed
+    net = exp.initial_network([seed])
+    k = args.pattern
+    care = None if task.care is None else task.care[k]
+    title = (
+        f"{exp.name}: one update from the initial weights (seed {seed}), pattern {k} "
+        f"({task.labels[k]}: input {_vec(task.inputs[k])} → target {_vec(task.targets[k])})"
+    )
+    result = trace(net, task.inputs[k], task.targets[k], exp.config, care=care, title=title)
+    print(FORMATS[args.format](result))
+    return 0
+
+
+def _vec(v) -> str:
+    return " ".join(f"{x:g}" for x in v)

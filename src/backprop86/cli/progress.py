@@ -1,0 +1,55 @@
+"""Progress of long runs on stderr, through tqdm when it is installed.
+
+Progress is shown only when it is wanted — ``BACKPROP86_PROGRESS`` says so
+(``1``/``on``, ``0``/``off``, …: :func:`backprop86.switches.env_flag`), and when it
+is unset, when stderr is a terminal — and the run is long enough to be worth
+watching, so pipes and tests stay clean. The trainer knows nothing of this: the
+command line hands it the bar's update function as its ``progress`` callback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from backprop86.switches import env_flag
+from backprop86.train import Progress
+
+#: The environment switch that turns progress bars on or off.
+ENV = "BACKPROP86_PROGRESS"
+
+
+def wanted() -> bool:
+    """Whether to draw progress: ``BACKPROP86_PROGRESS`` when set, else whether stderr is a tty."""
+    return env_flag(ENV, sys.stderr.isatty())
+
+
+@contextmanager
+def sweep_bar(total: int, label: str, work: int) -> Iterator[Progress | None]:
+    """A callback for :meth:`Trainer.train` that draws a bar of sweeps; ``None`` when not wanted.
+
+    ``work`` (replicas × sweeps × cases) decides whether the run is long enough.
+    """
+    if not wanted() or work < 200_000:
+        yield None
+        return
+    try:
+        from tqdm import tqdm
+    except ImportError:  # progress is optional
+        yield None
+        return
+    bar = tqdm(total=total, desc=label, unit="sweep", file=sys.stderr, leave=False, mininterval=0.2)
+
+    def update(done: int, _total: int, active: int) -> None:
+        bar.n = done
+        bar.set_postfix_str(f"{active} training", refresh=False)
+        if done == _total:
+            bar.refresh()
+        else:
+            bar.update(0)  # redraws only when mininterval has passed
+
+    try:
+        yield update
+    finally:
+        bar.close()

@@ -1,0 +1,129 @@
+"""Held-out cases: a train/test split drawn for every replica, and the test score.
+
+An experiment's ``[split]`` table asks for it (family trees: 100 of the 104
+cases trained, 4 held out)::
+
+    [split]
+    holdout = 4          # cases left out of training and scored afterwards (0: none)
+    pool = "single"      # draw them among cases with one correct answer ("all": any case)
+    # seed = 7           # one split for every replica; without it each replica r
+                         # draws its own from the "split" stream of seeds[r]
+
+Replica ``r`` trains on its own training cases (every replica has the same
+number of them, so the trainer stacks them into ``(R, N, n)`` arrays) and is
+then scored on its own held-out cases. A held-out case is *correct* when every
+output is on the target's side of the midpoint ``mid`` of the two target
+values: the right answer above 0.5 and every other output below 0.5 (CogSci
+1986, the family-tree generalisation test).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from backprop86 import fmt
+from backprop86.analysis.statistics import wilson
+from backprop86.arrays import Array
+from backprop86.engine import on_target
+from backprop86.errors import ConfigError
+from backprop86.init import rng_for
+from backprop86.network import Network
+from backprop86.tasks.base import Task
+
+POOLS = ("all", "single")
+
+
+@dataclass(frozen=True)
+class Split:
+    """Per-replica training and held-out tasks; ``test_index`` ``(R, k)`` indexes the full task."""
+
+    train: tuple[Task, ...]
+    test: tuple[Task, ...]
+    test_index: Array
+
+
+def eligible(task: Task, pool: str) -> Array:
+    """Indices of the cases that may be held out: all, or those with exactly one target on."""
+    if pool not in POOLS:
+        raise ConfigError(f"[split] pool must be one of {', '.join(POOLS)}, got {pool!r}")
+    if pool == "all":
+        return np.arange(task.n_cases)
+    return np.flatnonzero((task.targets >= 0.5).sum(axis=1) == 1)
+
+
+def draw(task: Task, holdout: int, seed: int, pool: str = "single") -> Array:
+    """The ``holdout`` case indices (sorted) drawn from the ``"split"`` stream of ``seed``."""
+    cases = eligible(task, pool)
+    if isinstance(holdout, bool) or not isinstance(holdout, int) or not 0 < holdout < len(cases):
+        raise ConfigError(
+            f"[split] holdout must be an integer between 1 and {len(cases) - 1} "
+            f"(task {task.name!r} has {len(cases)} eligible cases), got {holdout!r}"
+        )
+    return np.sort(rng_for(int(seed), "split").choice(cases, size=holdout, replace=False))
+
+
+def make_split(task: Task, seeds: list[int], spec: dict[str, Any]) -> Split | None:
+    """Draw each replica's held-out cases as the ``[split]`` table ``spec`` says.
+
+    ``holdout = 0`` (e.g. ``--set holdout=0``) means no split: ``None``, train on every case.
+    """
+    unknown = set(spec) - {"holdout", "pool", "seed"}
+    if unknown:
+        raise ConfigError(f"[split]: unknown keys {sorted(unknown)}; expected holdout, pool, seed")
+    holdout, pool = spec.get("holdout", 0), spec.get("pool", "all")
+    if holdout == 0 and not isinstance(holdout, bool):
+        return None
+    fixed = spec.get("seed")
+    index = np.stack([
+        draw(task, holdout, s if fixed is None else int(fixed), pool) for s in seeds
+    ])
+    everything = np.arange(task.n_cases)
+    train = tuple(task.subset(np.setdiff1d(everything, idx)) for idx in index)
+    test = tuple(task.subset(idx) for idx in index)
+    return Split(train, test, index)
+
+
+def correct(outputs: Array, targets: Array, mid: float = 0.5) -> Array:
+    """Per case: every output on its target's side of ``mid``; ``(…, N, n)`` → ``(…, N)`` bool."""
+    return on_target(outputs, targets, None, mid).all(axis=-1)
+
+
+def score(net: Network, split: Split, mid: float = 0.5) -> dict[str, Any]:
+    """Each replica's held-out cases scored with its own weights.
+
+    Returns ``correct`` ``(R,)`` counts, their ``mean`` out of ``cases``, the
+    distribution of counts ``0 … cases``, the fraction of all held-out cases
+    answered correctly with a Wilson 95 % interval (over ``R × cases`` cases,
+    which treats cases as independent), and the rate of replicas with every
+    held-out case right. A published claim with ``metric = "heldout"``
+    (:mod:`backprop86.experiments.claims`) is judged on ``fraction``.
+    """
+    X = np.stack([t.inputs for t in split.test])  # (R, k, n_in)
+    D = np.stack([t.targets for t in split.test])  # (R, k, n_out), 0/1 targets
+    ok = correct(net.predict(X), D, mid)  # (R, k)
+    counts = ok.sum(axis=1)
+    k = ok.shape[1]
+    total = int(counts.sum())
+    return {
+        "cases": k,
+        "correct": counts.tolist(),
+        "mean": float(counts.mean()),
+        "fraction": total / ok.size,
+        "fraction_ci95": list(wilson(total, ok.size)),
+        "distribution": np.bincount(counts, minlength=k + 1).tolist(),
+        "all_correct_rate": float(np.mean(counts == k)),
+    }
+
+
+def heldout_rows(h: dict[str, Any]) -> list[tuple[str, str]]:
+    """Rows ``(label, value)`` of the run table: the held-out score and its spread over replicas."""
+    lo, hi = h["fraction_ci95"]
+    dist = ", ".join(f"{n}/{h['cases']}: {c}" for n, c in enumerate(h["distribution"]))
+    return [
+        ("held-out correct (mean)", f"{h['mean']:.2f}/{h['cases']} per replica "
+                                    f"= {h['fraction']:.1%} of cases ({fmt.ci(lo, hi)})"),
+        ("held-out per replica", dist),
+    ]

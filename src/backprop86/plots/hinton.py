@@ -1,0 +1,131 @@
+"""Hinton diagrams, the 1986 papers' way of drawing weights and activities.
+
+A white square is a positive value, a black one negative, its area proportional
+to the magnitude, on a grey ground.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from backprop86.arrays import Array
+from backprop86.network import bias_param
+from backprop86.plots.base import new_figure, save
+
+if TYPE_CHECKING:  # pragma: no cover
+    from backprop86.network import Network
+
+
+def hinton(
+    ax: Any,
+    M: Array,
+    *,
+    scale: float | None = None,
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+) -> None:
+    """Draw matrix ``M`` ``(rows, cols)`` as a Hinton diagram on ``ax``.
+
+    Each entry is a square whose *area* is proportional to ``|M_ij| / scale``
+    (``scale`` defaults to the largest ``|M|``), white for positive, black for
+    negative, on a grey ground — as in Hinton's figures of the 1986 papers.
+    """
+    from matplotlib.patches import Rectangle
+
+    M = np.asarray(M, dtype=float)
+    rows, cols = M.shape
+    scale = float(scale if scale is not None else np.abs(M).max(initial=0.0)) or 1.0
+    ax.add_patch(Rectangle((-0.5, -0.5), cols, rows, facecolor="#8c8c8c", edgecolor="none"))
+    for (i, j), w in np.ndenumerate(M):
+        side = 0.95 * np.sqrt(min(abs(w) / scale, 1.0))
+        if side > 0:
+            ax.add_patch(Rectangle((j - side / 2, i - side / 2), side, side,
+                                   facecolor="white" if w > 0 else "black", edgecolor="none"))
+    ax.set_xlim(-0.5, cols - 0.5)
+    ax.set_ylim(rows - 0.5, -0.5)
+    ax.set_aspect("equal")
+    ax.set_xticks(range(cols), col_labels if col_labels is not None else [""] * cols,
+                  fontsize="small", rotation=90 if col_labels and max(map(len, col_labels)) > 3
+                  else 0)
+    ax.set_yticks(range(rows), row_labels if row_labels is not None else [""] * rows,
+                  fontsize="small")
+    ax.tick_params(length=0)
+
+
+def incoming_matrix(net: Network, group: str, replica: int = 0) -> tuple[Array, list[str]]:
+    """Every weight into ``group``'s units side by side, then the bias: ``(n, Σ n_src [+1])``.
+
+    Row ``j`` is unit ``j`` of ``group``; the columns are labelled ``source[i]``
+    (and ``bias``).
+    """
+    blocks, labels = [], []
+    for p in net.into[group]:
+        W = net.params[p.param][replica]  # (n_src, n)
+        blocks.append(W.T)
+        n_src = W.shape[0]
+        labels += [f"{p.source}" if n_src == 1 else f"{p.source}[{i + 1}]" for i in range(n_src)]
+    if net.group(group).bias:
+        blocks.append(net.params[bias_param(group)][replica].T)
+        labels.append("bias")
+    return np.concatenate(blocks, axis=1), labels
+
+
+def hinton_weights(
+    path: str | Path,
+    net: Network,
+    *,
+    replica: int = 0,
+    title: str,
+    width: int = 760,
+) -> list[Path]:
+    """Hinton diagrams of a trained net: one panel per receiving group, one row per unit.
+
+    In each panel a row holds every weight into that unit (columns grouped by
+    the sending group) and its bias; one scale (the largest weight of the net)
+    serves all panels, so sizes compare across them.
+    """
+    targets = [g.name for g in net.groups if not g.is_input]
+    mats = [incoming_matrix(net, name, replica) for name in targets]
+    scale = max(float(np.abs(M).max(initial=0.0)) for M, _ in mats) or 1.0
+    cols = max(M.shape[1] for M, _ in mats)
+    rows = sum(M.shape[0] for M, _ in mats)
+    cell = max(14, min(44, (width - 160) // max(cols, 1)))
+    height = max(220, min(1600, 120 + rows * cell + 70 * len(mats)))
+    fig = new_figure((width, height))
+    axes = fig.subplots(len(mats), 1, squeeze=False,
+                        height_ratios=[M.shape[0] + 1.5 for M, _ in mats])[:, 0]
+    for ax, name, (M, labels) in zip(axes, targets, mats, strict=True):
+        units = [f"{name}[{j + 1}]" if M.shape[0] > 1 else name for j in range(M.shape[0])]
+        hinton(ax, M, scale=scale, row_labels=units, col_labels=labels)
+        ax.set_title(f"into {name}", fontsize="medium", loc="left")
+    fig.suptitle(f"{title}\n(white +, black −; area ∝ |w|; largest |w| = {scale:.3g})",
+                 fontsize="medium")
+    return save(fig, path)
+
+
+def hinton_activity(
+    path: str | Path,
+    activity: Array,
+    *,
+    case_labels: Sequence[str],
+    unit_labels: Sequence[str],
+    title: str,
+    width: int = 520,
+) -> list[Path]:
+    """Activations ``(N cases, n units)`` as a Hinton diagram (area ∝ activation, scale 1)."""
+    A = np.asarray(activity, dtype=float)
+    n = A.shape[0]
+    cell = max(6, min(30, 1400 // max(n, 1)))
+    height = max(200, min(1600, 110 + n * cell))
+    fig = new_figure((width, height))
+    ax = fig.subplots()
+    labels = list(case_labels) if n <= 70 else [""] * n
+    hinton(ax, A, scale=1.0, row_labels=labels, col_labels=list(unit_labels))
+    ax.set_xlabel("unit")
+    ax.set_ylabel("input pattern")
+    ax.set_title(title, fontsize="medium")
+    return save(fig, path)
