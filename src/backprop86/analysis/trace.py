@@ -148,6 +148,8 @@ def trace(
         + (f", decay {_g(config.decay)} ({config.decay_mode})" if config.decay else "")
         + (f", tied weights: {config.tie_rule} of their gradients" if any(
             c > 1 for c in net.tie_counts.values()) else ""),
+        "engine: readable (eqs. 1–9 unit by unit; the run's own engine gives these numbers: "
+        "tests/test_trace.py, tests/test_engine_*.py)",
     ])
     add = out.rows.append
     xs, ys = _forward_rows(add, net, W, x)

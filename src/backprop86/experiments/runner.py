@@ -99,6 +99,8 @@ class Run:
             "deviations": list(self.experiment.deviations),
             "interrupted": r.interrupted,
             "sweeps_done": self.sweeps_done,
+            "engine": r.engine,
+            "why_not": r.why_not,
             "notes": r.notes,
             "replicas": replicas,
         }
@@ -199,5 +201,11 @@ def format_run(run_: Run) -> str:
         lines += ["", "deviations from the source:"] + [f"  - {d}" for d in exp.deviations]
     if run_.result.notes:
         lines += ["", *run_.result.notes]
+    lines += ["", engine_line(run_.result.engine, run_.result.why_not)]
     return "\n".join(lines)
+
+
+def engine_line(engine: str, why_not: str | None) -> str:
+    """``trained by the ENGINE engine`` and, when a faster one was not used, why."""
+    return f"trained by the {engine} engine" + (f" (not faster: {why_not})" if why_not else "")
 

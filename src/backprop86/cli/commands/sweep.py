@@ -34,7 +34,7 @@ from backprop86.cli.commands.common import require_matplotlib
 from backprop86.cli.progress import sweep_bar
 from backprop86.errors import Backprop86Error, ConfigError
 from backprop86.experiments import Experiment, load
-from backprop86.experiments.runner import run
+from backprop86.experiments.runner import engine_line, run
 from backprop86.io import command_line, save_json, versions
 from backprop86.network import Network
 from backprop86.switches import split_assignment
@@ -182,6 +182,8 @@ class PointResult:
     curves: np.ndarray          # (R, K) reported error at those sweeps
     sweeps_done: int
     interrupted: bool
+    engine: str                 # the engine that trained the point, and why not a faster one
+    why_not: str | None
     kept_seed: int | None = None
     kept_net: Network | None = None   # one replica: the seed drawn by --plot
 
@@ -223,6 +225,7 @@ def measure(point: Point, seeds: list[int], *, keep_seed: int | None = None,
         final_error=r.final_error.copy(), final_outputs=r.final_outputs,
         curve_sweeps=index * r.history_every + 1, curves=r.history[:, index].copy(),
         sweeps_done=int(r.sweeps.max()) if r.sweeps.size else 0, interrupted=r.interrupted,
+        engine=r.engine, why_not=r.why_not,
         kept_seed=keep_seed if kept_net is not None else None, kept_net=kept_net,
     )
 
@@ -299,6 +302,12 @@ def format_table(results: list[PointResult], *, planned: int) -> str:
         "",
         *fmt.table([header, *rows], align),
     ]
+    by_engine: dict[tuple[str, str | None], list[str]] = {}
+    for res in results:
+        by_engine.setdefault((res.engine, res.why_not), []).append(res.point.name)
+    for (engine, why_not), names in by_engine.items():
+        which = "every point" if len(by_engine) == 1 else ", ".join(names)
+        lines.append(f"{engine_line(engine, why_not)}: {which}")
     for res in results:
         if res.interrupted:
             lines.append(f"* {res.point.name}: interrupted at sweep {res.sweeps_done:,} of "
@@ -372,6 +381,8 @@ def to_json(
                 "first_seed": r.seeds[0],
                 "partial": r.interrupted,
                 "sweeps_done": r.sweeps_done,
+                "engine": r.engine,
+                "why_not": r.why_not,
                 **r.summary,
             }
             for r in results
