@@ -120,13 +120,14 @@ def test_loops_keep_numpys_nan_and_signed_zero_rules():
 
 
 def test_auto_takes_it_for_wide_networks_only(monkeypatch):
-    monkeypatch.setattr(select, "cache_warm", lambda name, setup: True)
+    monkeypatch.setattr(select, "one_time_cost", lambda name, setup: (0.0, "nothing"))
     t = task()
     small = Trainer(Network.mlp([6, 12, 3]), t, TrainConfig(), [0])
     wide = Trainer(Network.mlp([6, 2500, 3]), t, TrainConfig(), [0])  # 25,003 parameters
     assert select.auto(small) == ("numpy-first", None)
     assert select.auto(wide) == ("compiled-first", None)
-    monkeypatch.setattr(select, "cache_warm", lambda name, setup: False)
+    cold = (select.COMPILE_SECONDS["compiled-first"], "numba's first compile (its cache is cold)")
+    monkeypatch.setattr(select, "one_time_cost", lambda name, setup: cold)
     name, why = select.auto(wide)
     assert name == "numpy-first" and "cache is cold" in why
 

@@ -86,13 +86,15 @@ def test_parallel_sweep_agrees():
 def test_auto_takes_the_compiled_engine_when_it_pays_and_says_why_not(monkeypatch):
     task = make_task("xor")
     trainer = Trainer(Network.mlp([2, 2, 1], replicas=64), task, TrainConfig(), range(64))
-    monkeypatch.setattr(select, "cache_warm", lambda name, setup: True)
+    monkeypatch.setattr(select, "one_time_cost", lambda name, setup: (0.0, "nothing"))
     assert select.auto(trainer) == ("compiled-last", None)
-    monkeypatch.setattr(select, "cache_warm", lambda name, setup: False)
-    name, why = select.auto(trainer)  # 64 networks x 1,000 sweeps: not worth 10 s
+    cold = (select.COMPILE_SECONDS["compiled-last"], "numba's first compile (its cache is cold)")
+    monkeypatch.setattr(select, "one_time_cost", lambda name, setup: cold)
+    name, why = select.auto(trainer)  # 64 networks x 1,000 sweeps: not worth 11 s
     assert name == "numpy-last" and "cache is cold" in why
     long = Trainer(Network.mlp([2, 2, 1], replicas=10_000), task,
                    TrainConfig(max_sweeps=100_000), range(10_000))
+    assert select.saving(long, "numpy-last", "compiled-last") > cold[0]
     assert select.auto(long) == ("compiled-last", None)
     two = Trainer(Network.mlp([2, 3, 3, 1], replicas=64), task, TrainConfig(), range(64))
     pattern = Trainer(Network.mlp([2, 2, 1], replicas=64), task,
@@ -102,21 +104,27 @@ def test_auto_takes_the_compiled_engine_when_it_pays_and_says_why_not(monkeypatc
         assert name == "numpy-last" and words in why
 
 
-def test_cache_is_warm_after_compiling(tmp_path, monkeypatch):
-    # A run in a fresh process with an empty cache compiles; the next process finds the
-    # cache warm and auto takes the compiled engine.
+def test_one_time_costs_follow_the_cache_across_processes(tmp_path):
+    # A run that would save more than loading numba's cache (about 0.65 s) but less than a
+    # first compile (about 11 s): with an empty cache auto keeps numpy-last; once a process
+    # has compiled the engine, the next finds the cache warm and auto takes compiled-last.
     code = ("from backprop86 import Network, TrainConfig, make_task\n"
             "from backprop86.engine import select\n"
             "from backprop86.train import Trainer\n"
-            "t = Trainer(Network.mlp([2, 2, 1], replicas=64), make_task('xor'),\n"
-            "            TrainConfig(max_sweeps=2, engine='{}'), range(64))\n"
-            "print(select.cache_warm('compiled-last', t), t.train().engine)\n")
+            "t = Trainer(Network.mlp([2, 2, 1], replicas=1000), make_task('xor'),\n"
+            "            TrainConfig(max_sweeps=20_000, engine='{}'), range(1000))\n"
+            "print(select.one_time_cost('compiled-last', t)[0], select.auto(t)[0])\n"
+            "if t.config.engine != 'auto':\n"
+            "    t.config = t.config.replace(max_sweeps=2)\n"
+            "    print(t.train().engine)\n")
     env = {**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path)}
     runs = [subprocess.run([sys.executable, "-c", code.format(engine)], env=env, check=True,
                            capture_output=True, text=True).stdout.split()
             for engine in ("auto", "compiled-last", "auto")]
-    assert runs == [["False", "numpy-last"], ["False", "compiled-last"],
-                    ["True", "compiled-last"]]
+    compile_s, load_s = select.COMPILE_SECONDS["compiled-last"], select.LOAD_SECONDS
+    assert runs == [[str(compile_s), "numpy-last"],
+                    [str(compile_s), "numpy-last", "compiled-last"],
+                    [str(load_s), "compiled-last"]]
 
 
 def test_numba_is_not_imported_for_one_network():

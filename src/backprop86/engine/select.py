@@ -13,14 +13,15 @@ The engines, slowest and most general first:
 ``compiled-first``        ``numpy-first``'s runs of one network, element-wise steps fused (numba)
 ========================  ===================================================================
 
-``auto`` takes the fastest engine that can train the run, with one exception:
-numba compiles a compiled engine's loops the first time they run (about
-:data:`COMPILE_SECONDS` here) and caches them on disk, so ``auto`` takes a
-compiled engine only when its cache is warm (compiled in this process, or a
-cache file newer than the engine's source) or when the run is long enough for
-the compiled loops to repay compiling (:func:`repays_compiling`). The choice
-and, when a faster engine was not taken, the reason (``why_not``) go into the
-run's result.
+``auto`` takes the fastest engine that can train the run, weighing one-time
+costs: a compiled engine costs nothing more when this process has compiled it,
+about :data:`LOAD_SECONDS` to import numba and load its disk cache when that is
+warm (a cache file newer than the engine's source), and its first compile
+(:data:`COMPILE_SECONDS`) when it is cold. ``auto`` takes it when the run's
+estimated saving, from :data:`SECONDS_PER_UNIT`, exceeds that cost
+(:func:`one_time_cost`, :func:`saving`). The choice and, when a faster engine was
+not taken, the reason (``why_not``) go into the run's result.
+``benchmarks/engine_costs.py`` measures the constants on the machine at hand.
 """
 
 from __future__ import annotations
@@ -52,15 +53,18 @@ TINY = 16
 #: small network's NumPy calls are cheap, and importing numba costs about 0.3 s).
 FUSED_MIN = 1 << 14
 
-#: Seconds numba takes to compile a compiled engine's loops the first time (measured on a
-#: 2-core AMD EPYC: 9–12 s for ``compiled-last``, 3–4 s for ``compiled-first``).
-COMPILE_SECONDS = {"compiled-last": 10.0, "compiled-first": 4.0}
+#: One-time costs of a compiled engine, seconds: its first compile (a cold numba cache), and
+#: importing numba and loading the cache (warm). ``benchmarks/engine_costs.py`` on a 2-core
+#: AMD EPYC: compiled-last 10.9 s, compiled-first 0.9 s (a ReLU net; each loop it uses
+#: compiles on first use, so a softmax network compiles more), warm starts 0.63–0.66 s.
+COMPILE_SECONDS = {"compiled-last": 11.0, "compiled-first": 2.0}
+LOAD_SECONDS = 0.65
 
-#: Seconds per (replica · sweep · case · parameter) of the NumPy engine and of its compiled
-#: variant, measured on the same machine (``benchmarks/run.py``, many seeds and MLP rows):
-#: ``auto`` compiles when the run's estimated saving exceeds the compile time.
-SECONDS_PER_UNIT = {"numpy-last": 2.0e-9, "compiled-last": 0.5e-9,
-                    "numpy-first": 1.0e-9, "compiled-first": 0.8e-9}
+#: Seconds per unit (replica · sweep · case · parameter) of each engine, on the runs it is
+#: chosen for (``benchmarks/engine_costs.py``, same machine): the article's network for
+#: 1,000 seeds (replica-last), the 784-256-10 MLP in float32 (replica-first).
+SECONDS_PER_UNIT = {"numpy-last": 3.7e-9, "compiled-last": 2.6e-9,
+                    "numpy-first": 5.4e-11, "compiled-first": 4.8e-11}
 
 HIDDEN_ACTIVATIONS = ("logistic", "tanh", "relu", "linear")
 OUTPUT_ACTIVATIONS = ("logistic", "tanh", "relu", "linear", "softmax")
@@ -219,11 +223,12 @@ def auto(setup: Setup) -> tuple[str, str | None]:
     why = UNFIT[compiled](setup)
     if why is not None:
         return base, f"{compiled}: {why}"
-    if cache_warm(compiled, setup) or repays_compiling(setup, base, compiled):
+    cost, what = one_time_cost(compiled, setup)
+    gain = saving(setup, base, compiled)
+    if gain > cost:
         return compiled, None
-    return base, (f"{compiled}: numba's cache is cold and this run is too short to repay "
-                  f"its first compile (about {COMPILE_SECONDS[compiled]:.0f} s); "
-                  f"engine = {compiled} compiles it")
+    return base, (f"{compiled}: this run would save about {gain:.2g} s, less than {what} "
+                  f"(about {cost:.2g} s); engine = {compiled} takes it anyway")
 
 
 def n_params(setup: Setup) -> int:
@@ -231,16 +236,26 @@ def n_params(setup: Setup) -> int:
     return sum(p[0].size for p in setup.net.params.values())
 
 
-def repays_compiling(setup: Setup, base: str, compiled: str) -> bool:
-    """Whether ``max_sweeps`` sweeps on ``compiled`` save more than its compile time.
+def saving(setup: Setup, base: str, compiled: str) -> float:
+    """Seconds ``max_sweeps`` sweeps on ``compiled`` would save over ``base``.
 
     Estimated time = seconds per unit × replicas × sweeps × cases × parameters
     (:data:`SECONDS_PER_UNIT`); a run that stops early saves less, so this errs
-    towards not compiling.
+    towards the NumPy engine.
     """
-    units = (setup.net.replicas * setup.config.max_sweeps * setup.n_cases * n_params(setup))
-    saving = units * (SECONDS_PER_UNIT[base] - SECONDS_PER_UNIT[compiled])
-    return saving > COMPILE_SECONDS[compiled]
+    units = setup.net.replicas * setup.config.max_sweeps * setup.n_cases * n_params(setup)
+    return units * (SECONDS_PER_UNIT[base] - SECONDS_PER_UNIT[compiled])
+
+
+def one_time_cost(name: str, setup: Setup) -> tuple[float, str]:
+    """Seconds compiled engine ``name`` costs before its first sweep, and what they are."""
+    module, function = entry_point(name, setup)
+    loaded = sys.modules.get(f"backprop86.engine.{module}")
+    if loaded is not None and getattr(loaded, function).signatures:
+        return 0.0, "nothing (compiled in this process)"
+    if cache_warm(name, setup):
+        return LOAD_SECONDS, "importing numba and loading its cache"
+    return COMPILE_SECONDS[name], "numba's first compile (its cache is cold)"
 
 
 def entry_point(name: str, setup: Setup) -> tuple[str, str]:
@@ -253,16 +268,12 @@ def entry_point(name: str, setup: Setup) -> tuple[str, str]:
 
 
 def cache_warm(name: str, setup: Setup) -> bool:
-    """Whether compiled engine ``name`` will not compile for this run: its entry point was
-    compiled in this process, or numba's cache holds an index for it newer than the
-    engine's source.
-
-    The cache is looked for where numba keeps it (:func:`_cache_folder`).
+    """Whether numba's disk cache holds compiled engine ``name``'s entry point for this run:
+    an index file newer than the engine's source, where numba keeps it (:func:`_cache_folder`).
+    (A checkout that touches the source without changing it reads as cold: numba itself
+    compares contents, which would mean importing it.)
     """
     module, function = entry_point(name, setup)
-    loaded = sys.modules.get(f"backprop86.engine.{module}")
-    if loaded is not None and getattr(loaded, function).signatures:
-        return True
     source = Path(__file__).with_name(f"{module}.py")
     try:
         stamp = source.stat().st_mtime
