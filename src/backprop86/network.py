@@ -454,7 +454,7 @@ class Network:
         """
         if tie_rule not in ("sum", "mean"):
             raise ConfigError(f"tie_rule must be 'sum' or 'mean', got {tie_rule!r}")
-        grads = {name: np.zeros_like(w) for name, w in self.params.items()}
+        grads: dict[str, Array] = {}
         dE_dy: dict[str, Array] = {}
         for g in reversed(self.groups):
             if g.is_input:
@@ -470,12 +470,13 @@ class Network:
                 continue  # nothing depends on this group
             if g.bias:
                 # eq (6) for the bias (y_i = 1): Σ_c dE/dx_j, (R,1,n)
-                grads[bias_param(g.name)] += dE_dx.sum(axis=-2, keepdims=True)
+                grads[bias_param(g.name)] = dE_dx.sum(axis=-2, keepdims=True)
             for p in self.into[g.name]:
                 y_src = activity.y[p.source]
                 W = self.params[p.param]
                 # eq (6): dE/dw_ji = Σ_c dE/dx_j · y_i, (R,n_src,N)@(R,N,n) -> (R,n_src,n)
-                grads[p.param] += y_src.swapaxes(-1, -2) @ dE_dx
+                dE_dw = y_src.swapaxes(-1, -2) @ dE_dx
+                grads[p.param] = grads[p.param] + dE_dw if p.param in grads else dE_dw  # ties: Σ
                 if not self._by_name[p.source].is_input:
                     # eq (7): dE/dy_i = Σ_j dE/dx_j · w_ji, (R,N,n)@(R,n,n_src)
                     back = dE_dx @ W.swapaxes(-1, -2)
@@ -483,6 +484,9 @@ class Network:
                         dE_dy[p.source] += back
                     else:
                         dE_dy[p.source] = back
+        for name, w in self.params.items():
+            if name not in grads:
+                grads[name] = np.zeros_like(w)  # nothing depends on it
         for name, mask in self.masks.items():
             grads[name] *= mask  # absent connections have no gradient
         if tie_rule == "mean":

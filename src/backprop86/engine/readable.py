@@ -76,24 +76,27 @@ class Readable(Engine):
         st, net, cfg = self.setup, self.setup.net, self.setup.config
         lr, momentum = st.lr(s), st.momentum(s)
         n = st.n_cases
-        reported = np.zeros(self.R, dtype=net.dtype)
-        solved = np.ones(self.R, dtype=bool)
+        reported = solved = None  # (R,) each, over the sweep's updates
         parts = [None] if self.in_order else chunks(n, cfg, st.order_rngs)
         for idx in parts:
             xs, ds, cares = ((self.xs, self.ds, self.cares) if idx is None
                              else (self._cases(a, idx) for a in (self.xs, self.ds, self.cares)))
             B = n if idx is None else idx.shape[1]
             activity = net.propagate(xs)  # eqs (1)-(2): x, y per group, (R, B, n)
-            out = net.output(activity)  # (R, B, n_out)
-            reported += (B / n if self.mse else 1.0) * net.error(activity, ds, st.report, cares)
+            E = net.error(activity, ds, st.report, cares)  # the reported error, (R,)
+            if self.mse:
+                E = (B / n) * E  # a mean over the sweep's cases
             D, care = self.joined if idx is None else (self._joined(ds), self._joined(cares))
-            solved &= within(out, D, care, cfg.solve_margin, st.mid)
+            ok = within(net.output(activity), D, care, cfg.solve_margin, st.mid)  # (R,)
+            reported = E if reported is None else reported + E
+            solved = ok if solved is None else solved & ok
             deltas = net.output_deltas(activity, ds, st.error, cares)  # eqs (3)-(5): dE/dx
             if cfg.reduction == "mean":
                 for d in deltas.values():
                     d /= B
             grads = net.backward(activity, deltas, tie_rule=cfg.tie_rule)  # eqs (5)-(7)
             st.optimizer.step(net.params, grads, lr, momentum, self.frozen)  # eqs (8)-(9)
+        assert reported is not None and solved is not None
         return reported, solved
 
     @staticmethod
