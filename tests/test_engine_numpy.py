@@ -230,10 +230,10 @@ def test_an_engine_that_cannot_train_the_run_says_so_in_one_line():
         with pytest.raises(ConfigError, match=f"engine '{engine}' cannot train this run: .*"
                                               f"{words}"):
             Trainer(Network.mlp([2, 2, 1]), task,
-                    TrainConfig(optimizer="adam", engine=engine), [0]).train()
+                    TrainConfig(optimizer="adam", engine=engine), [0])  # before any training
     with pytest.raises(ConfigError, match="replica-last layout needs cases in order"):
         Trainer(Network.mlp([2, 2, 1]), task,
-                TrainConfig(order="shuffled", engine="numpy-last"), [0]).train()
+                TrainConfig(order="shuffled", engine="numpy-last"), [0])
     with pytest.raises(ConfigError, match="engine must be one of"):
         TrainConfig(engine="fastest")
 

@@ -28,6 +28,7 @@ import numpy as np
 from backprop86.arrays import Array
 from backprop86.config import TrainConfig
 from backprop86.engine import Engine, choose, within
+from backprop86.engine.select import check as check_engine
 from backprop86.errors import ConfigError, DivergenceError, ShapeError
 from backprop86.functions import CrossEntropy, DeadZone, ErrorFunction, error_function
 from backprop86.init import check_seeds, initialize, rng_for
@@ -172,6 +173,7 @@ class Trainer:
         self.order_rngs = (
             [rng_for(s, "order") for s in self.seeds] if config.order == "shuffled" else None
         )
+        check_engine(self, config.engine)  # an engine that cannot train the run: say so now
         self.sweep = 0
         #: The engine of the latest :meth:`train` and why a faster one was not used.
         self.engine: Engine | None = None

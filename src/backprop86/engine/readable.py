@@ -1,15 +1,13 @@
 """The readable engine: a sweep as the paper writes it, one equation a line.
 
-Each update of a sweep is :meth:`Network.forward` (eqs. 1–2), the error and its
-output deltas (eqs. 3–5), :meth:`Network.backward` (eqs. 5–7) and the
+Each update of a sweep is :meth:`Network.propagate` (eqs. 1–2), the error and
+its output deltas (eqs. 3–5), :meth:`Network.backward` (eqs. 5–7) and the
 optimizer's step (eqs. 8–9), on the cases of that update. It serves every
 network and every setting; the faster engines (:mod:`backprop86.engine.select`)
-must give its numbers. A learner can step through one sweep here::
+must give its numbers. A learner can step through one sweep at a time::
 
-    engine = Readable(trainer)
-    engine.begin_block(active)          # (R,) booleans
-    engine.sweeps(0, 1)                 # sweep 0
-    reported, solved = engine.measures(1)   # (1, R) each
+    engine = Readable(trainer)              # any Trainer: its network, data and settings
+    reported, solved = engine.sweep(0)      # sweep 0 trained; (R,) each
 
 Its data were checked once, when the trainer was built, and are split into
 per-group arrays once here: an update calls the equations and nothing else. It
@@ -43,9 +41,9 @@ class Readable(Engine):
         super().__init__(setup)
         net, cfg = setup.net, setup.config
         self.block = max(1, min(block, cfg.max_sweeps))
-        self.reported = np.empty((block, self.R), net.dtype)
-        self.solved = np.empty((block, self.R), bool)
-        self.after = np.empty((block, self.R), bool)  # within stop_margin after each sweep
+        self.reported = np.empty((self.block, self.R), net.dtype)
+        self.solved = np.empty((self.block, self.R), bool)
+        self.after = np.empty((self.block, self.R), bool)  # within stop_margin after each sweep
         self.frozen: Array | None = None  # the active mask, None while every replica trains
         self.mse = setup.report.name == "mse"
         # the cases, split once per group: (1 or R, N, n) arrays

@@ -194,16 +194,19 @@ def make(name: str, setup: Setup) -> Engine:
 # ----------------------------------------------------------------------------
 
 
+def check(setup: Setup, requested: str) -> None:
+    """One clear :class:`ConfigError` when engine ``requested`` cannot train this run (called
+    when the trainer is built, before any work)."""
+    if requested != "auto" and (why := UNFIT[requested](setup)) is not None:
+        raise ConfigError(f"engine {requested!r} cannot train this run: {why}; "
+                          f"engine = auto picks one that can ({auto(setup)[0]})")
+
+
 def choose(setup: Setup, requested: str = "auto") -> Choice:
     """The engine for this run: ``requested`` (an error in one line when it cannot train the
     run), or with ``auto`` the fastest that pays off (module docstring)."""
     if requested != "auto":
-        if requested not in UNFIT:
-            raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {requested!r}")
-        why = UNFIT[requested](setup)
-        if why is not None:
-            raise ConfigError(f"engine {requested!r} cannot train this run: {why}; "
-                              f"engine = auto picks one that can ({auto(setup)[0]})")
+        check(setup, requested)
         return Choice(make(requested, setup))
     name, why_not = auto(setup)
     return Choice(make(name, setup), why_not)
