@@ -402,7 +402,7 @@ class Buffers:
         self.row = np.empty(row, dtype)
 
 
-def block_measures(setup, parts: list[tuple[Array, Array | None, Array]]
+def block_measures(setup: Setup, parts: list[tuple[Array, Array | None, Array]]
                    ) -> tuple[Array, Array]:
     """Reported error and solved flags ``(k, R)`` from records ``(k, chunks, R, size, n)``.
 
