@@ -66,21 +66,24 @@ def backprop86_xor(steps: int, seeds: int = 1, engine: str = "auto"):
     return prepare
 
 
-def compiled_last_variant(steps: int, seeds: int, **options: bool):
-    """The article's experiment on the compiled replica-last engine built with ``options``
-    (``own_exp``, ``skip_zero_rows``: the ablation of its hand-made parts), through the one
-    training loop. Returns ``prepare() -> run`` as :func:`backprop86_xor` does."""
+def engine_variant(steps: int, seeds: int, engine: str, **options: bool):
+    """The article's experiment on ``engine`` built with ``options`` (``own_exp`` for
+    compiled-last, ``skip_zero_rows`` for numpy-last: the ablation of their hand-made
+    parts), through the one training loop. Returns ``prepare() -> run`` as
+    :func:`backprop86_xor` does."""
     from backprop86.engine import select
     from backprop86.engine.compiled_last import CompiledLast
+    from backprop86.engine.numpy_last import NumpyLast
     from backprop86.experiments import load
     from backprop86.train import Trainer
 
-    exp = load("xor").with_settings([f"max_sweeps={steps}", "engine=compiled-last"])
+    exp = load("xor").with_settings([f"max_sweeps={steps}", f"engine={engine}"])
     task = exp.task()
+    cls = {"compiled-last": CompiledLast, "numpy-last": NumpyLast}[engine]
 
     def train(trainer: Trainer) -> None:
         make = select.make
-        select.make = lambda name, setup: CompiledLast(setup, **options)
+        select.make = lambda name, setup: cls(setup, **options)
         try:
             trainer.train()
         finally:

@@ -35,8 +35,7 @@ def both(make_net, task, cfg, seeds):
 
 
 def test_article_network_agrees():
-    # The article's net (2-4-1, no biases, momentum 0.9): the 00 case's hidden activity
-    # is f(0) without computing it; 100 seeds, 400 sweeps, some solve on the way.
+    # The article's net (2-4-1, no biases): 100 seeds, 400 sweeps, some solve on the way.
     from backprop86.experiments import load
 
     exp = load("xor").with_settings(["max_sweeps=400"])
@@ -53,6 +52,18 @@ def test_biases_momentum_and_ecrit_stopping_agree():
     a, b = both(lambda: Network.mlp([2, 3, 1], replicas=80), make_task("xor"), cfg, range(80))
     assert_same(a, b, exact=False, rtol=1e-9)
     assert a[0].stopped.sum() > 10 and len(set(a[0].sweeps.tolist())) > 10
+
+
+def test_library_exp_variant_agrees(monkeypatch):
+    # The ablation's variant (benchmarks/run.py): logistic units with the library's exp.
+    from backprop86.experiments import load
+
+    monkeypatch.setattr(compiled_last, "CompiledLast",
+                        lambda setup, cls=compiled_last.CompiledLast: cls(setup, own_exp=False))
+    exp = load("xor").with_settings(["max_sweeps=300"])
+    a, b = both(lambda: exp.network(replicas=100), exp.task(), exp.config, range(100))
+    assert b[2].engine.codes[:2] == (compiled_last.LIBRARY_LOGISTIC,) * 2
+    assert_same(a, b, exact=False, rtol=1e-9)
 
 
 def test_tanh_linear_mse_momentum_switch_and_stop_margin_agree():

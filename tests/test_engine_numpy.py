@@ -266,3 +266,15 @@ def test_float32_data_is_not_copied():
                       [0])
     assert trainer.X is X
     assert Trainer(Network.mlp([3, 4, 2]), task, TrainConfig(), [0]).X.dtype == np.float64
+
+
+def test_replica_last_without_the_zero_row_skip_agrees_to_rounding(monkeypatch):
+    # The ablation's variant (benchmarks/run.py): every case computed, XOR's 00 included.
+    from backprop86.experiments import load
+
+    monkeypatch.setattr(select, "NumpyLast",
+                        lambda setup: NumpyLast(setup, skip_zero_rows=False))
+    exp = load("xor").with_settings(["max_sweeps=300"])
+    a, b = last(lambda: exp.network(replicas=100), exp.task(), exp.config, range(100))
+    assert b[2].engine.zeros == [0]
+    assert_same(a, b, exact=False, rtol=1e-9)

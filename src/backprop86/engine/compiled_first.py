@@ -20,7 +20,7 @@ Each loop makes the same floating-point operations, in the same order and in
 the weights' dtype, as the NumPy calls it replaces (sums over cases run case by
 case from the first, as NumPy reduces over a non-contiguous axis; NaN and
 signed zeros come out as NumPy's), so the numbers are the readable path's **bit for
-bit** (``tests/test_engines.py``).
+bit** (``tests/test_engine_compiled_first.py``).
 
 It pays off for wide layers only: :func:`backprop86.engine.select.choose` asks for
 at least :data:`~backprop86.engine.select.FUSED_MIN` parameters (a tiny network's calls are

@@ -5,7 +5,7 @@ so its numbers are the readable engine's **bit for bit** — except that the
 logistic of a net input below ``−log(max float) + 1`` (−708 in float64, −87 in
 float32) is ``1/(1 + e^{−x})`` (or 0) rather than the readable path's correctly
 rounded ``e^x``: both are below 1e-307 (1e-38). Used for one network and for
-large layers (``tests/test_engines.py``).
+large layers (``tests/test_engine_numpy.py``).
 """
 
 from __future__ import annotations

@@ -48,14 +48,15 @@ class NumpyLast(BlockEngine):
       and the block's error and solved flags summed over cases there.
 
     The sums run in another order than the readable path's, so the numbers
-    agree to rounding (``tests/test_engines.py``).
+    agree to rounding (``tests/test_engine_numpy.py``).
     """
 
     unit_axis = 1
 
     name = "numpy-last"
 
-    def __init__(self, setup: Setup) -> None:
+    def __init__(self, setup: Setup, *, skip_zero_rows: bool = True) -> None:
+        self.skip_zero_rows = skip_zero_rows  # read by the base class, through _target_records
         super().__init__(setup)
         net, R, dt = self.net, self.R, self.dtype
         order = {n: i for i, n in enumerate(net.params)}
@@ -135,11 +136,12 @@ class NumpyLast(BlockEngine):
         """The case order (all-zero input rows first in each chunk) and their count per chunk.
 
         Only when the first layer has no bias and feeds a hidden group (see the
-        class docstring); otherwise the cases stay in order and no row counts.
+        class docstring) and :attr:`skip_zero_rows` is set (the ablation in
+        ``benchmarks/run.py`` clears it); otherwise the cases stay in order and no row counts.
         """
         n_chunks = self.full + (1 if self.tail else 0)
         order = np.arange(self.N)
-        if self.layers[0].bias is not None or len(self.layers) < 2:
+        if not self.skip_zero_rows or self.layers[0].bias is not None or len(self.layers) < 2:
             return order, [0] * n_chunks
         zero = ~X.any(axis=1)
         zeros = []
