@@ -278,3 +278,22 @@ def test_replica_last_without_the_zero_row_skip_agrees_to_rounding(monkeypatch):
     a, b = last(lambda: exp.network(replicas=100), exp.task(), exp.config, range(100))
     assert b[2].engine.zeros == [0]
     assert_same(a, b, exact=False, rtol=1e-9)
+
+
+def test_run_and_sweep_say_which_engine_trained(tmp_path, capsys):
+    import json
+
+    from backprop86.cli import main
+
+    assert main(["run", "handbook-xor", "--json", str(tmp_path / "run.json")]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("trained by the numpy-first engine")
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert (record["engine"], record["why_not"], record["config"]["engine"]) == (
+        "numpy-first", None, "auto")
+    assert main(["sweep", "xor-pdp-a", "--seeds", "3", "--set", "max_sweeps=20",
+                 "--set", "engine=auto", "--json", str(tmp_path / "sweep.json")]) == 0
+    out = capsys.readouterr().out
+    assert ("trained by the readable engine; no faster engine can train it: the network is "
+            "not a plain chain") in out
+    point = json.loads((tmp_path / "sweep.json").read_text())["points"][0]
+    assert point["engine"] == "readable" and "not a plain chain" in point["why_not"]

@@ -215,7 +215,7 @@ def choose(setup: Setup, requested: str = "auto") -> Choice:
 def auto(setup: Setup) -> tuple[str, str | None]:
     """``auto``'s engine name for this run and why a faster engine was not taken."""
     if (why := blocked_unfit(setup)) is not None:
-        return "readable", why
+        return "readable", f"no faster engine can train it: {why}"
     net = setup.net
     many_tiny = (net.replicas >= REPLICA_LAST_MIN and all(g.size <= TINY for g in net.groups)
                  and last_unfit(setup) is None)
@@ -225,13 +225,13 @@ def auto(setup: Setup) -> tuple[str, str | None]:
         return base, None  # the compiled replica-first loops pay off for wide networks only
     why = UNFIT[compiled](setup)
     if why is not None:
-        return base, f"{compiled}: {why}"
+        return base, f"{compiled} cannot train it: {why}"
     cost, what = one_time_cost(compiled, setup)
     gain = saving(setup, base, compiled)
     if gain > cost:
         return compiled, None
-    return base, (f"{compiled}: this run would save about {gain:.2g} s, less than {what} "
-                  f"(about {cost:.2g} s); engine = {compiled} takes it anyway")
+    return base, (f"{compiled} would save about {gain:.2g} s, less than {what} "
+                  f"(about {cost:.2g} s); engine = {compiled} uses it anyway")
 
 
 def n_params(setup: Setup) -> int:

@@ -207,5 +207,5 @@ def format_run(run_: Run) -> str:
 
 def engine_line(engine: str, why_not: str | None) -> str:
     """``trained by the ENGINE engine`` and, when a faster one was not used, why."""
-    return f"trained by the {engine} engine" + (f" (not faster: {why_not})" if why_not else "")
+    return f"trained by the {engine} engine" + (f"; {why_not}" if why_not else "")
 
