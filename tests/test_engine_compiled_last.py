@@ -119,7 +119,8 @@ def test_one_time_costs_follow_the_cache_across_processes(tmp_path):
     # A run that would save more than loading numba's cache (about 0.65 s) but less than a
     # first compile (about 11 s): with an empty cache auto keeps numpy-last; once a process
     # has compiled the engine, the next finds the cache warm and auto takes compiled-last.
-    code = ("from backprop86 import Network, TrainConfig, make_task\n"
+    code = ("import logging; logging.basicConfig(level=logging.INFO, format='%(message)s')\n"
+            "from backprop86 import Network, TrainConfig, make_task\n"
             "from backprop86.engine import select\n"
             "from backprop86.train import Trainer\n"
             "t = Trainer(Network.mlp([2, 2, 1], replicas=1000), make_task('xor'),\n"
@@ -129,13 +130,28 @@ def test_one_time_costs_follow_the_cache_across_processes(tmp_path):
             "    t.config = t.config.replace(max_sweeps=2)\n"
             "    print(t.train().engine)\n")
     env = {**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path)}
-    runs = [subprocess.run([sys.executable, "-c", code.format(engine)], env=env, check=True,
-                           capture_output=True, text=True).stdout.split()
+    done = [subprocess.run([sys.executable, "-c", code.format(engine)], env=env, check=True,
+                           capture_output=True, text=True)
             for engine in ("auto", "compiled-last", "auto")]
     compile_s, load_s = select.COMPILE_SECONDS["compiled-last"], select.LOAD_SECONDS
-    assert runs == [[str(compile_s), "numpy-last"],
-                    [str(compile_s), "numpy-last", "compiled-last"],
-                    [str(load_s), "compiled-last"]]
+    assert [d.stdout.split() for d in done] == [[str(compile_s), "numpy-last"],
+                                                [str(compile_s), "numpy-last", "compiled-last"],
+                                                [str(load_s), "compiled-last"]]
+    # the one compile is announced (the command line shows the package's log on stderr)
+    assert ["compiling" in d.stderr for d in done] == [False, True, False]
+
+
+def test_without_numba_auto_mentions_it_only_when_it_would_pay(monkeypatch):
+    missing = "it needs numba, which is not installed (pip install 'backprop86[fast]')"
+    monkeypatch.setattr(select, "numba_missing", lambda: missing)
+    task = make_task("xor")
+    short = Trainer(Network.mlp([2, 2, 1], replicas=64), task, TrainConfig(), range(64))
+    assert select.auto(short) == ("numpy-last", None)
+    long = Trainer(Network.mlp([2, 2, 1], replicas=10_000), task,
+                   TrainConfig(max_sweeps=100_000), range(10_000))
+    name, why = select.auto(long)
+    assert name == "numpy-last" and why.startswith("compiled-last would save about")
+    assert why.endswith(missing)
 
 
 def test_numba_is_not_imported_for_one_network():

@@ -13,6 +13,7 @@ The command line is a client: nothing else in the package imports it.
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -54,8 +55,24 @@ def _command_in(argv: Sequence[str] | None) -> str | None:
     return first if first in COMMANDS and words and words[0] == first else None
 
 
+class _Stderr(logging.Handler):
+    """The package's notes (``logging.getLogger("backprop86")``, e.g. numba compiling) on
+    whatever ``sys.stderr`` is when they are made, one line each."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"backprop86: {record.getMessage()}", file=sys.stderr)
+
+
+def _show_notes() -> None:
+    log = logging.getLogger("backprop86")
+    if not any(isinstance(h, _Stderr) for h in log.handlers):
+        log.addHandler(_Stderr())
+    log.setLevel(logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``backprop86`` command."""
+    _show_notes()
     try:
         parser = build_parser(_command_in(argv))
         args = parser.parse_args(argv)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from backprop86.engine.numpy_first import NumpyFirst
 from backprop86.engine.numpy_last import NumpyLast
 from backprop86.engine.readable import Readable
 from backprop86.errors import ConfigError
+from backprop86.network import Network
 from backprop86.optim import GradientDescent
 
 #: ``numpy-last`` is ``auto``'s choice from this many replicas on, when no group is wider
@@ -55,8 +57,10 @@ FUSED_MIN = 1 << 14
 
 #: One-time costs of a compiled engine, seconds: its first compile (a cold numba cache), and
 #: importing numba and loading the cache (warm). ``benchmarks/engine_costs.py`` on a 2-core
-#: AMD EPYC: compiled-last 10.9 s, compiled-first 0.9 s (a ReLU net; each loop it uses
+#: Intel Xeon: compiled-last 10.9 s, compiled-first 0.9 s (a ReLU net; each loop it uses
 #: compiles on first use, so a softmax network compiles more), warm starts 0.63–0.66 s.
+#: compiled-last has two entry points (one serial, one for ``PARALLEL_MIN`` networks and
+#: more, on numba's threads), each compiled on its first use.
 COMPILE_SECONDS = {"compiled-last": 11.0, "compiled-first": 2.0}
 LOAD_SECONDS = 0.65
 
@@ -65,6 +69,9 @@ LOAD_SECONDS = 0.65
 #: 1,000 seeds (replica-last), the 784-256-10 MLP in float32 (replica-first).
 SECONDS_PER_UNIT = {"numpy-last": 3.7e-9, "compiled-last": 2.6e-9,
                     "numpy-first": 5.4e-11, "compiled-first": 4.8e-11}
+
+#: Where the one-time compile is announced (the command line shows it on stderr).
+log = logging.getLogger("backprop86")
 
 HIDDEN_ACTIVATIONS = ("logistic", "tanh", "relu", "linear")
 OUTPUT_ACTIVATIONS = ("logistic", "tanh", "relu", "linear", "softmax")
@@ -89,7 +96,7 @@ def blocked_unfit(setup: Setup) -> str | None:
     cfg, net = setup.config, setup.net
     layers = chain_layers(net)
     if layers is None:
-        return "the network is not a plain chain (skip links, masks, ties or several groups)"
+        return f"the network is not a plain chain of groups: {not_a_chain(net)}"
     if any(layer.activation not in HIDDEN_ACTIVATIONS for layer in layers[:-1]):
         return f"hidden activations must be one of {', '.join(HIDDEN_ACTIVATIONS)}"
     out = layers[-1].activation
@@ -114,6 +121,19 @@ def blocked_unfit(setup: Setup) -> str | None:
     return None
 
 
+def not_a_chain(net: Network) -> str:
+    """What makes ``net`` more than a chain ``input → … → output``, in words."""
+    if len(net.inputs) != 1:
+        return f"{len(net.inputs)} input groups"
+    if len(net.outputs) != 1:
+        return f"{len(net.outputs)} output groups"
+    if any(p.mask is not None for p in net.projections):
+        return "masked projections"
+    if any(count > 1 for count in net.tie_counts.values()):
+        return "tied weights"
+    return "projections that skip a group or join groups side by side"
+
+
 def last_unfit(setup: Setup) -> str | None:
     """Why ``numpy-last`` cannot train this run, or ``None``."""
     if (why := blocked_unfit(setup)) is not None:
@@ -134,7 +154,8 @@ def compiled_last_unfit(setup: Setup) -> str | None:
     if len(layers) != 2:
         return "the compiled replica-last loop takes exactly one hidden group"
     if cfg.grain != "sweep":
-        return "the compiled replica-last loop trains full batch (grain = sweep) only"
+        return ("the compiled replica-last loop makes one update per sweep (full batch), "
+                f"not grain = {cfg.grain}")
     if cfg.error not in ("sse", "tss", "mse") or setup.report.name == "cross_entropy":
         return "the compiled replica-last loop takes squared errors only"
     if any(ly.activation not in ("logistic", "tanh", "linear") for ly in layers):
@@ -143,7 +164,7 @@ def compiled_last_unfit(setup: Setup) -> str | None:
         return "the compiled replica-last loop has no weight decay"
     if setup.net.dtype != np.float64:
         return "the compiled replica-last loop is float64 only"
-    return _numba_missing()
+    return numba_missing()
 
 
 def compiled_first_unfit(setup: Setup) -> str | None:
@@ -152,12 +173,13 @@ def compiled_first_unfit(setup: Setup) -> str | None:
         return why
     if setup.net.replicas != 1:
         return "the compiled replica-first loops train one network (replicas = 1)"
-    return _numba_missing()
+    return numba_missing()
 
 
-def _numba_missing() -> str | None:
+def numba_missing() -> str | None:
+    """The reason a compiled engine cannot run when numba is absent, else ``None``."""
     if importlib.util.find_spec("numba") is None:
-        return "numba is not installed (pip install 'backprop86[fast]')"
+        return "it needs numba, which is not installed (pip install 'backprop86[fast]')"
     return None
 
 
@@ -199,7 +221,7 @@ def check(setup: Setup, requested: str) -> None:
     when the trainer is built, before any work)."""
     if requested != "auto" and (why := UNFIT[requested](setup)) is not None:
         raise ConfigError(f"engine {requested!r} cannot train this run: {why}; "
-                          f"engine = auto picks one that can ({auto(setup)[0]})")
+                          f"engine=auto picks one that can ({auto(setup)[0]})")
 
 
 def choose(setup: Setup, requested: str = "auto") -> Choice:
@@ -207,8 +229,12 @@ def choose(setup: Setup, requested: str = "auto") -> Choice:
     run), or with ``auto`` the fastest that pays off (module docstring)."""
     if requested != "auto":
         check(setup, requested)
-        return Choice(make(requested, setup))
-    name, why_not = auto(setup)
+        name, why_not = requested, None
+    else:
+        name, why_not = auto(setup)
+    if name.startswith("compiled") and one_time_cost(name, setup)[0] >= COMPILE_SECONDS[name]:
+        log.info("compiling the %s engine's loops with numba: once, about %.0f s; later runs "
+                 "load them from numba's cache", name, COMPILE_SECONDS[name])
     return Choice(make(name, setup), why_not)
 
 
@@ -223,15 +249,19 @@ def auto(setup: Setup) -> tuple[str, str | None]:
                                                                         "compiled-first")
     if not many_tiny and (net.replicas != 1 or n_params(setup) < FUSED_MIN):
         return base, None  # the compiled replica-first loops pay off for wide networks only
+    gain = saving(setup, base, compiled)
     why = UNFIT[compiled](setup)
+    if why is not None and why == numba_missing():  # worth saying only when it would pay
+        if gain <= COMPILE_SECONDS[compiled]:
+            return base, None
+        return base, f"{compiled} would save about {gain:.2g} s, but {why}"
     if why is not None:
         return base, f"{compiled} cannot train it: {why}"
     cost, what = one_time_cost(compiled, setup)
-    gain = saving(setup, base, compiled)
     if gain > cost:
         return compiled, None
-    return base, (f"{compiled} would save about {gain:.2g} s, less than {what} "
-                  f"(about {cost:.2g} s); engine = {compiled} uses it anyway")
+    return base, (f"{compiled} would save about {gain:.2g} s, less than the {cost:.2g} s of "
+                  f"{what}; engine={compiled} uses it anyway")
 
 
 def n_params(setup: Setup) -> int:
@@ -258,7 +288,7 @@ def one_time_cost(name: str, setup: Setup) -> tuple[float, str]:
         return 0.0, "nothing (compiled in this process)"
     if cache_warm(name, setup):
         return LOAD_SECONDS, "importing numba and loading its cache"
-    return COMPILE_SECONDS[name], "numba's first compile (its cache is cold)"
+    return COMPILE_SECONDS[name], "numba's first compile (a cold cache)"
 
 
 def entry_point(name: str, setup: Setup) -> tuple[str, str]:

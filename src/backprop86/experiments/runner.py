@@ -209,3 +209,14 @@ def engine_line(engine: str, why_not: str | None) -> str:
     """``trained by the ENGINE engine`` and, when a faster one was not used, why."""
     return f"trained by the {engine} engine" + (f"; {why_not}" if why_not else "")
 
+
+def engine_lines(points: list[tuple[str, str, str | None]]) -> list[str]:
+    """One :func:`engine_line` per distinct (engine, why_not) of ``(name, engine, why_not)``
+    points, led by the names of its points (no names when every point shares one)."""
+    groups: dict[tuple[str, str | None], list[str]] = {}
+    for name, engine, why_not in points:
+        groups.setdefault((engine, why_not), []).append(name)
+    if len(groups) == 1:
+        return [engine_line(*next(iter(groups)))]
+    return [f"{', '.join(names)}: {engine_line(*key)}" for key, names in groups.items()]
+

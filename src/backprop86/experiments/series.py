@@ -37,7 +37,7 @@ from backprop86 import fmt
 from backprop86.analysis.summary import SWEEP_METRICS, sweeps_to
 from backprop86.errors import ConfigError
 from backprop86.experiments import Experiment
-from backprop86.experiments.runner import Run, run
+from backprop86.experiments.runner import Run, engine_lines, run
 from backprop86.train import Progress
 
 #: |Spearman ρ| at least this for a trend to count as reproduced.
@@ -238,4 +238,7 @@ def format_all(exp: Experiment, series: list[SeriesRun]) -> str:
         lines += ["", format_series(s)]
     if exp.deviations:
         lines += ["", "deviations from the source:"] + [f"  - {d}" for d in exp.deviations]
+    named = [(f"{s.name} = {v}", r.result) for s in series for v, r in zip(s.values, s.runs,
+                                                                            strict=True)]
+    lines += ["", *engine_lines([(name, r.engine, r.why_not) for name, r in named])]
     return "\n".join(lines)

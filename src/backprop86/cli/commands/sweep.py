@@ -34,7 +34,7 @@ from backprop86.cli.commands.common import require_matplotlib
 from backprop86.cli.progress import sweep_bar
 from backprop86.errors import Backprop86Error, ConfigError
 from backprop86.experiments import Experiment, load
-from backprop86.experiments.runner import engine_line, run
+from backprop86.experiments.runner import engine_lines, run
 from backprop86.io import command_line, save_json, versions
 from backprop86.network import Network
 from backprop86.switches import split_assignment
@@ -302,12 +302,7 @@ def format_table(results: list[PointResult], *, planned: int) -> str:
         "",
         *fmt.table([header, *rows], align),
     ]
-    by_engine: dict[tuple[str, str | None], list[str]] = {}
-    for res in results:
-        by_engine.setdefault((res.engine, res.why_not), []).append(res.point.name)
-    for (engine, why_not), names in by_engine.items():
-        which = "every point" if len(by_engine) == 1 else ", ".join(names)
-        lines.append(f"{engine_line(engine, why_not)}: {which}")
+    lines += engine_lines([(res.point.name, res.engine, res.why_not) for res in results])
     for res in results:
         if res.interrupted:
             lines.append(f"* {res.point.name}: interrupted at sweep {res.sweeps_done:,} of "
