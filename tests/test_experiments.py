@@ -222,7 +222,7 @@ def test_schema_errors_are_config_errors(change, message):
 
 
 def test_claim_kinds_on_a_small_run():
-    exp = from_dict({**BASE, "seeds": {"count": 20}, "train": {"max_sweeps": 400, "lr": 0.5,
+    exp = from_dict({**BASE, "seeds": {"count": 20}, "train": {"max_sweeps": 4000, "lr": 0.5,
                                                               "momentum": 0.9},
                      "published": [
                          {"what": "bound", "value": 10_000, "kind": "upper-bound"},

@@ -74,3 +74,41 @@ def iqr(values: Array) -> list[float] | None:
     if q["q25"] is None:
         return None
     return [q["q25"], q["q75"]]  # type: ignore[list-item]
+
+
+def binomial_tail(k: int, n: int, p: float, upper: bool) -> float:
+    """One-sided exact binomial test: ``P(X ≥ k)`` (``upper``) or ``P(X ≤ k)`` under
+    ``Binomial(n, p)``. It asks the question in its direction: is a published count *this
+    good* (or this bad) a plausible draw from the measured rate ``p``?"""
+    if not 0 <= k <= n:
+        raise ValueError(f"k must be in [0, {n}], got {k}")
+    js = range(k, n + 1) if upper else range(0, k + 1)
+    return min(1.0, sum(math.comb(n, j) * p**j * (1 - p) ** (n - j) for j in js))
+
+
+def censored_quantiles(
+    times: Array, n: int, cap: int, qs: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
+) -> dict[str, float | None]:
+    """Quantiles of a time-to-event over all ``n`` runs, of which only ``times`` (the runs
+    that got there within ``cap``) are observed; the other ``n − len(times)`` are
+    right-censored: slower than ``cap``, their times unknown.
+
+    The empirical quantile over all runs (the Kaplan–Meier estimate when every censored
+    run is censored at the same ``cap``): the ``⌈q·n⌉``-th smallest time, ``None`` when it
+    falls among the censored runs ("> cap").
+    """
+    t = np.sort(np.asarray(times, dtype=np.float64))
+    out: dict[str, float | None] = {}
+    for q in qs:
+        rank = max(1, math.ceil(q * n - 1e-9))  # 1-based rank among all n runs
+        out[f"q{round(q * 100):02d}"] = float(t[rank - 1]) if rank <= t.size else None
+    return out
+
+
+def censored_percentile(value: float, times: Array, n: int) -> float:
+    """Percentile of ``value`` among all ``n`` runs, the censored ones counted as slower than
+    any observed time: ``100 · (#times < value + ½ #times = value) / n``."""
+    t = np.asarray(times, dtype=np.float64)
+    if n <= 0:
+        return float("nan")
+    return 100.0 * (float(np.sum(t < value)) + 0.5 * float(np.sum(t == value))) / n

@@ -139,7 +139,9 @@ def run(
     if prepare is not None:
         prepare(trainer)
     result = trainer.train(progress)
-    summary = summarize(result)
+    # times are censored where training ended: max_sweeps, or the sweep an interruption left
+    cap = int(result.sweeps.max()) if result.sweeps.size else exp.config.max_sweeps
+    summary = summarize(result, cap)
     if split is not None:
         summary["heldout"] = _score_heldout(net, split, exp.config.mid)
     checks = run_checks(exp.checks, net, task) if exp.checks else {}
@@ -183,8 +185,11 @@ def format_run(run_: Run) -> str:
     rows.append((
         "sweeps to solve (median)",
         fmt.number(s["median_sweeps_to_solve"])
-        + (f"  IQR {fmt.span(iqr, fmt.number)}" if iqr and s["solved"] > 1 else ""),
+        + (f"  IQR {fmt.span(iqr, fmt.number)}" if iqr and s["solved"] > 1 else "")
+        + f"  (of the {s['solved']} solved)",
     ))
+    if s["solved"] < s["seeds"]:
+        rows.append(("sweeps to solve, all seeds", censored_text(s)))
     fq = s["final_error_quantiles"]
     if fq["q50"] is not None:
         rows.append((f"final {exp.config.report} (median)", f"{fq['q50']:.4g}"))
@@ -203,6 +208,18 @@ def format_run(run_: Run) -> str:
         lines += ["", *run_.result.notes]
     lines += ["", engine_line(run_.result.engine, run_.result.why_not)]
     return "\n".join(lines)
+
+
+def censored_text(s: dict[str, Any]) -> str:
+    """All seeds' median and IQR of sweeps to solve, the unsolved slower than the cap: a
+    quantile among them is printed "> cap"."""
+    q, cap = s["sweeps_to_solve_all"], s["cap"]
+
+    def one(v: float | None) -> str:
+        return f"> {fmt.number(float(cap))}" if v is None else fmt.number(v)
+
+    return (f"median {one(q['q50'])}  IQR {one(q['q25'])}–{one(q['q75'])}  "
+            f"({s['seeds'] - s['solved']} unsolved counted as slower than the cap)")
 
 
 def engine_line(engine: str, why_not: str | None) -> str:
