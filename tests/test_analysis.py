@@ -317,3 +317,11 @@ def test_a_structure_in_one_net_of_many_is_not_within_the_distribution():
     assert judge(claim, run_with(12, 23))["verdict"] == "reproduced"
     # enough nets, but a fraction whose 95 % upper bound is below 5 %: not within
     assert judge(claim, run_with(3, 2000))["verdict"] == "not reproduced"
+
+
+def test_ordinals():
+    from backprop86.fmt import ordinal
+
+    assert [ordinal(v) for v in (1, 2, 3, 4, 11, 12, 13, 21, 22, 92, 111, 27.6)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "92nd", "111th",
+        "28th"]

@@ -40,6 +40,13 @@ def span(pair: Sequence[Any] | None, show: Callable[[Any], str] = count) -> str:
     return DASH if pair is None else f"{show(pair[0])}–{show(pair[1])}"
 
 
+def ordinal(v: float) -> str:
+    """``v`` rounded, as an English ordinal: ``1st``, ``2nd``, ``13th``, ``92nd``."""
+    n = round(v)
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def percents(lo: float, hi: float) -> str:
     """A range of rates as percentages: ``86.0%–97.0%``."""
     return f"{lo:.1%}–{hi:.1%}"

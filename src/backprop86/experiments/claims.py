@@ -226,7 +226,7 @@ def _distribution(claim: dict[str, Any], kind: str, metric: str, run: Run) -> di
         inside = at_most(q["q25"], value) and value <= (cap if q["q75"] is None else q["q75"])
         near = at_most(q["q05"], value) and value <= (cap if q["q95"] is None else q["q95"])
     word = "reproduced" if inside else "within the distribution" if near else "not reproduced"
-    rule = RULES[kind].format(pct="beyond the cap" if pct is None else f"{pct:.0f}th")
+    rule = RULES[kind].format(pct="beyond the cap" if pct is None else fmt.ordinal(pct))
     return {"verdict": word, "rule": rule, "metric": metric, "published": claim["value"],
             "measured": measured}
 
@@ -277,7 +277,8 @@ def describe_measured(m: Any) -> str:
     def one(v: float | None) -> str:
         return f"> {fmt.number(float(m['cap']))}" if v is None else fmt.number(v)
 
-    pct = "" if m["percentile"] is None else f"; published value at the {m['percentile']:.0f}th"
+    at = m["percentile"]
+    pct = "" if at is None else f"; published value at the {fmt.ordinal(at)}"
     return (f"all {m['n']} seeds ({m['reached']} got there, the rest counted as slower than the "
             f"cap): median {one(m['median'])}, IQR {one(m['iqr'][0])}–{one(m['iqr'][1])}, "
             f"5–95% {one(m['range90'][0])}–{one(m['range90'][1])}{pct} percentile")
