@@ -32,7 +32,7 @@ from backprop86.cli.commands.common import require_matplotlib
 from backprop86.errors import Backprop86Error, ConfigError
 from backprop86.experiments import Experiment
 from backprop86.experiments.claims import describe_measured
-from backprop86.io import atomic_write, command_line, save_json, versions
+from backprop86.io import atomic_write, command_line, load_json, save_json, versions
 
 PROG = "backprop86 reproduce"
 
@@ -53,6 +53,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="run only this experiment (repeatable)")
     p.add_argument("--no-plots", dest="plots", action="store_false",
                    help="skip the figures (no matplotlib needed)")
+    p.add_argument("--table", type=Path, metavar="RESULTS_JSON",
+                   help="train nothing: print the summary table of verdicts of a results.json "
+                        "this command wrote (the README's claims table is this, for "
+                        "docs/reproduce-full/results.json)")
 
 
 @dataclass
@@ -107,7 +111,8 @@ def run_one(exp: Experiment, variant: str, settings: list[str], seeds: list[int]
         entry.verdicts = [{**s.verdict(), "what": f"trend with {s.name}", "kind": "trend",
                            "source": s.spec.get("source", e.source),
                            "measured_text": _trend_text(s)} for s in series]
-        entry.record = {"series": [s.to_json() for s in series]}
+        # the trend verdicts too, as a run's record keeps its claims' (reproduce --table)
+        entry.record = {"series": [s.to_json() for s in series], "verdicts": entry.verdicts}
         entry.interrupted = any(r.result.interrupted for s in series for r in s.runs)
         if figures is not None:
             from backprop86.experiments.figures import draw_series
@@ -140,6 +145,9 @@ def _trend_text(s: Any) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.table is not None:
+        print("\n".join(table_from_results(load_json(args.table), args.table)))
+        return 0
     names = experiments.names()
     unknown = [n for n in args.only if n not in names]
     if unknown:
@@ -227,22 +235,8 @@ def markdown(out: Path, entries: list[Entry], *, quick: bool, seconds: float,
     ]
     if stopped:
         lines += ["**Interrupted**: the runs below are those finished before Ctrl-C.", ""]
-    lines += ["## Summary", "", "| experiment | claim | published | measured | verdict |",
-              "|---|---|---|---|---|"]
-    for e in entries:
-        label = e.name + (f" ({e.variant})" if e.variant else "")
-        if e.error:
-            lines.append(f"| {label} | — | — | failed: {_cell(e.error)} | — |")
-            continue
-        if not e.verdicts:
-            lines.append(f"| {label} | (no published claim) | — | — | — |")
-        for verdict in e.verdicts:
-            measured = verdict.get("measured_text") or describe_measured(verdict.get("measured"))
-            lines.append(
-                f"| {label} | {_cell(verdict.get('what') or verdict.get('metric', ''))} | "
-                f"{_cell(verdict.get('published'))} | {_cell(measured)} | "
-                f"{verdict['verdict']} |"
-            )
+    lines += ["## Summary", "",
+              *claims_table([(e.name, e.variant, e.error, e.verdicts) for e in entries])]
     for e in entries:
         label = e.name + (f" — variant: {e.variant}" if e.variant else "")
         lines += ["", f"## {label}", ""]
@@ -257,6 +251,40 @@ def markdown(out: Path, entries: list[Entry], *, quick: bool, seconds: float,
             rel = path.relative_to(out)
             lines += ["", f"![{rel.stem}]({rel.as_posix()})"]
     return "\n".join(lines) + "\n"
+
+
+def claims_table(runs: list[tuple[str, str, str, list[dict[str, Any]]]]) -> list[str]:
+    """The summary table: one row per published claim of each ``(name, variant, error,
+    verdicts)`` run, with its verdict as judged (never reworded)."""
+    lines = ["| experiment | claim | published | measured | verdict |", "|---|---|---|---|---|"]
+    for name, variant, error, verdicts in runs:
+        label = name + (f" ({variant})" if variant else "")
+        if error:
+            lines.append(f"| {label} | — | — | failed: {_cell(error)} | — |")
+            continue
+        if not verdicts:
+            lines.append(f"| {label} | (no published claim) | — | — | — |")
+        for verdict in verdicts:
+            measured = verdict.get("measured_text") or describe_measured(verdict.get("measured"))
+            lines.append(
+                f"| {label} | {_cell(verdict.get('what') or verdict.get('metric', ''))} | "
+                f"{_cell(verdict.get('published'))} | {_cell(measured)} | "
+                f"{verdict['verdict']} |"
+            )
+    return lines
+
+
+def table_from_results(record: Any, path: Path) -> list[str]:
+    """:func:`claims_table` of a ``results.json`` written by this command."""
+    runs = record.get("runs") if isinstance(record, dict) else None
+    if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
+        raise ConfigError(f"{path}: not a results.json written by `backprop86 reproduce` "
+                          "(expected a 'runs' list)")
+    try:
+        return claims_table([(r["experiment"], r.get("variant") or "", r.get("error") or "",
+                              (r.get("result") or {}).get("verdicts", [])) for r in runs])
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"{path}: a run lacks its experiment or verdicts ({exc})") from None
 
 
 def _cell(value: Any) -> str:

@@ -1,0 +1,45 @@
+"""The README's claims table is the full report's, written from its results.json: never reworded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from backprop86.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+START, END = "<!-- claims table:", "<!-- end of claims table -->"
+
+
+def readme_table(text: str) -> list[str]:
+    """The table rows between the README's markers."""
+    block = text[text.index(START):text.index(END)]
+    return [line for line in block.splitlines() if line.startswith("|")]
+
+
+def test_readme_claims_table_is_the_full_reports(capsys):
+    results = ROOT / "docs" / "reproduce-full" / "results.json"
+    assert main(["reproduce", "--table", str(results)]) == 0
+    generated = [line for line in capsys.readouterr().out.splitlines() if line.startswith("|")]
+    assert readme_table((ROOT / "README.md").read_text(encoding="utf-8")) == generated
+    report = (ROOT / "docs" / "reproduce-full" / "report.md").read_text(encoding="utf-8")
+    summary = report[report.index("## Summary"):]
+    summary = summary[:summary.index("\n## ", 1)]
+    assert [line for line in summary.splitlines() if line.startswith("|")] == generated
+
+
+def test_table_of_a_file_that_is_not_a_results_json_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "r.json"
+    bad.write_text('{"runs": 3}')
+    assert main(["reproduce", "--table", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a results.json" in err[0]
+
+
+@pytest.mark.parametrize("content", ["not json", ""])
+def test_table_of_garbage_is_one_line(tmp_path, capsys, content):
+    bad = tmp_path / "r.json"
+    bad.write_text(content)
+    assert main(["reproduce", "--table", str(bad)]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
