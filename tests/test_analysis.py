@@ -325,3 +325,17 @@ def test_ordinals():
     assert [ordinal(v) for v in (1, 2, 3, 4, 11, 12, 13, 21, 22, 92, 111, 27.6)] == [
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "92nd", "111th",
         "28th"]
+
+
+def test_median_interval_from_order_statistics():
+    from backprop86.analysis.statistics import median_ci
+
+    lo, hi = median_ci(np.arange(1.0, 101.0))  # n = 100: the 40th and 61st values
+    assert (lo, hi) == (40.0, 61.0)
+    assert median_ci(np.array([5.0])) == (5.0, 5.0)
+    assert median_ci(np.array([])) is None
+    # it covers the true median of a skewed distribution about 95 % of the time
+    rng = np.random.default_rng(0)
+    hits = [lo <= np.log(2) <= hi for lo, hi in
+            (median_ci(rng.exponential(size=60)) for _ in range(2000))]
+    assert 0.93 <= np.mean(hits) <= 0.98

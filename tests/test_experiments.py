@@ -22,7 +22,8 @@ from backprop86.experiments.runner import run
 
 MINE = ["addition", "chauvin", "encoder-4-2-4", "encoder-8-3-8", "encoder-graded", "negation",
         "parity", "symmetry"]
-WORDS = {"reproduced", "within the distribution", "not reproduced"}
+WORDS = {"reproduced", "within the distribution", "not reproduced",
+         "trend reproduced, levels not reproduced"}  # the last for series only
 
 
 @pytest.fixture(scope="module")
@@ -87,15 +88,20 @@ def test_symmetry(quick):
     assert v["sweeps to learn"]["verdict"] in ("reproduced", "within the distribution")
 
 
-def test_chauvin_trends_are_reproduced(quick):
+def test_chauvin_trends_are_reproduced_but_not_their_levels(quick):
     _, _, runs = quick
     series = runs[("chauvin", None)]["result"]["series"]
     assert [s["param"] for s in series] == ["hidden", "lr"]
     for s in series:
-        assert s["verdict"]["verdict"] == "reproduced"
+        # the presentations fall as published, at about twice the published levels
+        assert s["verdict"]["verdict"] == "trend reproduced, levels not reproduced"
         medians = s["medians"]
         assert medians[-1] < medians[0] / 1.5  # both trends fall by more than a third
         assert s["verdict"]["log2_fit"][1] < 0
+        levels = s["verdict"]["levels"]
+        assert len(levels) == 2 and not any(p["inside"] for p in levels)
+        assert all(1.4 < p["ratio"] < 3.0 for p in levels)
+        assert all(lo <= p["median"] <= hi for p in levels for lo, hi in [p["ci95"]])
 
 
 def test_handbook_encoder_matches_the_computed_reference(quick):

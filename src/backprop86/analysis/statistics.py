@@ -112,3 +112,16 @@ def censored_percentile(value: float, times: Array, n: int) -> float:
     if n <= 0:
         return float("nan")
     return 100.0 * (float(np.sum(t < value)) + 0.5 * float(np.sum(t == value))) / n
+
+
+def median_ci(values: Array, z: float = 1.959963984540054) -> tuple[float, float] | None:
+    """Distribution-free 95 % interval of the median from order statistics: the ``l``-th and
+    ``u``-th smallest of ``n`` values, ``l = ⌊(n − z√n)/2⌋``, ``u = ⌈1 + (n + z√n)/2⌉``
+    (the binomial(n, ½) normal approximation), clipped to ``[1, n]``; ``None`` for no values."""
+    v = np.sort(np.asarray(values, dtype=np.float64))
+    n = v.size
+    if n == 0:
+        return None
+    lo = max(1, math.floor((n - z * math.sqrt(n)) / 2))
+    hi = min(n, math.ceil(1 + (n + z * math.sqrt(n)) / 2))
+    return float(v[lo - 1]), float(v[hi - 1])

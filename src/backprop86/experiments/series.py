@@ -17,12 +17,16 @@ and as the learning rate grows. An experiment file states such a trend as a
     source = "…"
 
 Every point trains the experiment's seeds as one batch (:func:`runner.run`).
-The verdict: **reproduced** when the medians move in the stated direction —
-Spearman's rank correlation between the parameter and the median is at most
-−0.8 (falling; at least +0.8 for rising), which allows one swap of neighbours
-among five points — and the last median is beyond the first; otherwise **not
-reproduced**. A least-squares line ``median = a + b·log₂(value)`` summarises the
-slope (Chauvin's own form for H).
+The verdict judges the trend and the levels. The trend holds when the medians
+move in the stated direction — Spearman's rank correlation between the parameter
+and the median is at most −0.8 (falling; at least +0.8 for rising), which allows
+one swap of neighbours among five points — and the last median is beyond the
+first. The levels hold when every published point lies inside the 95 %
+distribution-free interval of the measured median at that value (the ratio of
+measured to published is printed too). **reproduced**: both; **trend reproduced,
+levels not reproduced**: the trend only; else **not reproduced**. A
+least-squares line ``median = a + b·log₂(value)`` summarises the slope
+(Chauvin's own form for H).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from backprop86 import fmt
+from backprop86.analysis.statistics import median_ci
 from backprop86.analysis.summary import SWEEP_METRICS, sweeps_to
 from backprop86.errors import ConfigError
 from backprop86.experiments import Experiment
@@ -47,8 +52,10 @@ MIN_RHO = 0.8
 SERIES_WIDTHS = (8, 9, 22, 13, 7, 9)
 
 RULE = (
-    "reproduced when the median {metric} {direction} along the series: Spearman ρ between "
-    "{param} and the median {sign} {rho:g} and the last median {beyond} the first"
+    "trend: the median {metric} {direction} along the series when Spearman ρ between "
+    "{param} and the median {sign} {rho:g} and the last median {beyond} the first; levels: "
+    "every published point inside the 95 % distribution-free interval of the measured median "
+    "there; reproduced when both hold"
 )
 
 
@@ -189,8 +196,31 @@ def trend_verdict(s: SeriesRun) -> dict[str, Any]:
         return {**out, "verdict": "not reproduced", "rho": None}
     rho = spearman(values, medians)  # type: ignore[arg-type]
     ends = medians[-1] < medians[0] if falling else medians[-1] > medians[0]  # type: ignore[operator]
-    ok = ends and not math.isnan(rho) and (rho <= -MIN_RHO if falling else rho >= MIN_RHO)
-    return {**out, "verdict": "reproduced" if ok else "not reproduced", "rho": rho}
+    trend = ends and not math.isnan(rho) and (rho <= -MIN_RHO if falling else rho >= MIN_RHO)
+    levels = level_checks(s)
+    level_ok = bool(levels) and all(p["inside"] for p in levels)
+    word = ("reproduced" if trend and (level_ok or not levels) else
+            "trend reproduced, levels not reproduced" if trend else "not reproduced")
+    return {**out, "verdict": word, "rho": rho, "levels": levels}
+
+
+def level_checks(s: SeriesRun) -> list[dict[str, Any]]:
+    """At each published point ``[value, published]``: the measured median, its 95 %
+    distribution-free interval, the ratio measured / published, and whether it is inside."""
+    runs = {float(v): r for v, r in zip(s.values, s.runs, strict=True)}
+    out = []
+    for value, published in s.spec.get("points", []):
+        r = runs.get(float(value))
+        if r is None:
+            continue
+        times = sweeps_to(s.metric, r.result)
+        ci = median_ci(times)
+        median = float(np.median(times)) if times.size else None
+        out.append({"at": value, "published": published, "median": median,
+                    "ci95": None if ci is None else list(ci),
+                    "ratio": None if median is None else median / float(published),
+                    "inside": ci is not None and ci[0] <= float(published) <= ci[1]})
+    return out
 
 
 # ----------------------------------------------------------------------------
@@ -222,9 +252,20 @@ def format_series(s: SeriesRun) -> str:
     if s.spec.get("published"):
         lines.append(f"  published   {s.spec['published']}  ({s.spec.get('source', '')})")
     rho = fmt.DASH if v["rho"] is None else f"{v['rho']:+.2f}"
-    lines.append(f"  measured    Spearman ρ = {rho}")
+    lines.append(f"  measured    Spearman ρ = {rho}" + "".join(
+        f"; at {p['at']}: {level_text(p)}" for p in v.get("levels", [])))
     lines.append(f"  verdict     {v['verdict']}  — {v['rule']}")
     return "\n".join(lines)
+
+
+def level_text(p: dict[str, Any]) -> str:
+    """One published point against the measured median: ``median 516 (95% CI 489–552) =
+    2.1× the published 245``."""
+    if p["median"] is None:
+        return f"no run got there (published {p['published']})"
+    lo, hi = p["ci95"]
+    return (f"median {fmt.count(p['median'])} (95% CI {fmt.count(lo)}–{fmt.count(hi)}) = "
+            f"{p['ratio']:.2f}× the published {p['published']}")
 
 
 def format_all(exp: Experiment, series: list[SeriesRun]) -> str:

@@ -140,8 +140,12 @@ def _slug(text: str) -> str:
 
 def _trend_text(s: Any) -> str:
     medians = ", ".join(fmt.count(m) for m in s.medians())
-    rho = s.verdict()["rho"]
-    return f"medians {medians}" + ("" if rho is None else f" (Spearman ρ = {rho:+.2f})")
+    from backprop86.experiments.series import level_text
+
+    v = s.verdict()
+    rho = v["rho"]
+    return (f"medians {medians}" + ("" if rho is None else f" (Spearman ρ = {rho:+.2f})")
+            + "".join(f"; at {p['at']}: {level_text(p)}" for p in v.get("levels", [])))
 
 
 def main(args: argparse.Namespace) -> int:
