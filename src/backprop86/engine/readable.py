@@ -59,10 +59,11 @@ class Readable(Engine):
 
     def sweeps(self, s0: int, k: int, *, stop: Callable[[], bool] = lambda: False,
                until_nonfinite: bool = False) -> int:
+        net = self.setup.net
         for j in range(k):
             self.reported[j], self.solved[j] = self.sweep(s0 + j)
             if self.setup.config.stop_margin is not None:
-                _, out = self.evaluate()
+                out = net.output(net.propagate(self.xs))  # after the sweep, (R, N, n_out)
                 self.after[j] = within(out, self.setup.D, self.setup.care,
                                        self.setup.config.stop_margin, self.setup.mid)
             if (until_nonfinite and not self.finite_params()[self.active].all()) or stop():
@@ -107,12 +108,6 @@ class Readable(Engine):
         if a is None:
             return None
         return next(iter(a.values())) if len(a) == 1 else np.concatenate(list(a.values()), -1)
-
-    def evaluate(self) -> tuple[Array, Array]:
-        """Reported error ``(R,)`` and outputs ``(R, N, n_out)`` of the current weights."""
-        st = self.setup
-        activity = st.net.forward(st.X)
-        return st.net.error(activity, st.D, st.report, st.care), st.net.output(activity)
 
     def measures(self, k: int) -> tuple[Array, Array]:
         return self.reported[:k], self.solved[:k]
