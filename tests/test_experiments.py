@@ -242,3 +242,18 @@ def test_claim_kinds_on_a_small_run():
     assert v["about"]["verdict"] == "reproduced"  # any rate overlaps 0.5 ± 0.5
     assert v["median"]["verdict"] == "not reproduced"
     assert np.isfinite(v["bound"]["measured"]["median"])
+
+
+def test_handbook_xor_deviations_do_not_change_its_run():
+    """handbook-xor's stated deviations from bp: float64 (bp: float32) and an unclipped
+    logistic (bp clips at |net| > 15.935773). Both leave the published run as it is."""
+    exp = load("handbook-xor")
+    assert len(exp.deviations) == 2
+    single = run(exp.with_settings(["dtype=float32"]), [0])
+    assert single.result.sweeps.tolist() == [289] and single.result.stopped.all()
+    task = exp.task()
+    nets = [exp.initial_network([0])]  # XOR.WTS, then the weights after every epoch to the stop
+    nets += [run(exp.with_settings([f"max_sweeps={epoch}"]), [0]).net for epoch in range(1, 290)]
+    largest = [max(float(np.abs(v).max()) for v in net.forward(task.inputs).x.values())
+               for net in nets]
+    assert max(largest) < 15.935773

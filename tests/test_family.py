@@ -10,9 +10,11 @@ import pytest
 from backprop86 import experiments
 from backprop86.analysis.checks import run_checks
 from backprop86.analysis.checks.family import (
+    RELATION_SEX,
     family_units,
     feature_values,
     person_codes,
+    relation_codes,
     threshold_accuracy,
 )
 from backprop86.errors import ConfigError, ShapeError
@@ -404,3 +406,68 @@ def test_fig4_puts_each_italian_twin_under_the_english_person(tmp_path):
     assert ISOMORPHISM[ENGLISH[3]] == ITALIAN[3] == PEOPLE[15]
     files = nature_fig4(tmp_path / "fig4", net, title="hand-built")
     assert {f.suffix for f in files} == {".png", ".svg"} and all(f.stat().st_size for f in files)
+
+
+# ---------------------------------------------------------------------------- one claim each
+
+
+def with_relation_code(net, w: np.ndarray):
+    """``net`` with its relation encoding exactly ``logistic(w)`` ``(R, 12, 6)``."""
+    net.set_params({"w:relation->relation_code": w, "b:relation_code": np.zeros((1, 6))})
+    return net
+
+
+def test_relation_sex_unit_is_found_and_missed():
+    rng = np.random.default_rng(3)
+    devoted = rng.normal(scale=0.3, size=(12, 6))
+    devoted[:, 4] = 4 * (2 * RELATION_SEX - 1)  # unit 4: male relations on, female off
+    mixed = devoted.copy()
+    mixed[[0, 1], 4] = mixed[[1, 0], 4]  # father and mother swapped: one cut errs on two
+    noise = rng.normal(scale=0.3, size=(12, 6))
+    net = with_relation_code(hand_built(np.stack([feature_code()] * 3)),
+                             np.stack([devoted, mixed, noise]))
+    np.testing.assert_allclose(relation_codes(net)[0], 1 / (1 + np.exp(-devoted)))
+    res = run_checks(["family_relation_sex_unit"], net, make_task("family_trees"))
+    check = res["family_relation_sex_unit"]
+    assert check.passed.tolist() == [True, False, False]
+    assert check.numbers["accuracy"][0] == 1.0 and check.numbers["accuracy"][1] < 1.0
+
+
+def test_no_sex_unit_and_each_feature_unit_are_their_own_checks():
+    f = feature_values()
+    sex_code = feature_code()
+    sex_code[:, 3] = 4 * (2 * f["sex"][0] - 1)  # the three features and a sex unit
+    no_branch = feature_code()
+    no_branch[:, 2] = 0.0
+    net = hand_built(np.stack([feature_code(), sex_code, no_branch]))
+    specs = ["family_no_sex_unit", *(
+        {"check": "family_feature", "feature": k, "label": k}
+        for k in ("nationality", "generation", "branch"))]
+    res = run_checks(specs, net, make_task("family_trees"))
+    assert res["family_no_sex_unit"].passed.tolist() == [True, False, True]
+    assert res["nationality"].passed.tolist() == [True, True, True]
+    assert res["generation"].passed.tolist() == [True, True, True]
+    assert res["branch"].passed.tolist() == [True, True, False]
+    with pytest.raises(ConfigError, match="feature must be one of"):
+        run_checks([{"check": "family_feature", "feature": "sex"}], net,
+                   make_task("family_trees"))
+
+
+def test_apart_pool_holds_out_cases_that_share_no_person_and_no_relation(task):
+    split = make_split(task, list(range(20)), {"holdout": 4, "pool": "apart"})
+    for idx in split.test_index:
+        on = task.inputs[idx] != 0  # (4, 36)
+        assert on.sum(axis=0).max() == 1, "two held-out cases share an input unit"
+        assert np.all((task.targets[idx] >= 0.5).sum(axis=1) == 1)
+    again = make_split(task, list(range(20)), {"holdout": 4, "pool": "apart"})
+    assert np.array_equal(split.test_index, again.test_index)
+    with pytest.raises(ConfigError, match="no two share an input unit"):
+        draw(task, 13, 0, "apart")  # 12 relations: a 13th case must repeat one
+
+
+def test_biases_and_pool_are_parameters_of_the_experiment():
+    exp = experiments.load("family-trees").with_settings(["biases=false", "pool=apart"])
+    assert all(not g.bias for g in exp.network().groups)
+    assert exp.split_spec()["pool"] == "apart"
+    base = experiments.load("family-trees").network()
+    assert [g.bias for g in base.groups] == [False, False, True, True, True, True, True]

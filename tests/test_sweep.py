@@ -240,3 +240,76 @@ def test_failures_are_judged_on_each_replica_s_own_training_cases(capsys):
     out = capsys.readouterr().out
     assert rc == 0
     assert "of 100 patterns" in out and "held out right" in out
+
+
+# ---------------------------------------------------------------------------- verdicts per point
+
+
+@pytest.fixture(scope="module")
+def judged(tmp_path_factory):
+    """A short family-trees sweep over two readings, with its JSON: the claims judged per point."""
+    path = tmp_path_factory.mktemp("sweep") / "ft.json"
+    rc = main(["sweep", "family-trees-tuned", "--seeds", "3", "--set", "max_sweeps=60",
+               "--grid", "pool=single,apart", "--json", str(path)])
+    assert rc == 0
+    return path, json.loads(path.read_text())
+
+
+def test_every_point_is_judged_on_the_experiment_s_claims(judged):
+    _, record = judged
+    exp = load("family-trees-tuned")
+    for point in record["points"]:
+        assert [v["what"] for v in point["verdicts"]] == [c["what"] for c in exp.claims]
+        held = next(v for v in point["verdicts"] if v["metric"] == "heldout")
+        k = sum(point["heldout"]["correct"])
+        assert held["measured"]["count"] == [k, 4 * 3]  # the point's own held-out cases
+        assert set(point["checks"]) >= {"family_units", "family_no_sex_unit"}
+
+
+def test_table_prints_each_point_s_verdicts_as_markdown(judged, capsys):
+    path, record = judged
+    assert main(["sweep", "--table", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 + len(record["points"])
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    assert header[:5] == ["point", "seeds", "trained (95% CI)", "to solve: median, all seeds",
+                          "held-out right (95% CI)"]
+    assert header[5:] == [c["what"] for c in load("family-trees-tuned").claims]
+    row = [c.strip() for c in lines[3].strip("|").split("|")]
+    point = record["points"][1]
+    assert row[0] == "family-trees-tuned pool=apart"
+    assert row[2].startswith(f"{point['solved']}/3 ")
+    held = next(v for v in point["verdicts"] if v["metric"] == "heldout")
+    assert row[6] == f"{held['verdict']} (p = {held['measured']['p']:.2g})"
+
+
+def test_the_text_table_names_each_verdict_and_its_numbers(capsys):
+    assert main(["sweep", "family-trees", "--seeds", "2", "--set", "max_sweeps=3"]) == 0
+    out = capsys.readouterr().out
+    assert "Checks and verdicts on the published claims" in out
+    assert ("claim    held-out cases answered correctly = 0.875: not reproduced (p = 0); "
+            "measured rate 0/8") in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--table", "T.json", "xor"], "--table trains nothing; drop EXPERIMENT_OR_TOML"),
+        (["--table", "T.json", "--seeds", "3"], "drop --seeds"),
+        (["xor"], "--seeds N is required"),
+        ([], "name at least one experiment"),
+    ],
+)
+def test_table_and_required_arguments_are_one_line(tmp_path, capsys, argv, words):
+    argv = [a.replace("T.json", str(tmp_path / "T.json")) for a in argv]
+    assert main(["sweep", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0], err
+
+
+@pytest.mark.parametrize("content", ['{"runs": []}', "not json", '{"points": [{"grid": 1}]}'])
+def test_table_of_a_file_that_is_not_a_sweep_json_is_one_line(tmp_path, capsys, content):
+    bad = tmp_path / "s.json"
+    bad.write_text(content)
+    assert main(["sweep", "--table", str(bad)]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

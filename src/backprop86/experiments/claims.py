@@ -294,6 +294,23 @@ def claim_lines(v: dict[str, Any]) -> list[str]:
     ]
 
 
+def verdict_word_and_numbers(v: dict[str, Any]) -> str:
+    """The verdict with the number that decided it, for a table cell:
+    ``not reproduced (p = 0.035)``, ``reproduced (40/40)``, ``within the distribution (13th)``."""
+    m = v.get("measured")
+    number = ""
+    if isinstance(m, dict):
+        if "p" in m:
+            number = f"p = {m['p']:.2g}"
+        elif "count" in m:
+            number = f"{m['count'][0]}/{m['count'][1]}"
+        elif m.get("percentile") is not None:
+            number = f"{fmt.ordinal(m['percentile'])} percentile"
+        elif "cap" in m:
+            number = "beyond the cap"
+    return f"{v['verdict']} ({number})" if number else str(v["verdict"])
+
+
 def check_lines(run: Run) -> list[str]:
     """One line per check: how many replicas pass."""
     checks = getattr(run, "checks", {}) or {}

@@ -5,7 +5,8 @@ cases trained, 4 held out)::
 
     [split]
     holdout = 4          # cases left out of training and scored afterwards (0: none)
-    pool = "single"      # draw them among cases with one correct answer ("all": any case)
+    pool = "single"      # draw them among cases with one correct answer ("all": any case;
+                         # "apart": one-answer cases of which no two share an input unit)
     # seed = 7           # one split for every replica; without it each replica r
                          # draws its own from the "split" stream of seeds[r]
 
@@ -33,7 +34,7 @@ from backprop86.init import rng_for
 from backprop86.network import Network
 from backprop86.tasks.base import Task
 
-POOLS = ("all", "single")
+POOLS = ("all", "single", "apart")
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ class Split:
 
 
 def eligible(task: Task, pool: str) -> Array:
-    """Indices of the cases that may be held out: all, or those with exactly one target on."""
+    """Indices of the cases that may be held out: all, or those with exactly one target on
+    (``single`` and ``apart``)."""
     if pool not in POOLS:
         raise ConfigError(f"[split] pool must be one of {', '.join(POOLS)}, got {pool!r}")
     if pool == "all":
@@ -55,14 +57,34 @@ def eligible(task: Task, pool: str) -> Array:
 
 
 def draw(task: Task, holdout: int, seed: int, pool: str = "single") -> Array:
-    """The ``holdout`` case indices (sorted) drawn from the ``"split"`` stream of ``seed``."""
+    """The ``holdout`` case indices (sorted) drawn from the ``"split"`` stream of ``seed``.
+
+    ``apart``: the eligible cases in a random order, each taken unless it shares an
+    input unit that is on with a case already taken (family trees: no two held-out
+    cases with the same person1 or the same relation).
+    """
     cases = eligible(task, pool)
     if isinstance(holdout, bool) or not isinstance(holdout, int) or not 0 < holdout < len(cases):
         raise ConfigError(
             f"[split] holdout must be an integer between 1 and {len(cases) - 1} "
             f"(task {task.name!r} has {len(cases)} eligible cases), got {holdout!r}"
         )
-    return np.sort(rng_for(int(seed), "split").choice(cases, size=holdout, replace=False))
+    rng = rng_for(int(seed), "split")
+    if pool != "apart":
+        return np.sort(rng.choice(cases, size=holdout, replace=False))
+    taken: list[int] = []
+    used = np.zeros(task.n_inputs, dtype=bool)
+    for case in rng.permutation(cases):
+        on = task.inputs[case] != 0
+        if not (used & on).any():
+            taken.append(int(case))
+            used |= on
+            if len(taken) == holdout:
+                return np.sort(np.array(taken))
+    raise ConfigError(
+        f"[split] pool 'apart': task {task.name!r} has no {holdout} one-answer cases of which "
+        "no two share an input unit; hold out fewer or use pool 'single'"
+    )
 
 
 def make_split(task: Task, seeds: list[int], spec: dict[str, Any]) -> Split | None:

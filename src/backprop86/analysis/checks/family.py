@@ -24,6 +24,19 @@ group and an encoding group fed by it, for every replica:
   encodes it), and ``twin_ratio``: the mean distance between twins' codes
   divided by the mean distance between all other pairs, both without the
   nationality unit (well below 1 when twins are close).
+
+The registered checks built on it, each one claim of the papers:
+
+* ``family_units``: all three feature units found (Nature Fig. 4's net);
+* ``family_feature`` (option ``feature``): that one feature's unit found;
+* ``family_no_sex_unit``: no person1-encoding unit encodes sex — none has
+  ``|r| ≥ min_r`` with sex *and* a one-cut accuracy ``≥ min_accuracy``;
+* ``family_relation_sex_unit``: one relation-encoding unit is devoted to the sex
+  of person2 (CogSci Fig. 7). Each relation alone (person1 all 0) gives the
+  code ``(R, 12, k)``; every relation fixes person2's sex (father, husband,
+  son, uncle, brother, nephew: male), and the check passes when some unit has
+  ``|r| ≥ min_r`` with that sex and one cut of its activity separates the
+  male from the female relations without error (``min_accuracy = 1``).
 """
 
 from __future__ import annotations
@@ -38,7 +51,7 @@ from backprop86.arrays import Array
 from backprop86.errors import ConfigError
 from backprop86.network import Network
 from backprop86.tasks.base import Task
-from backprop86.tasks.family import BRANCH, ENGLISH, GENERATION, MALE, PEOPLE
+from backprop86.tasks.family import BRANCH, ENGLISH, GENERATION, MALE, PEOPLE, RELATIONS
 
 #: The features the paper names, in the order they are assigned.
 ROLES = ("nationality", "generation", "branch")
@@ -62,6 +75,10 @@ def feature_values() -> dict[str, tuple[Array, Array]]:
     }
 
 
+#: Person2's sex fixed by each relation, in :data:`RELATIONS` order (1 male, 0 female).
+RELATION_SEX = np.array([1.0 if i % 2 == 0 else 0.0 for i in range(len(RELATIONS))])
+
+
 def person_codes(
     net: Network, *, input_group: str = "person1", code_group: str = "person_code"
 ) -> Array:
@@ -71,6 +88,20 @@ def person_codes(
     group is 0, so the code is the person's own when the encoding group is fed
     by person1 only, as in the paper's network.
     """
+    return codes_of(net, input_group, code_group, len(PEOPLE), "person")
+
+
+def relation_codes(
+    net: Network, *, input_group: str = "relation", code_group: str = "relation_code"
+) -> Array:
+    """The ``code_group`` activity for each relation alone: ``(R, 12, k)``
+    (as :func:`person_codes`, person1 all 0)."""
+    return codes_of(net, input_group, code_group, len(RELATIONS), "relation")
+
+
+def codes_of(net: Network, input_group: str, code_group: str, size_needed: int,
+             what: str) -> Array:
+    """``code_group``'s activity with each unit of ``input_group`` on alone: ``(R, n_in, k)``."""
     for name in (input_group, code_group):
         if name not in {g.name for g in net.groups}:
             raise ConfigError(
@@ -78,9 +109,9 @@ def person_codes(
                 f"{', '.join(g.name for g in net.groups)}"
             )
     size = net.group(input_group).size
-    if size != len(PEOPLE) or not net.group(input_group).is_input:
+    if size != size_needed or not net.group(input_group).is_input:
         raise ConfigError(
-            f"{input_group!r} must be an input group of {len(PEOPLE)} person units, "
+            f"{input_group!r} must be an input group of {size_needed} {what} units, "
             f"got {size} units"
         )
     inputs = {
@@ -232,4 +263,106 @@ def family_units_check(
         f"three distinct {code_group} units with |r| ≥ {min_r:g} and one-cut accuracy "
         f"≥ {min_accuracy:.0%} for nationality, generation (two cuts) and branch",
         np.array([rec["all_found"] for rec in recs]), numbers,
+    )
+
+
+@register("family_feature")
+def family_feature_check(
+    net: Network,
+    task: Task,
+    *,
+    feature: str,
+    input_group: str = "person1",
+    code_group: str = "person_code",
+    min_r: float = 0.8,
+    min_accuracy: float = 0.9,
+) -> CheckResult:
+    """One of the three feature units found: ``feature`` = nationality, generation or branch.
+
+    The unit is the one :func:`family_units`' assignment gives the feature (three
+    distinct units maximising the summed ``|r|``), so the three checks never
+    count one unit twice.
+    """
+    if feature not in ROLES:
+        raise ConfigError(f"family_feature: feature must be one of {', '.join(ROLES)}, "
+                          f"got {feature!r}")
+    res = family_units(net, input_group=input_group, code_group=code_group, min_r=min_r,
+                       min_accuracy=min_accuracy)
+    recs = [rec["roles"][feature] for rec in res["replicas"]]
+    cuts = "two cuts" if feature == "generation" else "one cut"
+    return CheckResult(
+        f"family_{feature}", f"a {feature} unit",
+        f"a {code_group} unit of its own with |r| ≥ {min_r:g} with {feature} and "
+        f"{cuts} classifying ≥ {min_accuracy:.0%} of the people",
+        np.array([rec["found"] for rec in recs]),
+        {"abs_r": np.array([abs(rec["r"]) for rec in recs]),
+         "accuracy": np.array([rec["accuracy"] for rec in recs])},
+    )
+
+
+def _sex_units(codes: Array, sex: Array) -> tuple[Array, Array]:
+    """Per replica, the unit with the largest ``|r|`` with ``sex``: that ``|r|`` and the
+    one-cut accuracy of the same unit; ``codes`` ``(R, n, k)`` → ``(R,)``, ``(R,)``."""
+    best_r, best_acc = [], []
+    for c in codes:
+        r = np.array([abs(correlation(c[:, u], sex)) for u in range(c.shape[1])])
+        u = int(np.argmax(r))
+        best_r.append(float(r[u]))
+        best_acc.append(threshold_accuracy(c[:, u], sex))
+    return np.array(best_r), np.array(best_acc)
+
+
+@register("family_no_sex_unit")
+def family_no_sex_unit_check(
+    net: Network,
+    task: Task,
+    *,
+    input_group: str = "person1",
+    code_group: str = "person_code",
+    min_r: float = 0.8,
+    min_accuracy: float = 0.9,
+) -> CheckResult:
+    """No person1-encoding unit encodes sex (Nature Fig. 4: sex is redundant for the task).
+
+    A unit *encodes* sex as a feature unit encodes its feature (``|r| ≥ min_r``
+    and one-cut accuracy ``≥ min_accuracy``); the check passes when the unit
+    most correlated with sex does not.
+    """
+    codes = person_codes(net, input_group=input_group, code_group=code_group)
+    sex = feature_values()["sex"][0]
+    r, acc = _sex_units(codes, sex)
+    return CheckResult(
+        "family_no_sex_unit", "no sex unit among the person units",
+        f"no {code_group} unit has both |r| ≥ {min_r:g} with the sex of person1 and one cut "
+        f"classifying ≥ {min_accuracy:.0%} of the people by it",
+        ~((r >= min_r) & (acc >= min_accuracy)),
+        {"sex_max_abs_r": r, "accuracy": acc},
+    )
+
+
+@register("family_relation_sex_unit")
+def family_relation_sex_unit_check(
+    net: Network,
+    task: Task,
+    *,
+    input_group: str = "relation",
+    code_group: str = "relation_code",
+    min_r: float = 0.8,
+    min_accuracy: float = 1.0,
+) -> CheckResult:
+    """One relation-encoding unit devoted to the sex of person2 (CogSci Fig. 7).
+
+    Codes of each relation alone ``(R, 12, k)`` (:func:`relation_codes`); the
+    unit most correlated with the sex the relation fixes (:data:`RELATION_SEX`)
+    must have ``|r| ≥ min_r`` and one cut of it must sort the twelve relations
+    by that sex with accuracy ``≥ min_accuracy`` (1: without error).
+    """
+    codes = relation_codes(net, input_group=input_group, code_group=code_group)
+    r, acc = _sex_units(codes, RELATION_SEX)
+    return CheckResult(
+        "family_relation_sex_unit", "a relation unit for the sex of person2",
+        f"a {code_group} unit with |r| ≥ {min_r:g} with the sex each relation gives person2 "
+        f"and one cut sorting ≥ {min_accuracy:.0%} of the 12 relations by it",
+        (r >= min_r) & (acc >= min_accuracy),
+        {"sex_abs_r": r, "accuracy": acc},
     )

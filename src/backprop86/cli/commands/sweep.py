@@ -7,8 +7,13 @@ interval, the median and interquartile range of the first sweep at which a net
 solved the task, quantiles of the final error, and the failures grouped by what
 the failed nets answer (:func:`backprop86.analysis.failures.failure_kind`).
 
-Several experiments may be named; the grid applies to each. ``--json`` writes
-one entry per point (the summary keys of ``run --json`` plus the failure kinds);
+Several experiments may be named; the grid applies to each. An experiment with
+published claims is judged at every point by the rules of ``run``
+(:mod:`backprop86.experiments.claims`): a grid of readings of a paper is one
+command, each reading with its verdicts. ``--json`` writes one entry per point
+(the summary keys of ``run --json``, the failure kinds, verdicts and checks);
+``--table SWEEP_JSON`` trains nothing and prints that file's points as a
+Markdown table, one column per published claim (docs/family-trees.md is this);
 ``--plot DIR`` draws error curves, a decision boundary and the hidden
 representations of one seed per point, and the solved rate across the grid.
 Ctrl-C stops the point in training, prints the table of what is finished (the
@@ -21,7 +26,7 @@ import argparse
 import itertools
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +39,9 @@ from backprop86.cli.commands.common import require_matplotlib
 from backprop86.cli.progress import sweep_bar
 from backprop86.errors import Backprop86Error, ConfigError
 from backprop86.experiments import Experiment, load
+from backprop86.experiments.claims import describe_measured, verdict_word_and_numbers
 from backprop86.experiments.runner import engine_lines, run
-from backprop86.io import command_line, save_json, versions
+from backprop86.io import command_line, load_json, save_json, versions
 from backprop86.network import Network
 from backprop86.switches import split_assignment
 from backprop86.tasks import Task
@@ -60,11 +66,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "of replicas, and print per point the solved rate with a 95% Wilson interval, sweeps "
         "to solve, final-error quantiles and the failures grouped by kind.",
     )
-    p.add_argument("experiments", nargs="+", metavar="EXPERIMENT_OR_TOML",
+    p.add_argument("experiments", nargs="*", metavar="EXPERIMENT_OR_TOML",
                    help="shipped experiments (see `backprop86 list`) or .toml files; "
                         "the grid applies to each")
-    p.add_argument("--seeds", type=positive_int, required=True, metavar="N",
-                   help="seeds per grid point: first … first+N−1 of each experiment")
+    p.add_argument("--seeds", type=positive_int, metavar="N",
+                   help="seeds per grid point: first … first+N−1 of each experiment (required)")
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
                    help="values of a parameter or setting (repeatable: the grid is the product); "
                         "separate values with ';' when they hold commas, e.g. targets=0,1;0.1,0.9")
@@ -77,6 +83,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--plot-seed", type=nonnegative_int, metavar="S",
                    help="seed whose decision boundary and hidden units are drawn "
                         "(default: each experiment's first seed)")
+    p.add_argument("--table", type=Path, metavar="SWEEP_JSON",
+                   help="train nothing: print the points of a JSON file this command wrote as a "
+                        "Markdown table with each point's verdicts")
 
 
 # ----------------------------------------------------------------------------
@@ -184,6 +193,10 @@ class PointResult:
     interrupted: bool
     engine: str                 # the engine that trained the point, and why not a faster one
     why_not: str | None
+    #: Verdicts on the experiment's published claims (none for an interrupted point).
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    #: Each check the experiment lists: ``{"title", "passed", "considered"}``.
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     kept_seed: int | None = None
     kept_net: Network | None = None   # one replica: the seed drawn by --plot
 
@@ -226,6 +239,10 @@ def measure(point: Point, seeds: list[int], *, keep_seed: int | None = None,
         curve_sweeps=index * r.history_every + 1, curves=r.history[:, index].copy(),
         sweeps_done=int(r.sweeps.max()) if r.sweeps.size else 0, interrupted=r.interrupted,
         engine=r.engine, why_not=r.why_not,
+        verdicts=[] if r.interrupted else run_.verdicts,
+        checks={name: {"title": c.title, "rule": c.rule,
+                       **dict(zip(("passed", "considered"), c.count(r.solved), strict=True))}
+                for name, c in run_.checks.items()},
         kept_seed=keep_seed if kept_net is not None else None, kept_net=kept_net,
     )
 
@@ -307,6 +324,7 @@ def format_table(results: list[PointResult], *, planned: int) -> str:
         if res.interrupted:
             lines.append(f"* {res.point.name}: interrupted at sweep {res.sweeps_done:,} of "
                          f"{res.point.experiment.config.max_sweeps:,}: partial numbers")
+    lines += verdict_lines(results)
     mid = first.point.experiment.config.mid
     lines += ["", f"Failures by kind (≈ {mid:g}: within {UNDECIDED:g} of it; "
                   f"seeds listed are examples, the JSON lists all):"]
@@ -323,6 +341,27 @@ def format_table(results: list[PointResult], *, planned: int) -> str:
             listed = ", ".join(map(str, shown)) + more
             lines.append(f"    {count:>5}  {kind:<{width}}  seeds {listed}")
     return "\n".join(lines)
+
+
+def verdict_lines(results: list[PointResult]) -> list[str]:
+    """Each point's checks and verdicts on the published claims, each with its numbers."""
+    lines: list[str] = []
+    for res in results:
+        if not res.verdicts and not res.checks:
+            continue
+        if not lines:
+            lines = ["", "Checks and verdicts on the published claims at each point (each rule "
+                         "in full in the JSON):"]
+        lines.append(f"  {res.point.name}:")
+        for c in res.checks.values():
+            lines.append(f"    check    {c['title']}: {c['passed']}/{c['considered']} "
+                         "solved replicas")
+        for v in res.verdicts:
+            what = v.get("what") or v.get("metric", "")
+            measured = describe_measured(v["measured"])
+            lines.append(f"    claim    {what} = {v['published']}: "
+                         f"{verdict_word_and_numbers(v)}; measured {measured}")
+    return lines
 
 
 def _held(h: dict[str, Any] | None) -> str:
@@ -379,10 +418,50 @@ def to_json(
                 "engine": r.engine,
                 "why_not": r.why_not,
                 **r.summary,
+                "verdicts": r.verdicts,
+                "checks": r.checks,
             }
             for r in results
         ],
     }
+
+
+def markdown_table(record: Any, path: Path) -> list[str]:
+    """The points of a sweep JSON as a Markdown table: the point, its seeds, how many
+    trained, the all-seeds median sweeps to solve, held-out cases right (when the
+    experiment holds cases out), and per published claim the verdict with its number."""
+    points = record.get("points") if isinstance(record, dict) else None
+    if not isinstance(points, list) or not all(isinstance(p, dict) for p in points):
+        raise ConfigError(f"{path}: not a JSON file written by `backprop86 sweep --json` "
+                          "(expected a 'points' list)")
+    try:
+        claims = _distinct((v.get("what") or v["metric"]) for p in points
+                           for v in p.get("verdicts", []))
+        held = any(p.get("heldout") for p in points)
+        header = ["point", "seeds", "trained (95% CI)", "to solve: median, all seeds",
+                  *(["held-out right (95% CI)"] if held else []), *claims]
+        rows = [header, ["---"] * len(header)]
+        for p in points:
+            label = " ".join([p["experiment"], *(f"{k}={_show(v)}" for k, v in p["grid"].items())])
+            verdicts = {(v.get("what") or v["metric"]): v for v in p.get("verdicts", [])}
+            median = p.get("sweeps_to_solve_all", {}).get("q50")
+            cells = [
+                label + (" (partial)" if p.get("partial") else ""),
+                str(p["seeds"]),
+                f"{p['solved']}/{p['seeds']} ({fmt.percents(*p['ci95'])})",
+                f"> {p['cap']:,}" if median is None else fmt.count(median),
+            ]
+            if held:
+                h = p.get("heldout")
+                cells.append(fmt.DASH if not h else
+                             f"{sum(h['correct'])}/{h['cases'] * len(h['correct'])} "
+                             f"({fmt.percents(*h['fraction_ci95'])})")
+            cells += [verdict_word_and_numbers(verdicts[c]) if c in verdicts else fmt.DASH
+                      for c in claims]
+            rows.append(cells)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise ConfigError(f"{path}: a point lacks its summary ({exc})") from None
+    return ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
 
 
 def _distinct(values: Any) -> list[Any]:
@@ -462,6 +541,20 @@ def _axis_name(key: str) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.table is not None:
+        others = [flag for flag, given in (
+            ("EXPERIMENT_OR_TOML", args.experiments), ("--seeds", args.seeds is not None),
+            ("--grid", args.grid), ("--set", args.settings), ("--json", args.json),
+            ("--plot", args.plot), ("--plot-seed", args.plot_seed is not None)) if given]
+        if others:
+            raise UsageError(f"--table trains nothing; drop {', '.join(others)}", PROG)
+        print("\n".join(markdown_table(load_json(args.table), args.table)))
+        return 0
+    if not args.experiments:
+        raise UsageError("name at least one experiment or .toml file (see `backprop86 list`)",
+                         PROG)
+    if args.seeds is None:
+        raise UsageError("--seeds N is required: the seeds per grid point", PROG)
     grid = parse_grid(args.grid)
     if args.plot is not None:
         require_matplotlib("--plot needs", PROG)
@@ -509,5 +602,5 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["Point", "PointResult", "draw", "format_table", "grid_points", "measure", "parse_grid",
-           "point_summary", "to_json"]
+__all__ = ["Point", "PointResult", "draw", "format_table", "grid_points", "markdown_table",
+           "measure", "parse_grid", "point_summary", "to_json", "verdict_lines"]
