@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,19 @@ def test_table_of_garbage_is_one_line(tmp_path, capsys, content):
     bad.write_text(content)
     assert main(["reproduce", "--table", str(bad)]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_family_trees_tables_are_their_sweeps(capsys):
+    """Every table in docs/family-trees.md is `sweep --table` of the JSON its marker names."""
+    text = (ROOT / "docs" / "family-trees.md").read_text(encoding="utf-8")
+    blocks = text.split("<!-- sweep table: ")[1:]
+    assert len(blocks) >= 3
+    for block in blocks:
+        name, rest = block.split(" -->", 1)
+        table = [line for line in rest[:rest.index("<!-- end of sweep table -->")].splitlines()
+                 if line.startswith("|")]
+        assert main(["sweep", "--table", str(ROOT / name)]) == 0
+        generated = capsys.readouterr().out.splitlines()
+        assert table == generated, name
+        record = json.loads((ROOT / name).read_text(encoding="utf-8"))
+        assert record["complete"] and record["seeds_per_point"] >= 40, name

@@ -164,6 +164,9 @@ def _show(v: Any) -> str:
         return "none"
     if isinstance(v, bool):
         return str(v).lower()
+    if isinstance(v, (tuple, list)) and v and all(
+            isinstance(x, (tuple, list)) and len(x) == 2 for x in v):
+        return ";".join(f"{_show(a)}:{_show(b)}" for a, b in v)  # a schedule, as --set takes it
     if isinstance(v, (tuple, list)):
         return ",".join(map(_show, v))
     return f"{v:g}" if isinstance(v, float) else str(v)
