@@ -41,8 +41,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("the paper", ("backprop86.network", "backprop86.functions", "backprop86.optim",
                    "backprop86.init", "backprop86.config")),
     ("tasks", ("backprop86.tasks",)),
-    ("files and words", ("backprop86.io", "backprop86.errors", "backprop86.fmt",
-                         "backprop86.switches", "backprop86.arrays", "backprop86.version")),
+    ("files and words", ("backprop86.io", "backprop86.data_files", "backprop86.errors",
+                         "backprop86.fmt", "backprop86.switches", "backprop86.arrays",
+                         "backprop86.version")),
 ]
 
 

@@ -138,3 +138,13 @@ def test_pipeline_and_grid_search(iris):
     grid.fit(X, y)
     assert grid.best_score_ > 0.85
     assert set(grid.best_params_) == {"backpropclassifier__hidden", "backpropclassifier__lr"}
+
+
+def test_the_estimators_defaults_are_backprop86_fits():
+    from backprop86 import supervised
+
+    table = supervised.TABLE_CONFIG
+    clf = BackpropClassifier()._config()
+    assert clf == table
+    reg = BackpropRegressor()._config()
+    assert reg == table.replace(lr=supervised.REGRESSION_LR)

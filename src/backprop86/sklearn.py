@@ -76,34 +76,21 @@ class _Backprop(BaseEstimator):
 
     # ------------------------------------------------------------------ training
 
-    def _train(self, X: Array, D: Array, strata: Array | None) -> Network:
-        """Train K seeds on ``X`` ``(N, n_in)``, ``D`` ``(N, n_out)``; keep the best one.
-
-        Sets every fitted attribute but the estimator's own (classes, scaling).
-        """
-        config = self._config()
-        seeds = self._seeds()
-        net = supervised.build(X.shape[1], self._hidden(), D.shape[1],
-                               activation=self.activation, output=self._output(),
-                               replicas=len(seeds))
-        if len(seeds) > 1:
-            train, held = supervised.validation_split(len(X), self.validation_fraction,
-                                                      seeds[0], strata)
-        else:
-            train = held = np.arange(len(X))
-        result, trainer = supervised.train_table(net, X[train], D[train], config, seeds)
-        scores = self._replica_scores(net, X[held], D[held])
-        r = supervised.best_replica(np.where(result.diverged, -np.inf, scores),
-                                    result.final_error)
-        best = supervised.one_replica(net, r)
-        self._keep(best)
-        self.seeds_ = seeds
-        self.seed_scores_ = scores
-        self.best_seed_ = seeds[r]
-        self.loss_curve_ = [float(v) for v in result.history[r] if np.isfinite(v)]
-        self.n_iter_ = int(result.sweeps[r])
-        self._velocity = {k: v[r:r + 1].copy() for k, v in trainer.optimizer.state().items()}
-        return best
+    def _train(self, X: Array, D: Array, kind: str) -> None:
+        """Train K seeds on ``X`` ``(N, n_in)``, ``D`` ``(N, n_out)``; keep the best one
+        (:func:`backprop86.supervised.fit_best`). Sets the fitted weights and records."""
+        fit = supervised.fit_best(
+            X, D, kind=kind, hidden=self._hidden(), activation=self.activation,
+            output=self._output(), config=self._config(), seeds=self._seeds(),
+            validation_fraction=self.validation_fraction,
+        )
+        self._keep(fit.net)
+        self.seeds_ = list(fit.trainer.seeds)
+        self.seed_scores_ = fit.scores
+        self.best_seed_ = self.seeds_[fit.best]
+        self.loss_curve_ = fit.loss_curve
+        self.n_iter_ = int(fit.result.sweeps[fit.best])
+        self._velocity = fit.velocity()
 
     def _partial(self, X: Array, D: Array) -> None:
         """One sweep over ``X``, ``D``, continuing the kept network and its momentum."""
@@ -123,13 +110,9 @@ class _Backprop(BaseEstimator):
         self._velocity = {k: v.copy() for k, v in trainer.optimizer.state().items()}
         if first:
             self.seeds_, self.best_seed_, self.loss_curve_, self.n_iter_ = seeds, seeds[0], [], 0
-        self.seed_scores_ = self._replica_scores(net, X, D)
+        self.seed_scores_ = supervised.score(net.predict(X), D, self._kind)
         self.loss_curve_ = [*self.loss_curve_, float(result.history[0, 0])]
         self.n_iter_ += 1
-
-    def _replica_scores(self, net: Network, X: Array, D: Array) -> Array:
-        """Each replica's score ``(R,)`` on inputs ``X`` ``(N, n_in)``, targets ``D``."""
-        raise NotImplementedError  # pragma: no cover
 
     def _keep(self, net: Network) -> None:
         """Store a one-replica network's weights as ``coefs_`` and ``intercepts_``."""
@@ -242,6 +225,8 @@ class BackpropClassifier(ClassifierMixin, _Backprop):
         self.validation_fraction = validation_fraction
         self.engine = engine
 
+    _kind = "classification"
+
     def _output(self) -> str:
         if self.output not in supervised.CLASS_OUTPUTS:
             raise ValueError(f"output must be one of {', '.join(supervised.CLASS_OUTPUTS)}, "
@@ -272,8 +257,8 @@ class BackpropClassifier(ClassifierMixin, _Backprop):
         if len(self.classes_) < 2:
             raise ValueError(f"a classifier needs at least 2 classes; y has one class only: "
                              f"{self.classes_[0]!r}")
-        index, D = self._targets(y)
-        self._train(X, D, index)
+        _, D = self._targets(y)
+        self._train(X, D, self._kind)
         return self
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> BackpropClassifier:
@@ -295,10 +280,6 @@ class BackpropClassifier(ClassifierMixin, _Backprop):
         _, D = self._targets(y)
         self._partial(X, D)
         return self
-
-    def _replica_scores(self, net: Network, X: Array, D: Array) -> Array:
-        """Accuracy ``(R,)`` of every replica on ``X``, the classes coded in ``D``."""
-        return supervised.accuracy(net.predict(X), supervised.class_index(D))
 
     def decision_function(self, X: Any) -> Array:
         """Net inputs of the output units, eq. (1): ``(N,)`` for one unit (``> 0``: the second
@@ -370,6 +351,8 @@ class BackpropRegressor(RegressorMixin, _Backprop):
         self.engine = engine
         self.scale_targets = scale_targets
 
+    _kind = "regression"
+
     def _output(self) -> str:
         return "linear"
 
@@ -390,7 +373,7 @@ class BackpropRegressor(RegressorMixin, _Backprop):
         ``(N, k)``; keep the best."""
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, multi_output=True)
         self._set_scaling(y)
-        self._train(X, self._coded(y), None)
+        self._train(X, self._coded(y), self._kind)
         return self
 
     def partial_fit(self, X: Any, y: Any) -> BackpropRegressor:
@@ -406,10 +389,6 @@ class BackpropRegressor(RegressorMixin, _Backprop):
                              f"had {len(self.target_mean_)}")
         self._partial(X, self._coded(y))
         return self
-
-    def _replica_scores(self, net: Network, X: Array, D: Array) -> Array:
-        """R² ``(R,)`` of every replica on ``X`` (in the scaled targets: the same R²)."""
-        return supervised.r2(net.predict(X), D)
 
     def predict(self, X: Any) -> Array:
         """Outputs mapped back to the targets' units: ``(N,)`` for a 1-D ``y``, else ``(N, k)``."""

@@ -29,19 +29,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from backprop86.arrays import Array
+from backprop86.checkpoint import load_weights, save_weights
 from backprop86.config import TrainConfig
-from backprop86.errors import ConfigError, DataError, DivergenceError
+from backprop86.errors import ConfigError, DataError, DivergenceError, FileFormatError
 from backprop86.init import rng_for
+from backprop86.io import load_json, save_json
 from backprop86.network import Network
 from backprop86.tasks.base import Task
 from backprop86.train import Progress, Trainer, TrainResult
 
 #: Output activations of a classifier: one logistic unit per class (1986) or a softmax group.
 CLASS_OUTPUTS = ("logistic", "softmax")
+
+#: The training settings for a table when none is given (``backprop86 fit`` and the
+#: estimators' defaults): mini-batches of 32 cases, a new order every sweep, the gradient
+#: summed over the batch (as in 1986), ε = 0.05, α = 0.5, weights uniform in ±0.3, 200 sweeps.
+TABLE_CONFIG = TrainConfig(error="sse", report="sse", grain="minibatch", batch_size=32,
+                           order="shuffled", reduction="sum", lr=0.05, momentum=0.5,
+                           init="uniform", init_scale=0.3, max_sweeps=200)
+#: ε for regression (linear output units, standardised targets): a linear unit's error is not
+#: bounded as a logistic unit's is, so the steps are smaller.
+REGRESSION_LR = 0.003
 
 
 # ----------------------------------------------------------------------------
@@ -233,6 +246,77 @@ def train_table(
     return result, trainer
 
 
+@dataclass
+class Fit:
+    """What :func:`fit_best` trained: the kept network (one replica), every seed's score on
+    the held-out cases, the kept replica ``r``, the run's result and its trainer."""
+
+    net: Network
+    scores: Array
+    best: int
+    result: TrainResult
+    trainer: Trainer
+    held_out: Array
+
+    @property
+    def loss_curve(self) -> list[float]:
+        """The kept replica's error of each sweep."""
+        return [float(v) for v in self.result.history[self.best] if np.isfinite(v)]
+
+    def velocity(self) -> dict[str, Array]:
+        """The kept replica's optimizer state (its last Δw, for momentum), ``(1, …)`` arrays."""
+        r = self.best
+        return {k: v[r:r + 1].copy() for k, v in self.trainer.optimizer.state().items()}
+
+
+def score(outputs: Array, D: Array, kind: str) -> Array:
+    """Each replica's score ``(R,)``: accuracy (classification, the classes coded in ``D``)
+    or R² (regression) of outputs ``(R, N, n_out)`` against targets ``D`` ``(N, n_out)``."""
+    if kind == "classification":
+        return accuracy(outputs, class_index(D))
+    return r2(outputs, D)
+
+
+def fit_best(
+    X: Array,
+    D: Array,
+    *,
+    kind: str,
+    hidden: Sequence[int],
+    activation: str,
+    output: str,
+    config: TrainConfig,
+    seeds: Sequence[int],
+    validation_fraction: float = 0.2,
+    progress: Progress | None = None,
+) -> Fit:
+    """Train one network per seed, all as one batch, and keep the best.
+
+    ``X`` ``(N, n_in)``, ``D`` ``(N, n_out)`` (classes coded by
+    :func:`class_targets` for ``kind = "classification"``). With one seed every
+    case trains and the score is on the training cases; with more,
+    ``validation_fraction`` of the cases (stratified by class) is held out, the
+    replicas train on the rest and the one scoring best on the held-out cases
+    is kept (:func:`best_replica`; a diverged replica is never kept).
+    """
+    if kind not in KINDS:
+        raise ConfigError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    seeds = list(seeds)
+    net = build(X.shape[1], hidden, D.shape[1], activation=activation, output=output,
+                replicas=len(seeds), dtype=config.dtype)
+    if len(seeds) > 1:
+        strata = class_index(D) if kind == "classification" else None
+        train, held = validation_split(len(X), validation_fraction, seeds[0], strata)
+    else:
+        train = held = np.arange(len(X))
+    result, trainer = train_table(net, X[train], D[train], config, seeds, progress=progress)
+    with np.errstate(all="ignore"):
+        scores = score(net.predict(X[held]), D[held], kind)
+    scores = np.where(result.diverged, np.nan, scores)
+    r = best_replica(scores, result.final_error)
+    return Fit(one_replica(net, r), scores, r, result, trainer, held)
+
+
 def best_replica(scores: Array, errors: Array | None = None) -> int:
     """The replica with the highest finite score; ties go to the lowest ``errors`` (when
     given), then to the first. ``scores`` and ``errors`` ``(R,)``."""
@@ -259,8 +343,119 @@ def net_inputs(net: Network, X: Array) -> Array:
     return activity.x[net.outputs[0]]
 
 
+
+
+# ----------------------------------------------------------------------------
+# A trained model and its files
+# ----------------------------------------------------------------------------
+
+#: The ``format`` of a model's JSON file, and its version.
+MODEL_FORMAT, MODEL_VERSION = "backprop86-model", 1
+KINDS = ("classification", "regression")
+
+
+@dataclass
+class Model:
+    """A trained network with what it needs to be applied to raw rows of a table.
+
+    ``kind``: ``classification`` or ``regression``; ``inputs``: the input column
+    names, in the network's order; ``target``: the target column; ``classes``:
+    class labels, output unit ``j`` ↔ ``classes[j]`` (one unit: ``classes[1]``
+    when ``y > 0.5``); ``input_scaling`` (inputs are standardised before eq. 1)
+    and ``target_scaling`` (regression: outputs are mapped back); ``net``: one
+    replica; ``record``: settings, seeds and scores, kept in the JSON file.
+    """
+
+    kind: str
+    inputs: list[str]
+    target: str
+    classes: list[str]
+    input_scaling: Scaling
+    target_scaling: Scaling | None
+    net: Network
+    record: dict
+
+    def outputs(self, X: Array) -> Array:
+        """Raw inputs ``(N, n_in)`` → output activities ``(N, n_out)`` (scaled targets)."""
+        return self.net.predict(self.input_scaling.apply(X))[0]
+
+    def predict(self, X: Array) -> tuple[list[str] | Array, Array | None]:
+        """Answers for raw inputs ``X`` ``(N, n_in)``: class labels and probabilities
+        ``(N, n_classes)``, or numbers ``(N, k)`` in the targets' units and ``None``."""
+        y = self.outputs(X)
+        if self.kind == "classification":
+            index = class_index(y)
+            return [self.classes[i] for i in index], class_probabilities(y)
+        assert self.target_scaling is not None
+        return self.target_scaling.invert(y), None
+
+    def save(self, stem: str | Path) -> tuple[Path, Path]:
+        """Write ``stem.npz`` (the weights, no pickle) and ``stem.json`` (everything else);
+        each write is atomic, the weights first."""
+        weights, meta = model_paths(stem)
+        save_weights(weights, self.net, {"model": meta.name})
+        save_json(meta, {
+            "format": MODEL_FORMAT, "version": MODEL_VERSION, "kind": self.kind,
+            "weights": weights.name, "inputs": self.inputs, "target": self.target,
+            "classes": self.classes,
+            "input_scaling": {"mean": self.input_scaling.mean, "scale": self.input_scaling.scale},
+            "target_scaling": None if self.target_scaling is None else {
+                "mean": self.target_scaling.mean, "scale": self.target_scaling.scale},
+            "network": {"sizes": [self.net.group(g.name).size for g in self.net.groups],
+                        "activation": self.net.groups[1].activation if len(self.net.groups) > 2
+                        else None,
+                        "output": self.net.groups[-1].activation},
+            **self.record,
+        })
+        return weights, meta
+
+    @classmethod
+    def load(cls, path: str | Path) -> Model:
+        """Read a model written by :meth:`save` (``path``: its stem, ``.json`` or ``.npz``)."""
+        weights, meta_path = model_paths(path)
+        meta = load_json(meta_path)
+        if meta.get("format") != MODEL_FORMAT:
+            raise FileFormatError(f"{meta_path} is not a backprop86 model file (no \"format\": "
+                                  f"\"{MODEL_FORMAT}\"); expected one written by backprop86 fit")
+        try:
+            kind, inputs, target = meta["kind"], list(meta["inputs"]), str(meta["target"])
+            classes = [str(c) for c in meta["classes"]]
+            scaling = Scaling(np.asarray(meta["input_scaling"]["mean"], float),
+                              np.asarray(meta["input_scaling"]["scale"], float))
+            t = meta["target_scaling"]
+            target_scaling = None if t is None else Scaling(np.asarray(t["mean"], float),
+                                                            np.asarray(t["scale"], float))
+            sizes = [int(s) for s in meta["network"]["sizes"]]
+            net = build(sizes[0], sizes[1:-1], sizes[-1],
+                        activation=meta["network"]["activation"] or "logistic",
+                        output=meta["network"]["output"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FileFormatError(f"{meta_path}: its model record is incomplete or damaged "
+                                  f"({exc!r}); expected one written by backprop86 fit") from None
+        if kind not in KINDS or len(inputs) != sizes[0] or scaling.mean.shape != (sizes[0],):
+            raise FileFormatError(f"{meta_path}: its model record does not fit together "
+                                  f"(kind {kind!r}, {len(inputs)} inputs, sizes {sizes})")
+        load_weights(weights, net)
+        record = {k: v for k, v in meta.items() if k not in _MODEL_KEYS}
+        return cls(kind, inputs, target, classes, scaling, target_scaling, net, record)
+
+
+_MODEL_KEYS = {"format", "version", "kind", "weights", "inputs", "target", "classes",
+               "input_scaling", "target_scaling", "network"}
+
+
+def model_paths(path: str | Path) -> tuple[Path, Path]:
+    """The weight file and the JSON file of the model named ``path`` (its stem, or either
+    file): ``model`` → ``model.npz``, ``model.json``."""
+    p = Path(path)
+    stem = p.with_suffix("") if p.suffix in (".json", ".npz") else p
+    return stem.with_name(stem.name + ".npz"), stem.with_name(stem.name + ".json")
+
+
 __all__ = [
-    "CLASS_OUTPUTS", "Scaling", "accuracy", "as_task", "best_replica", "build", "class_index",
-    "class_probabilities", "class_scores", "class_targets", "confusion", "net_inputs",
-    "one_replica", "output_units", "r2", "train_table", "validation_split",
+    "CLASS_OUTPUTS", "KINDS", "REGRESSION_LR", "TABLE_CONFIG", "Fit", "Model", "Scaling",
+    "accuracy", "as_task", "best_replica",
+    "build", "class_index", "class_probabilities", "class_scores", "class_targets", "confusion",
+    "fit_best", "model_paths", "net_inputs", "one_replica", "output_units", "r2", "score",
+    "train_table", "validation_split",
 ]
