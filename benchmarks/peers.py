@@ -11,6 +11,7 @@ import contextlib
 import importlib.util
 import io
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -390,3 +391,119 @@ def jax_mlp(X: np.ndarray, D: np.ndarray, dtype: str) -> tuple[Run, float]:
         jax.block_until_ready(f(params))
 
     return run, compile_s
+
+
+# ----------------------------------------------------------------------------
+# Real digits: the digits experiment's network and settings, to a fixed test accuracy
+# ----------------------------------------------------------------------------
+
+#: Sweeps (epochs) of each run and the mean test accuracy every contender must reach in them.
+DIGITS_SWEEPS = 50
+DIGITS_TARGET = 0.95
+
+
+def digits_task():
+    """The digits experiment's task (bundled 8x8 digits; its own fixed test set)."""
+    from backprop86.experiments import load
+
+    exp = load("digits").with_settings([f"max_sweeps={DIGITS_SWEEPS}"])
+    return exp, exp.task()
+
+
+def _test_accuracy(outputs: np.ndarray, task) -> float:
+    """Mean over seeds of the fraction of test images whose most active output is the digit."""
+    truth = task.test.targets.argmax(axis=1)
+    return float(np.mean(outputs.argmax(axis=-1) == truth))
+
+
+def backprop86_digits(seeds: int, accuracy: dict):
+    """backprop86's Trainer on the digits experiment, ``seeds`` replicas as one batch.
+    Returns ``prepare() -> run``; building the trainer (initial weights) is not timed."""
+    from backprop86.train import Trainer
+
+    exp, task = digits_task()
+
+    def prepare() -> Run:
+        net = exp.network(replicas=seeds)
+        trainer = Trainer(net, task, exp.config, list(range(seeds)))
+
+        def run() -> None:
+            trainer.train()
+            accuracy["backprop86"] = _test_accuracy(net.predict(task.test.inputs), task)
+
+        return run
+
+    return prepare
+
+
+def mlp_classifier_digits(seeds: int, accuracy: dict) -> Run:
+    """scikit-learn's MLPClassifier with the experiment's settings
+    (:func:`backprop86.experiments.peers.mlp_settings`), one fit per seed."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    from backprop86.experiments.peers import mlp_settings
+
+    exp, task = digits_task()
+    settings = mlp_settings(exp, task.n_cases)
+    X, y = task.inputs, task.targets.argmax(axis=1)
+
+    def run() -> None:
+        scores = []
+        for seed in range(seeds):
+            clf = MLPClassifier(random_state=seed, **settings)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                clf.fit(X, y)
+            scores.append(_test_accuracy(clf.predict_proba(task.test.inputs), task))
+        accuracy["MLPClassifier"] = float(np.mean(scores))
+
+    return run
+
+
+def torch_digits(seeds: int, accuracy: dict) -> Run:
+    """PyTorch eager, autograd and torch.optim.SGD: the same 64-32-10 logistic network and
+    squared error ½ΣΣ(y − d)² summed over each mini-batch of 32 (a new order per seed and
+    sweep), ε 0.05, α 0.5 (SGD's momentum is eq. 9 for a constant ε), weights uniform ±0.3,
+    float64; the seeds as one batch of replicas (``baddbmm``), as backprop86 trains them."""
+    import torch
+
+    exp, task = digits_task()
+    cfg = exp.config
+    X, D = torch.from_numpy(task.inputs), torch.from_numpy(task.targets)
+    Xt = torch.from_numpy(task.test.inputs)
+    n, sizes = X.shape[0], [g.size for g in exp.network().groups]
+
+    def run() -> None:
+        gen = torch.Generator().manual_seed(0)
+
+        def uniform(*shape):
+            w = (torch.rand(*shape, generator=gen, dtype=torch.float64) * 2 - 1) * cfg.init_scale
+            return w.requires_grad_()
+
+        params = []
+        for a, b in pairwise(sizes):
+            params += [uniform(seeds, a, b), uniform(seeds, 1, b)]
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum)
+
+        def forward(x):
+            for i in range(0, len(params), 2):
+                x = torch.sigmoid(torch.baddbmm(params[i + 1], x, params[i]))
+            return x
+
+        for _ in range(cfg.max_sweeps):
+            order = torch.argsort(torch.rand(seeds, n, generator=gen), dim=1)
+            for start in range(0, n, cfg.batch_size):
+                idx = order[:, start:start + cfg.batch_size]
+                y = forward(X[idx])
+                loss = 0.5 * ((y - D[idx]) ** 2).sum()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        with torch.no_grad():
+            out = forward(Xt.expand(seeds, -1, -1)).numpy()
+        accuracy["PyTorch eager"] = _test_accuracy(out, task)
+
+    return run

@@ -60,3 +60,38 @@ def test_family_trees_tables_are_their_sweeps(capsys):
         assert table == generated, name
         record = json.loads((ROOT / name).read_text(encoding="utf-8"))
         assert record["complete"] and record["seeds_per_point"] >= 40, name
+
+
+def _block(text: str, start: str, fence: str) -> str:
+    """The first fenced block of kind ``fence`` after the marker ``start``."""
+    after = text[text.index(start):]
+    body = after[after.index(f"```{fence}\n") + len(fence) + 4:]
+    return body[:body.index("```")]
+
+
+def test_readme_csv_example_runs_as_written(tmp_path, monkeypatch, capsys):
+    import shlex
+    import shutil
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = "<!-- csv example:"
+    commands = _block(readme, start, "bash").strip().splitlines()
+    shown = _block(readme, start, "text")
+    (tmp_path / "examples").mkdir()
+    shutil.copy(ROOT / "examples" / "iris.csv", tmp_path / "examples" / "iris.csv")
+    monkeypatch.chdir(tmp_path)
+    for command in commands:
+        words = shlex.split(command)
+        assert words[0] == "backprop86"
+        assert main(words[1:]) == 0
+    assert capsys.readouterr().out == shown
+    assert (tmp_path / "iris-model.npz").exists() and (tmp_path / "predictions.csv").exists()
+
+
+def test_readme_sklearn_example_runs(capsys):
+    pytest.importorskip("sklearn")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = _block(readme, "<!-- sklearn example:", "python")
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("{'backpropclassifier__hidden'") and len(out) >= 2

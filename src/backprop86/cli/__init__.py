@@ -31,6 +31,8 @@ COMMANDS = {
     "verify": "backprop86.cli.commands.verify",
     "trace": "backprop86.cli.commands.trace",
     "reproduce": "backprop86.cli.commands.reproduce",
+    "fit": "backprop86.cli.commands.fit",
+    "predict": "backprop86.cli.commands.predict",
 }
 
 

@@ -37,7 +37,14 @@ policy and the published result with its source::
 
 Strings of the form ``"$name"`` anywhere in ``[task]`` or ``[network]`` are
 replaced by the parameter ``name`` (``"$name-1"``, ``"$name+2"``: the integer
-parameter plus or minus a constant); a chain layer of size 0 is left out.
+parameter plus or minus a constant); a chain layer of size 0 is left out. In
+``[network]``, ``"$n_inputs"`` and ``"$n_outputs"`` are the task's numbers of
+inputs and outputs (the digits experiment: 64 for 8×8 images, 784 for MNIST's).
+
+``compare = ["MLPClassifier"]`` runs scikit-learn's ``MLPClassifier`` beside the
+network on the same cases and seeds (:mod:`backprop86.experiments.peers`);
+``reproduce = false`` leaves the experiment out of ``backprop86 reproduce``
+(which reproduces the 1986 papers) unless ``--only`` names it.
 
 ``[seeds] count = N`` makes the default seeds ``first … first+N−1``.
 ``published`` may also be an array of tables (``[[published]]``), one claim
@@ -103,7 +110,11 @@ class Experiment:
         return make_task(name, **spec)
 
     def network(self, replicas: int = 1) -> Network:
-        spec = _resolve(self.network_spec, self.params)
+        params = self.params
+        if _mentions(self.network_spec, ("$n_inputs", "$n_outputs")):
+            task = self.task()
+            params = {**params, "n_inputs": task.n_inputs, "n_outputs": task.n_outputs}
+        spec = _resolve(self.network_spec, params)
         return build_network(spec, replicas=replicas, dtype=self.config.dtype)
 
     def initial_network(self, seeds: Sequence[int]) -> Network:
@@ -161,6 +172,17 @@ class Experiment:
     def settings(self) -> dict[str, Any]:
         """Every setting of this experiment: its parameters and its TrainConfig."""
         return {"params": dict(self.params), "train": self.config.to_dict()}
+
+
+def _mentions(value: Any, names: tuple[str, ...]) -> bool:
+    """Whether ``value`` (a table, list or string, recursively) holds one of the strings."""
+    if isinstance(value, str):
+        return value in names
+    if isinstance(value, dict):
+        return any(_mentions(v, names) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions(v, names) for v in value)
+    return False
 
 
 def _parse_param(key: str, text: str, current: Any) -> Any:
@@ -344,7 +366,7 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Experiment:
     label = str(path) if path else "experiment"
     known = {"name", "title", "source", "params", "task", "network", "train", "seeds",
              "published", "deviations", "checks", "split", "quick", "extends",
-             "variants", "series"}
+             "variants", "series", "compare", "reproduce"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(

@@ -31,10 +31,24 @@ def picks(run: Run) -> list[tuple[str, int]]:
 
 
 def draw_run(run: Run, folder: str | Path, stem: str | None = None) -> list[Path]:
-    """Hinton diagrams of weights and hidden activity for :func:`picks`; returns the PNG paths."""
+    """Hinton diagrams of weights and hidden activity for :func:`picks`; returns the PNG paths.
+
+    A task of images (``task.image_shape``, the digits) gets instead the hidden
+    units' receptive fields, drawn as images, of the replica with the best test
+    accuracy (the first of them on a tie)."""
     folder = Path(folder)
     stem = stem or run.experiment.name
     exp, task, net = run.experiment, run.task, run.net
+    if task.image_shape is not None and net.hidden:
+        scores = run.summary.get("test", {}).get("accuracy")
+        r = int(np.argmax(scores)) if scores else 0
+        seed = run.seeds[r]
+        written = plots.receptive_fields(
+            folder / f"{stem}-receptive-fields-seed{seed}", net, task.image_shape, replica=r,
+            title=f"{exp.name}: weights from the {task.image_shape[0]}×{task.image_shape[1]} "
+                  f"pixels into each hidden unit, seed {seed}"
+                  + (f" (test accuracy {scores[r]:.1%})" if scores else ""))
+        return [p for p in written if p.suffix == ".png"]
     written: list[Path] = []
     hidden = net.hidden
     order = np.arange(task.n_cases)

@@ -5,6 +5,7 @@ The verdicts on the published claims are :mod:`backprop86.experiments.claims`'s.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,7 @@ import numpy as np
 
 from backprop86 import fmt
 from backprop86.analysis.checks import run_checks
+from backprop86.analysis.statistics import mean_ci
 from backprop86.analysis.summary import summarize
 from backprop86.experiments import Experiment
 from backprop86.experiments.claims import check_lines, claim_lines, judge, judge_all
@@ -21,6 +23,7 @@ from backprop86.experiments.holdout import score as _score_heldout
 from backprop86.experiments.recipe import recipe
 from backprop86.io import command_line, versions
 from backprop86.network import Network
+from backprop86.supervised import accuracy, class_index
 from backprop86.tasks import Task
 from backprop86.train import Progress, Trainer, TrainResult
 
@@ -40,6 +43,10 @@ class Run:
     trainer: Trainer | None = field(default=None, repr=False)
     #: The checks the experiment lists in ``checks`` (:mod:`backprop86.analysis.checks`).
     checks: dict[str, Any] = field(default_factory=dict)
+    #: With ``compare``: the training time of every seed as one batch, and each peer's
+    #: accuracies and time (:mod:`backprop86.experiments.peers`). Times are not in the
+    #: summary: ``verify`` compares the summary, and times never repeat exactly.
+    comparison: dict[str, Any] | None = None
 
     @property
     def sweeps_done(self) -> int:
@@ -103,6 +110,7 @@ class Run:
             "why_not": r.why_not,
             "notes": r.notes,
             "replicas": replicas,
+            **({"comparison": self.comparison} if self.comparison is not None else {}),
         }
 
 
@@ -138,14 +146,36 @@ def run(
     trainer = Trainer(net, trained_on, exp.config, seeds)
     if prepare is not None:
         prepare(trainer)
+    started = time.perf_counter()
     result = trainer.train(progress)
+    seconds = time.perf_counter() - started
     # times are censored where training ended: max_sweeps, or the sweep an interruption left
     cap = int(result.sweeps.max()) if result.sweeps.size else exp.config.max_sweeps
     summary = summarize(result, cap)
     if split is not None:
         summary["heldout"] = _score_heldout(net, split, exp.config.mid)
+    if task.test is not None and split is None:
+        summary["test"] = test_scores(net, task)
     checks = run_checks(exp.checks, net, task) if exp.checks else {}
-    return Run(exp, seeds, task, net, result, summary, split, trainer, checks)
+    comparison = None
+    if exp.raw.get("compare"):
+        from backprop86.experiments.peers import run_peers
+
+        comparison = {"backprop86": {"seconds": seconds, "engine": result.engine},
+                      **run_peers(exp, task, seeds)}
+    return Run(exp, seeds, task, net, result, summary, split, trainer, checks, comparison)
+
+
+def test_scores(net: Network, task: Task) -> dict[str, Any]:
+    """Each replica's accuracy on the task's training and test cases (the class given is
+    the most active output unit, :func:`backprop86.supervised.class_index`), and the mean
+    over replicas with its 95 % interval (:func:`~backprop86.analysis.statistics.mean_ci`)."""
+    assert task.test is not None
+    train = accuracy(net.predict(task.inputs), class_index(task.targets))
+    test = accuracy(net.predict(task.test.inputs), class_index(task.test.targets))
+    return {"cases": task.test.n_cases, "train_cases": task.n_cases,
+            "accuracy": test.tolist(), "train_accuracy": train.tolist(),
+            "accuracy_mean_ci": mean_ci(test), "train_accuracy_mean_ci": mean_ci(train)}
 
 
 # ----------------------------------------------------------------------------
@@ -168,6 +198,8 @@ def format_run(run_: Run) -> str:
     lines = [f"{exp.name}: {exp.title}"]
     if exp.source:
         lines.append(f"source: {exp.source}")
+    if "test" in s:
+        return _format_test_run(run_)
     lo, hi = s["ci95"]
     rows = [
         ("seeds", str(s["seeds"])),
@@ -200,6 +232,61 @@ def format_run(run_: Run) -> str:
         lines += ["", *_labelled(heldout_rows(s["heldout"]))]
     if run_.checks:
         lines += ["", "checks:", *check_lines(run_)]
+    for v in run_.verdicts:
+        lines += ["", *claim_lines(v)]
+    if exp.deviations:
+        lines += ["", "deviations from the source:"] + [f"  - {d}" for d in exp.deviations]
+    if run_.result.notes:
+        lines += ["", *run_.result.notes]
+    lines += ["", engine_line(run_.result.engine, run_.result.why_not)]
+    return "\n".join(lines)
+
+
+def accuracy_text(m: dict[str, Any]) -> str:
+    """``mean 98.4%  (95% CI 98.1%–98.7%; range 97.8%–98.9%)`` over seeds."""
+    if m["mean"] is None:
+        return "—"
+    spread = f"range {m['min']:.1%}–{m['max']:.1%}"
+    if m["lo"] is not None:
+        spread = f"95% CI {m['lo']:.1%}–{m['hi']:.1%}; " + spread
+    return f"mean {m['mean']:.1%}  ({spread})"
+
+
+def _format_test_run(run_: Run) -> str:
+    """The table of a run on a task with its own test cases: accuracy over seeds, the peers."""
+    exp, s = run_.experiment, run_.summary
+    t = s["test"]
+    lines = [f"{exp.name}: {exp.title}"]
+    if exp.source:
+        lines.append(f"source: {exp.source}")
+    net = run_.net
+    sizes = "-".join(str(g.size) for g in net.groups)
+    rows = [
+        ("network", f"{sizes}, {net.groups[-1].activation} outputs, error {exp.config.error}"),
+        ("seeds", f"{s['seeds']} ({run_.seeds[0]}–{run_.seeds[-1]}), trained as one batch"),
+        ("sweeps", f"{run_.sweeps_done:,} of {exp.config.grain} updates "
+                   f"(batch {exp.config.batch_size}), {t['train_cases']:,} training cases"),
+        ("training accuracy", accuracy_text(t["train_accuracy_mean_ci"])),
+        (f"test accuracy ({t['cases']:,} cases)", accuracy_text(t["accuracy_mean_ci"])),
+    ]
+    if s["diverged"]:
+        rows.append(("diverged", str(s["diverged"])))
+    lines += ["", *_labelled(rows)]
+    if run_.comparison:
+        lines += ["", f"test accuracy over the same {s['seeds']} seeds, and training time:"]
+        table = [("", "test accuracy", "training time")]
+        ours = run_.comparison["backprop86"]
+        table.append(("backprop86", accuracy_text(t["accuracy_mean_ci"]),
+                      f"{ours['seconds']:.2f} s, all seeds as one batch"))
+        for name, peer in run_.comparison.items():
+            if name == "backprop86":
+                continue
+            if "skipped" in peer:
+                table.append((name, "skipped", peer["skipped"]))
+                continue
+            table.append((name, accuracy_text(mean_ci(peer["test_accuracy"])),
+                          f"{peer['seconds']:.2f} s, one seed after another"))
+        lines += fmt.table(table, "<<<", indent="  ")
     for v in run_.verdicts:
         lines += ["", *claim_lines(v)]
     if exp.deviations:

@@ -20,7 +20,13 @@ from __future__ import annotations
 
 from backprop86.plots.base import new_figure, save
 from backprop86.plots.family import nature_fig4
-from backprop86.plots.hinton import hinton, hinton_activity, hinton_weights, incoming_matrix
+from backprop86.plots.hinton import (
+    hinton,
+    hinton_activity,
+    hinton_weights,
+    incoming_matrix,
+    receptive_fields,
+)
 from backprop86.plots.representations import decision_boundary, hidden_activations
 from backprop86.plots.sweeps import error_curves, solved_rate, trend
 
@@ -34,6 +40,7 @@ __all__ = [
     "incoming_matrix",
     "nature_fig4",
     "new_figure",
+    "receptive_fields",
     "save",
     "solved_rate",
     "trend",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from backprop86.arrays import Array
+from backprop86.errors import ConfigError
 from backprop86.network import bias_param
 from backprop86.plots.base import new_figure, save
 
@@ -128,4 +129,44 @@ def hinton_activity(
     ax.set_xlabel("unit")
     ax.set_ylabel("input pattern")
     ax.set_title(title, fontsize="medium")
+    return save(fig, path)
+
+
+def receptive_fields(
+    path: str | Path,
+    net: Network,
+    shape: tuple[int, int],
+    *,
+    group: str | None = None,
+    replica: int = 0,
+    title: str,
+    width: int = 760,
+) -> list[Path]:
+    """Each unit of ``group`` (default: the first hidden group) as a Hinton diagram of its
+    weights from an image input, laid out as the image: unit ``j``'s panel is
+    ``W[r, :, j].reshape(shape)`` (``W`` ``(R, rows·cols, n)``, the paper's ``w_ji`` for
+    pixel ``i``), white for excitatory, black for inhibitory, one scale for all panels."""
+    group = group or (net.hidden[0] if net.hidden else net.outputs[0])
+    sources = [p for p in net.into[group] if net.group(p.source).is_input]
+    if not sources:
+        raise ConfigError(f"group {group!r} receives no weights from an input group")
+    W = net.params[sources[0].param][replica]  # (rows·cols, n)
+    rows, cols = shape
+    n = W.shape[1]
+    across = min(n, 8)
+    down = -(-n // across)
+    scale = float(np.abs(W).max(initial=0.0)) or 1.0
+    panel = max(60, (width - 40) // across)
+    fig = new_figure((width, max(200, 90 + down * (panel + 18))))
+    axes = fig.subplots(down, across, squeeze=False)
+    for j, ax in enumerate(axes.ravel()):
+        if j >= n:
+            ax.set_axis_off()
+            continue
+        hinton(ax, W[:, j].reshape(rows, cols), scale=scale)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"{group}[{j + 1}]", fontsize="x-small")
+    fig.suptitle(f"{title}\n(white +, black −; area ∝ |w|; largest |w| = {scale:.3g})",
+                 fontsize="medium")
     return save(fig, path)

@@ -34,6 +34,12 @@ class Task:
 
     ``care`` (optional, 0/1, ``(N, n_out)``) marks targets that count; a 0 is a
     "don't care" target that contributes no error.
+
+    ``test`` (optional): the task's own held-out cases, a :class:`Task` with the
+    same inputs and outputs, for data that come with a fixed test set (MNIST's
+    ``t10k`` files); the network trains on this task and is scored on ``test``.
+    ``image_shape`` (optional): the inputs are images, ``(rows, cols)`` pixels in
+    row-major order, so that weights from them can be drawn as images.
     """
 
     name: str
@@ -42,6 +48,8 @@ class Task:
     labels: tuple[str, ...] = ()
     care: Array | None = field(default=None, repr=False)
     description: str = ""
+    test: Task | None = field(default=None, repr=False)
+    image_shape: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         X = _numbers(self.name, "inputs", self.inputs)
@@ -82,6 +90,15 @@ class Task:
         if len(labels) != X.shape[0]:
             raise ShapeError(f"task {self.name!r}: {len(labels)} labels for {X.shape[0]} cases")
         object.__setattr__(self, "labels", labels)
+        if self.test is not None and (self.test.n_inputs, self.test.n_outputs) != (
+                X.shape[1], D.shape[1]):
+            raise ShapeError(
+                f"task {self.name!r}: its test cases have {self.test.n_inputs} inputs and "
+                f"{self.test.n_outputs} outputs, expected {X.shape[1]} and {D.shape[1]}"
+            )
+        if self.image_shape is not None and int(np.prod(self.image_shape)) != X.shape[1]:
+            raise ShapeError(f"task {self.name!r}: images of {self.image_shape} pixels, but "
+                             f"{X.shape[1]} inputs")
 
     @property
     def n_cases(self) -> int:
@@ -105,6 +122,8 @@ class Task:
             tuple(self.labels[i] for i in index),
             None if self.care is None else self.care[index],
             self.description,
+            self.test,
+            self.image_shape,
         )
 
     def coded(self, low: float, high: float) -> Task:
@@ -112,7 +131,9 @@ class Task:
         if (low, high) == (0.0, 1.0):
             return self
         D = np.where(self.targets >= 0.5, high, low)
-        return Task(self.name, self.inputs, D, self.labels, self.care, self.description)
+        test = None if self.test is None else self.test.coded(low, high)
+        return Task(self.name, self.inputs, D, self.labels, self.care, self.description, test,
+                    self.image_shape)
 
 
 # ----------------------------------------------------------------------------

@@ -148,6 +148,14 @@ def _trend_text(s: Any) -> str:
             + "".join(f"; at {p['at']}: {level_text(p)}" for p in v.get("levels", [])))
 
 
+def choose(names: list[str], only: list[str]) -> list[str]:
+    """The experiments to run: those ``--only`` names, else every one except those marked
+    ``reproduce = false`` (not the 1986 papers': digits)."""
+    if only:
+        return [n for n in names if n in only]
+    return [n for n in names if experiments.load(n).raw.get("reproduce", True)]
+
+
 def main(args: argparse.Namespace) -> int:
     if args.table is not None:
         print("\n".join(table_from_results(load_json(args.table), args.table)))
@@ -157,7 +165,7 @@ def main(args: argparse.Namespace) -> int:
     if unknown:
         raise ConfigError(f"--only: unknown experiment(s) {', '.join(unknown)}; expected some of "
                           f"{', '.join(names)}")
-    chosen = [n for n in names if not args.only or n in args.only]
+    chosen = choose(names, args.only)
     if args.plots:
         require_matplotlib("the figures need", PROG, hint=", or pass --no-plots")
     out: Path = args.out
