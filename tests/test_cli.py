@@ -28,6 +28,9 @@ def test_run_handbook_xor_reports_289_and_reproduced(capsys):
     assert "sweeps to stop (median)     289" in out
     assert "measured    values 289" in out
     assert "verdict     reproduced" in out
+    # its weights come from a file, not a seed: the table says so instead of "seeds 1"
+    assert "initial weights             from xor.wts (the same for every run; 1 run)" in out
+    assert "\nseeds " not in out
 
 
 def test_run_json_record(tmp_path, capsys):

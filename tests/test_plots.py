@@ -157,3 +157,19 @@ def test_hidden_activations_of_larger_nets(tmp_path, cases, outputs, hidden):
     net = Network.mlp([6, hidden, outputs])
     net.set_params({k: rng.normal(0, 2, v.shape) for k, v in net.params.items()})
     check(plots.hidden_activations(tmp_path / "big", net, task, title="big"), (760, 380))
+
+
+def test_xor_plot_draws_the_trained_net_and_prints_what_xor_prints(tmp_path, capsys):
+    from backprop86.cli import main
+
+    assert main(["xor", "--hidden", "2", "--seed", "0", "--steps", "2001"]) == 0
+    plain = capsys.readouterr().out
+    assert main(["xor", "--hidden", "2", "--seed", "0", "--steps", "2001",
+                 "--plot", str(tmp_path / "fig")]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == plain  # the figures change nothing the article's code prints
+    assert "wrote 4 figure files" in captured.err
+    names = sorted(p.name for p in (tmp_path / "fig").iterdir())
+    assert names == sorted(f"{kind}-xor-hidden2-seed0.{ext}"
+                           for kind in ("decision-boundary", "hidden") for ext in ("png", "svg"))
+    assert all((tmp_path / "fig" / n).stat().st_size > 0 for n in names)

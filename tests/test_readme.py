@@ -95,3 +95,28 @@ def test_readme_sklearn_example_runs(capsys):
     exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("{'backpropclassifier__hidden'") and len(out) >= 2
+
+
+def test_the_synopsis_lists_every_option_of_every_command():
+    """README's command-line synopsis names every option each subcommand accepts."""
+    from backprop86.cli import build_parser
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme[readme.index("## Command line"):]
+    block = block[block.index("```\n") + 4:]
+    block = block[:block.index("```")]
+    lines: dict[str, str] = {}
+    command = None
+    for line in block.splitlines():
+        words = line.split()
+        if words[:1] == ["backprop86"]:
+            command = words[1]
+        lines[command] = lines.get(command, "") + " " + line
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    assert set(sub.choices) == set(lines), "a command missing from the synopsis, or one too many"
+    for name, parser in sub.choices.items():
+        for action in parser._actions:
+            for flag in action.option_strings:
+                if flag.startswith("--") and flag != "--help":
+                    listed = lines[name] + " "
+                    assert f"[{flag}" in listed or f" {flag} " in listed, (name, flag)

@@ -58,9 +58,10 @@ def test_trace_agrees_with_network_and_trainer(name, build, config):
         if g.is_input:
             continue
         for j in range(g.size):
-            assert _values(t, "(1)")[f"{g.name}[{j}]"] == pytest.approx(activity.x[g.name][0, 0, j],
-                                                                       abs=1e-15)
-            assert _values(t, "(2)")[f"{g.name}[{j}]"] == activity.y[g.name][0, 0, j]
+            unit = f"{g.name}[{j + 1}]"  # units count from 1
+            assert _values(t, "(1)")[unit] == pytest.approx(activity.x[g.name][0, 0, j],
+                                                            abs=1e-15)
+            assert _values(t, "(2)")[f"{g.name}[{j + 1}]"] == activity.y[g.name][0, 0, j]
     # eq (3)
     E, grads = net.gradients(x[None], d[None], make_error(config.error, config),
                              tie_rule=config.tie_rule)
@@ -71,12 +72,12 @@ def test_trace_agrees_with_network_and_trainer(name, build, config):
     for r in t.where("(6)"):
         if r.unit.endswith(" bias"):
             group, j = r.unit[:-5].rstrip("]").split("[")
-            total[bias_param(group)][0, int(j)] += r.value
+            total[bias_param(group)][0, int(j) - 1] += r.value  # units count from 1
         elif "←" in r.unit:
             target, source = r.unit.split(" ← ")
             (tg, j), (sg, i) = (s.rstrip("]").split("[") for s in (target, source))
             p = next(p for p in net.projections if p.source == sg and p.target == tg)
-            total[p.param][int(i), int(j)] += r.value
+            total[p.param][int(i) - 1, int(j) - 1] += r.value
     for n in tied:
         if config.tie_rule == "mean":
             total[n] /= net.tie_counts[n]
@@ -97,15 +98,15 @@ def test_trace_agrees_with_network_and_trainer(name, build, config):
     for r in changes:
         if r.unit.endswith(" bias"):
             group, j = r.unit[:-5].rstrip("]").split("[")
-            n, idx = bias_param(group), (0, int(j))
+            n, idx = bias_param(group), (0, int(j) - 1)  # units count from 1
         elif "←" in r.unit:
             target, source = r.unit.split(" ← ")
             (tg, j), (sg, i) = (s.rstrip("]").split("[") for s in (target, source))
             p = next(p for p in net.projections if p.source == sg and p.target == tg)
-            n, idx = p.param, (int(i), int(j))
+            n, idx = p.param, (int(i) - 1, int(j) - 1)
         else:  # a tied array: name[i,j]
             n, rest = r.unit.split("[")
-            idx = tuple(int(v) for v in rest.rstrip("]").split(","))
+            idx = tuple(int(v) - 1 for v in rest.rstrip("]").split(","))
         assert r.value == pytest.approx(got[n][idx], rel=1e-12, abs=1e-17), (r, got[n][idx])
         seen[n] += 1
     assert all(seen.values())
@@ -120,10 +121,11 @@ def test_hidden_error_is_eq7_sum():
     net = Network.mlp([2, 3, 2])
     initialize(net, [1], "uniform", 1.0)
     t = trace(net, np.array([0.5, -1.0]), np.array([1.0, 0.0]), TrainConfig())
-    dx_out = np.array([_values(t, "(5)")[f"output[{j}]"] for j in range(2)])
+    dx_out = np.array([_values(t, "(5)")[f"output[{j + 1}]"] for j in range(2)])
     W = net.params["w:hidden1->output"][0]
     for i in range(3):
-        assert _values(t, "(7)")[f"hidden1[{i}]"] == pytest.approx(float(W[i] @ dx_out), rel=1e-14)
+        expected = pytest.approx(float(W[i] @ dx_out), rel=1e-14)
+        assert _values(t, "(7)")[f"hidden1[{i + 1}]"] == expected
 
 
 def test_formats_hold_the_same_numbers():
@@ -141,20 +143,26 @@ def test_formats_hold_the_same_numbers():
 
 
 def test_cli_trace_text_markdown_csv(capsys):
-    assert main(["trace", "xor", "--pattern", "1"]) == 0
+    assert main(["trace", "xor", "--pattern", "2"]) == 0
     out = capsys.readouterr().out
-    assert "pattern 1 (01: input 0 1 → target 1)" in out and "(8)" in out
+    assert "initial weights (seed 42), pattern 2 (01: input 0 1 → target 1)" in out
+    assert "(8)" in out
     assert main(["trace", "handbook-xor", "--pattern", "3", "--format", "markdown"]) == 0
     assert "| (9) | Δw |" in capsys.readouterr().out
-    assert main(["trace", "xor", "--pattern", "0", "--format", "csv", "--set", "hidden=2"]) == 0
+    assert main(["trace", "xor", "--pattern", "1", "--format", "csv", "--set", "hidden=2"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert {r["unit"] for r in rows if r["equation"] == "(1)"} == {"hidden1[0]", "hidden1[1]",
-                                                                   "output[0]"}
+    assert {r["unit"] for r in rows if r["equation"] == "(1)"} == {"hidden1[1]", "hidden1[2]",
+                                                                   "output[1]"}
+    assert main(["trace", "handbook-xor", "--pattern", "1"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "handbook-xor: one update from the weights of xor.wts, pattern 1 (00:")
 
 
 @pytest.mark.parametrize(("argv", "expected"), [
-    (["trace", "xor", "--pattern", "4"], "--pattern must be a case number from 0 to 3"),
-    (["trace", "xor", "--pattern", "-1"], "expected an integer ≥ 0"),
+    (["trace", "xor", "--pattern", "5"], "--pattern must be a case number from 1 to 4 (1=00"),
+    (["trace", "xor", "--pattern", "0"], "expected a positive integer"),
+    (["trace", "handbook-xor", "--pattern", "1", "--seed", "3"],
+     "come from xor.wts, not from a seed"),
     (["trace", "xor"], "the following arguments are required: --pattern"),
     (["trace", "xor", "--pattern", "1", "--format", "html"], "invalid choice: 'html'"),
     (["trace", "nope", "--pattern", "1"], "unknown experiment 'nope'"),

@@ -103,7 +103,9 @@ def _sum_text(terms: Sequence[str]) -> str:
 
 
 def unit_name(group: str, k: int) -> str:
-    return f"{group}[{k}]"
+    """Unit ``k`` (0-based array index) of ``group`` as every output names it, counting from 1
+    as the paper does: ``hidden1[1]`` is the first unit."""
+    return f"{group}[{k + 1}]"
 
 
 def weight_name(p: Projection, i: int, j: int) -> str:
@@ -358,7 +360,7 @@ def _param_entry(net: Network, name: str, i: int, j: int) -> str:
     users = [p for p in net.projections if p.param == name]
     if len(users) == 1:
         return weight_name(users[0], i, j)
-    return f"{name}[{i},{j}]"
+    return f"{name}[{i + 1},{j + 1}]"
 
 
 def _eq5_rows(add: Add, group: str, act: str, x: Array, y: Array, dy: Array, dx: Array,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -202,7 +203,9 @@ def format_run(run_: Run) -> str:
         return _format_test_run(run_)
     lo, hi = s["ci95"]
     rows = [
-        ("seeds", str(s["seeds"])),
+        ("initial weights", f"from {Path(exp.config.init_file or '').name} (the same for every "
+                            f"run; {s['seeds']} run{'s' if s['seeds'] != 1 else ''})")
+        if exp.config.init == "file" else ("seeds", str(s["seeds"])),
         ("solved", f"{s['solved']}/{s['seeds']} = {s['rate']:.1%}  ({fmt.ci(lo, hi)})"),
     ]
     if s["stopped"]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import numpy as np
 
 from backprop86.cli.args import UsageError, nonnegative_int, positive_float, positive_int
-from backprop86.cli.commands.common import add_json_arg
+from backprop86.cli.commands.common import add_json_arg, require_matplotlib
 from backprop86.config import ENGINES
 from backprop86.experiments import load
 from backprop86.experiments.runner import run
@@ -42,11 +44,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="how sweeps are computed (default auto; readable: the equations as "
                         "written); every engine prints the same numbers")
     add_json_arg(p)
+    p.add_argument("--plot", type=Path, metavar="DIR",
+                   help="draw the trained net into DIR (PNG and SVG): its output over the input "
+                        "square, and each input's hidden activations and place in hidden space")
 
 
 def main(args: argparse.Namespace) -> int:
     if args.seed > 2**32 - 1:
         raise UsageError(f"--seed must be below 2**32 (np.random.seed's range), got {args.seed}")
+    if args.plot is not None:
+        require_matplotlib("--plot needs", "backprop86 xor")
     exp = load("xor").with_settings([
         f"hidden={args.hidden}", f"bias={args.bias}", f"lr={args.lr}", f"max_sweeps={args.steps}",
         f"engine={args.engine}",
@@ -69,7 +76,26 @@ def main(args: argparse.Namespace) -> int:
             print(describe_hidden(result.net, task.inputs, task.labels))
     if args.json:
         save_json(args.json, result.to_json())
+    if args.plot is not None:
+        written = draw(result.net, task, args.plot, hidden=args.hidden, seed=args.seed)
+        print(f"\nwrote {len(written)} figure files to {args.plot}", file=sys.stderr)
     return 0
+
+
+def draw(net: Network, task, folder: Path, *, hidden: int, seed: int) -> list[Path]:
+    """The trained net's figures: its output over the input square (the decision boundary) and,
+    with a hidden layer, each input's hidden activations and where it lands in hidden space."""
+    from backprop86 import plots
+
+    name = f"xor-hidden{hidden}-seed{seed}"
+    solved = bool(np.all((net.predict(task.inputs)[0] > 0.5) == (task.targets > 0.5)))
+    title = f"xor, {hidden} hidden units, seed {seed}: {'solved' if solved else 'not solved'}"
+    written = plots.decision_boundary(folder / f"decision-boundary-{name}", net, task,
+                                      title=title, mid=0.5)
+    if net.hidden:
+        written += plots.hidden_activations(folder / f"hidden-{name}", net, task, title=title,
+                                            mid=0.5)
+    return written
 
 
 def describe_hidden(net: Network, X: np.ndarray, labels: tuple[str, ...]) -> str:
