@@ -120,3 +120,15 @@ def test_the_synopsis_lists_every_option_of_every_command():
                 if flag.startswith("--") and flag != "--help":
                     listed = lines[name] + " "
                     assert f"[{flag}" in listed or f" {flag} " in listed, (name, flag)
+
+
+def test_committed_docs_were_written_by_this_version():
+    """Every result file under docs/ was written by the package version under test: a version
+    bump without regenerating the committed docs fails here."""
+    from backprop86 import __version__
+
+    files = sorted((ROOT / "docs").rglob("*.json"))
+    assert len(files) >= 4
+    for path in files:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        assert record["versions"]["backprop86"] == __version__, path.relative_to(ROOT)
