@@ -75,7 +75,7 @@ def _write(path: str | Path, meta: dict[str, Any], named: Mapping[str, Array]) -
 def _read(path: str | Path, kind: str) -> tuple[dict[str, Any], dict[str, Array]]:
     path = Path(path)
     what = "checkpoint" if kind == "checkpoint" else "weight file"
-    raw = load_arrays(path, what)
+    raw = load_arrays(path, "checkpoint" if kind == "checkpoint" else "weights")
     if "meta" not in raw or raw["meta"].dtype.kind != "U" or raw["meta"].ndim != 0:
         raise FileFormatError(f"{path} is not a backprop86 {what}: it has no meta record")
     try:

@@ -317,7 +317,7 @@ def load(name_or_path: str | Path, _chain: tuple[str, ...] = ()) -> Experiment:
         path = packaged[text]
     elif text.endswith(".toml") or Path(text).exists():
         path = Path(text)
-        if not path.is_file():
+        if not path.exists() and not path.is_symlink():
             raise ConfigError(f"no experiment file {path}")
     else:
         raise ConfigError(
@@ -325,9 +325,12 @@ def load(name_or_path: str | Path, _chain: tuple[str, ...] = ()) -> Experiment:
             "or the path of a .toml file (see `backprop86 list`)"
         )
     try:
-        raw = tomllib.loads(read_text(path))
+        raw = tomllib.loads(read_text(path, "experiment"))
     except tomllib.TOMLDecodeError as exc:
         raise FileFormatError(f"{path} is not valid TOML: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # a 5000-digit integer; arrays nested too deep
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise FileFormatError(f"{path} is not usable TOML ({reason})") from None
     return from_dict(_extended(raw, (*_chain, text)), path)
 
 
