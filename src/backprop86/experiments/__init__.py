@@ -72,6 +72,7 @@ import numpy as np
 
 from backprop86.config import TrainConfig, parse_value, setting_names
 from backprop86.errors import ConfigError, FileFormatError
+from backprop86.experiments.schema import validate
 from backprop86.init import initialize
 from backprop86.io import read_text
 from backprop86.network import Group, Network, Projection
@@ -256,6 +257,18 @@ def _known_keys(table: Any, known: tuple[str, ...], where: str,
         raise ConfigError(f"{where} {table!r} lacks {', '.join(missing)}")
 
 
+def _check_network_keys(spec: Any) -> None:
+    """The keys of a ``[network]`` table and of its groups and projections (on reading)."""
+    _known_keys(spec, _CHAIN_KEYS if "sizes" in spec else _GRAPH_KEYS, "[network]")
+    for key, known, required in (("groups", _GROUP_KEYS, ("name", "size")),
+                                 ("projections", _PROJECTION_KEYS, ("from", "to"))):
+        tables = spec.get(key, [])
+        if not isinstance(tables, list):
+            raise ConfigError(f"[network] {key} must be an array of tables, got {tables!r}")
+        for table in tables:
+            _known_keys(table, known, f"[[network.{key}]]", required=required)
+
+
 def build_network(spec: dict[str, Any], *, replicas: int = 1, dtype: str = "float64") -> Network:
     """A network from a ``[network]`` table: a chain (``sizes``) or explicit groups, projections."""
     _known_keys(spec, _CHAIN_KEYS if "sizes" in spec else _GRAPH_KEYS, "[network]")
@@ -367,17 +380,11 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 def from_dict(raw: dict[str, Any], path: Path | None = None) -> Experiment:
     """Build an :class:`Experiment` from a parsed TOML document."""
     label = str(path) if path else "experiment"
-    known = {"name", "title", "source", "params", "task", "network", "train", "seeds",
-             "published", "deviations", "checks", "split", "quick", "extends",
-             "variants", "series", "compare", "reproduce"}
-    unknown = set(raw) - known
-    if unknown:
-        raise ConfigError(
-            f"{label}: unknown top-level keys {sorted(unknown)}; expected {sorted(known)}"
-        )
     for key in ("name", "task", "network"):
         if key not in raw:
             raise ConfigError(f"{label}: missing {key!r}")
+    validate(raw, label)
+    _check_network_keys(raw["network"])
     config = _resolve_paths(TrainConfig.from_dict(raw.get("train", {})), path)
     seeds = raw.get("seeds", {})
     exp = Experiment(
