@@ -15,7 +15,7 @@ import stat
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,20 +38,103 @@ def versions() -> dict[str, str]:
     }
 
 
-def check_writable(path: str | Path) -> None:
-    """Fail now, before a long run, if ``path`` could not be written at the end.
+# ----------------------------------------------------------------------------
+# Checking where results will go, before any work
+# ----------------------------------------------------------------------------
 
-    Creates the destination's folder (as the write would) and a temporary file in it.
+
+@dataclass(frozen=True)
+class Output:
+    """A place a command will write: ``flag`` names it in messages (``"--json"``), ``path``
+    is where (``None``: not asked for), ``folder`` says a folder is expected, not a file."""
+
+    flag: str
+    path: str | Path | None
+    folder: bool = False
+
+
+def check_outputs(outputs: Sequence[Output],
+                  inputs: Sequence[tuple[str, str | Path | None]] = ()) -> None:
+    """Fail now, before a long run, if any output could not be written at the end.
+
+    For each output: a file is not a folder (nor a device), a folder is not a file; the
+    place exists or can be created (every existing folder above it is a folder) and a file
+    can be created there (tried with a temporary file, which is removed; no folder is left
+    behind). Two outputs that name the same path are refused, and so is an output that
+    names one of ``inputs`` (``(flag, path)`` pairs: the files the command reads), which
+    the write would replace.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise FileFormatError(f"cannot write {path}: it is a folder; give a file name")
+    given = [o for o in outputs if o.path is not None]
+    seen: dict[Path, Output] = {}
+    for out in given:
+        where = _identity(Path(out.path))  # type: ignore[arg-type]
+        if where in seen:
+            first = seen[where]
+            raise FileFormatError(
+                f"{first.flag} {first.path} and {out.flag} {out.path} name the same "
+                f"{'folder' if first.folder and out.folder else 'path'}; give each its own"
+            )
+        seen[where] = out
+    for flag, path in inputs:
+        if path is not None and _identity(Path(path)) in seen:
+            out = seen[_identity(Path(path))]
+            raise FileFormatError(
+                f"{out.flag} {out.path} would replace the file {flag} reads ({path}); "
+                "write the output somewhere else"
+            )
+    for out in given:
+        _check_output(out)
+
+
+def _identity(path: Path) -> Path:
+    """``path`` made absolute with links followed, so that two spellings compare equal."""
+    return Path(os.path.realpath(path))
+
+
+def _check_output(out: Output) -> None:
+    path = Path(out.path)  # type: ignore[arg-type]
+    label = (f"{out.flag}: " if out.flag else "") + f"cannot write {path}"
+    if path.exists():
+        if out.folder:
+            if not path.is_dir():
+                raise FileFormatError(f"{label}: it is a file; expected a folder")
+            _try_file_in(path, label)
+            return
+        if path.is_dir():
+            raise FileFormatError(f"{label}: it is a folder; give a file name")
+        if not path.is_file():
+            raise FileFormatError(f"{label}: it is not a regular file (a device, pipe or "
+                                  "socket); give a file name")
+        _try_file_in(path.parent, label)
+        return
+    folder = path if out.folder else path.parent
+    above = folder
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise FileFormatError(f"{label}: {above} is a file, not a folder")
+    if above == folder:
+        _try_file_in(folder, label)
+        return
+    try:  # the folders would be created: try one in the nearest existing folder
+        Path(tempfile.mkdtemp(prefix=".backprop86-", dir=above)).rmdir()
+    except OSError as exc:
+        raise FileFormatError(f"{label}: cannot create folders in {above} "
+                              f"({exc.strerror or exc})") from None
+
+
+def _try_file_in(folder: Path, label: str) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path.parent):
+        with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
-        raise FileFormatError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise FileFormatError(f"{label}: {exc.strerror or exc} (in folder {folder})") from None
+
+
+def check_writable(path: str | Path) -> None:
+    """Fail now, before a long run, if the file ``path`` could not be written at the end
+    (:func:`check_outputs` for one file)."""
+    check_outputs([Output("", path)])
 
 
 @contextmanager
