@@ -257,16 +257,19 @@ def _known_keys(table: Any, known: tuple[str, ...], where: str,
         raise ConfigError(f"{where} {table!r} lacks {', '.join(missing)}")
 
 
-def _check_network_keys(spec: Any) -> None:
+def _check_network_keys(spec: Any, label: str) -> None:
     """The keys of a ``[network]`` table and of its groups and projections (on reading)."""
-    _known_keys(spec, _CHAIN_KEYS if "sizes" in spec else _GRAPH_KEYS, "[network]")
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{label}: [network] must be a table, got {spec!r}")
+    _known_keys(spec, _CHAIN_KEYS if "sizes" in spec else _GRAPH_KEYS, f"{label}: [network]")
     for key, known, required in (("groups", _GROUP_KEYS, ("name", "size")),
                                  ("projections", _PROJECTION_KEYS, ("from", "to"))):
         tables = spec.get(key, [])
         if not isinstance(tables, list):
-            raise ConfigError(f"[network] {key} must be an array of tables, got {tables!r}")
+            raise ConfigError(f"{label}: [network] {key} must be an array of tables, "
+                              f"got {tables!r}")
         for table in tables:
-            _known_keys(table, known, f"[[network.{key}]]", required=required)
+            _known_keys(table, known, f"{label}: [[network.{key}]]", required=required)
 
 
 def build_network(spec: dict[str, Any], *, replicas: int = 1, dtype: str = "float64") -> Network:
@@ -384,7 +387,7 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Experiment:
         if key not in raw:
             raise ConfigError(f"{label}: missing {key!r}")
     validate(raw, label)
-    _check_network_keys(raw["network"])
+    _check_network_keys(raw["network"], label)
     config = _resolve_paths(TrainConfig.from_dict(raw.get("train", {})), path)
     seeds = raw.get("seeds", {})
     exp = Experiment(
