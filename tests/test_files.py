@@ -89,8 +89,9 @@ def model(tmp_path, capsys):
 def test_an_experiment_file(case, tmp_path, capsys):
     path = make(tmp_path, case, "bad.toml")
     words = ["no experiment file"] if case == "missing" else words_for(case)
-    refused(capsys, tmp_path, ["run", str(path)], *words)
-    refused(capsys, tmp_path, ["gradcheck", str(path)], *words)
+    for argv in (["run", str(path)], ["gradcheck", str(path)]):
+        err = refused(capsys, tmp_path, argv, *words)
+        assert "not usable TOML" not in err and err.count(str(path)) == 1, err
 
 
 @pytest.mark.parametrize("case", TEXT_CASES)

@@ -340,8 +340,9 @@ def load(name_or_path: str | Path, _chain: tuple[str, ...] = ()) -> Experiment:
             f"unknown experiment {text!r}; expected one of {', '.join(packaged)} "
             "or the path of a .toml file (see `backprop86 list`)"
         )
+    document = read_text(path, "experiment")
     try:
-        raw = tomllib.loads(read_text(path, "experiment"))
+        raw = tomllib.loads(document)
     except tomllib.TOMLDecodeError as exc:
         raise FileFormatError(f"{path} is not valid TOML: {exc}") from None
     except (ValueError, RecursionError) as exc:  # a 5000-digit integer; arrays nested too deep
