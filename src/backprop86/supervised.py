@@ -413,7 +413,7 @@ class Model:
     def load(cls, path: str | Path) -> Model:
         """Read a model written by :meth:`save` (``path``: its stem, ``.json`` or ``.npz``)."""
         weights, meta_path = model_paths(path)
-        meta = load_json(meta_path)
+        meta = load_json(meta_path, "model")
         if meta.get("format") != MODEL_FORMAT:
             raise FileFormatError(f"{meta_path} is not a backprop86 model file (no \"format\": "
                                   f"\"{MODEL_FORMAT}\"); expected one written by backprop86 fit")

@@ -72,6 +72,7 @@ import numpy as np
 
 from backprop86.config import TrainConfig, parse_value, setting_names
 from backprop86.errors import ConfigError, FileFormatError
+from backprop86.experiments.schema import validate
 from backprop86.init import initialize
 from backprop86.io import read_text
 from backprop86.network import Group, Network, Projection
@@ -256,6 +257,21 @@ def _known_keys(table: Any, known: tuple[str, ...], where: str,
         raise ConfigError(f"{where} {table!r} lacks {', '.join(missing)}")
 
 
+def _check_network_keys(spec: Any, label: str) -> None:
+    """The keys of a ``[network]`` table and of its groups and projections (on reading)."""
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{label}: [network] must be a table, got {spec!r}")
+    _known_keys(spec, _CHAIN_KEYS if "sizes" in spec else _GRAPH_KEYS, f"{label}: [network]")
+    for key, known, required in (("groups", _GROUP_KEYS, ("name", "size")),
+                                 ("projections", _PROJECTION_KEYS, ("from", "to"))):
+        tables = spec.get(key, [])
+        if not isinstance(tables, list):
+            raise ConfigError(f"{label}: [network] {key} must be an array of tables, "
+                              f"got {tables!r}")
+        for table in tables:
+            _known_keys(table, known, f"{label}: [[network.{key}]]", required=required)
+
+
 def build_network(spec: dict[str, Any], *, replicas: int = 1, dtype: str = "float64") -> Network:
     """A network from a ``[network]`` table: a chain (``sizes``) or explicit groups, projections."""
     _known_keys(spec, _CHAIN_KEYS if "sizes" in spec else _GRAPH_KEYS, "[network]")
@@ -317,17 +333,21 @@ def load(name_or_path: str | Path, _chain: tuple[str, ...] = ()) -> Experiment:
         path = packaged[text]
     elif text.endswith(".toml") or Path(text).exists():
         path = Path(text)
-        if not path.is_file():
+        if not path.exists() and not path.is_symlink():
             raise ConfigError(f"no experiment file {path}")
     else:
         raise ConfigError(
             f"unknown experiment {text!r}; expected one of {', '.join(packaged)} "
             "or the path of a .toml file (see `backprop86 list`)"
         )
+    document = read_text(path, "experiment")
     try:
-        raw = tomllib.loads(read_text(path))
+        raw = tomllib.loads(document)
     except tomllib.TOMLDecodeError as exc:
         raise FileFormatError(f"{path} is not valid TOML: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # a 5000-digit integer; arrays nested too deep
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise FileFormatError(f"{path} is not usable TOML ({reason})") from None
     return from_dict(_extended(raw, (*_chain, text)), path)
 
 
@@ -364,17 +384,11 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 def from_dict(raw: dict[str, Any], path: Path | None = None) -> Experiment:
     """Build an :class:`Experiment` from a parsed TOML document."""
     label = str(path) if path else "experiment"
-    known = {"name", "title", "source", "params", "task", "network", "train", "seeds",
-             "published", "deviations", "checks", "split", "quick", "extends",
-             "variants", "series", "compare", "reproduce"}
-    unknown = set(raw) - known
-    if unknown:
-        raise ConfigError(
-            f"{label}: unknown top-level keys {sorted(unknown)}; expected {sorted(known)}"
-        )
     for key in ("name", "task", "network"):
         if key not in raw:
             raise ConfigError(f"{label}: missing {key!r}")
+    validate(raw, label)
+    _check_network_keys(raw["network"], label)
     config = _resolve_paths(TrainConfig.from_dict(raw.get("train", {})), path)
     seeds = raw.get("seeds", {})
     exp = Experiment(

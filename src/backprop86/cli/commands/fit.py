@@ -31,7 +31,7 @@ from backprop86.cli.commands.common import add_json_arg
 from backprop86.config import TrainConfig
 from backprop86.errors import DataError
 from backprop86.experiments.runner import engine_line
-from backprop86.io import check_writable, save_json, versions
+from backprop86.io import Output, check_outputs, save_json, versions
 
 PROG = "backprop86 fit"
 #: A numeric target with at most this many distinct values, all integers, is taken as classes.
@@ -96,9 +96,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     weights, meta = supervised.model_paths(args.out)
-    for path in (weights, meta, args.json):
-        if path is not None:
-            check_writable(path)  # before training, not after it
+    check_outputs([Output("--out (weights)", weights), Output("--out (model)", meta),
+                   Output("--json", args.json)], [("DATA.csv", args.data)])  # before training
     if args.seed < 0:
         raise UsageError(f"--seed must be an integer ≥ 0, got {args.seed}", PROG)
     table = data_files.read_csv(args.data)

@@ -32,7 +32,15 @@ from backprop86.cli.commands.common import require_matplotlib
 from backprop86.errors import Backprop86Error, ConfigError
 from backprop86.experiments import Experiment
 from backprop86.experiments.claims import describe_measured
-from backprop86.io import atomic_write, command_line, load_json, save_json, versions
+from backprop86.io import (
+    Output,
+    atomic_write,
+    check_outputs,
+    command_line,
+    load_json,
+    save_json,
+    versions,
+)
 
 PROG = "backprop86 reproduce"
 
@@ -170,6 +178,10 @@ def main(args: argparse.Namespace) -> int:
         require_matplotlib("the figures need", PROG, hint=", or pass --no-plots")
     out: Path = args.out
     figures = out / "figures" if args.plots else None
+    check_outputs([Output("--out", out, folder=True),  # before any experiment runs
+                   Output("--out (results)", out / "results.json"),
+                   Output("--out (report)", out / "report.md"),
+                   Output("--out (figures)", figures, folder=True)])
     entries: list[Entry] = []
     started = time.perf_counter()
     stopped = False

@@ -13,6 +13,7 @@ progress, prints the result so far, always writes a checkpoint (to
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -30,7 +31,7 @@ from backprop86.experiments import Experiment
 from backprop86.experiments.recipe import recipe
 from backprop86.experiments.runner import format_run, run
 from backprop86.experiments.series import format_all, run_all, series_specs
-from backprop86.io import check_writable, save_json, versions
+from backprop86.io import Output, check_outputs, save_json, versions
 
 #: Exit status of a run stopped by Ctrl-C (128 + SIGINT), after its checkpoint is saved.
 INTERRUPTED = 130
@@ -63,12 +64,10 @@ def main(args: argparse.Namespace) -> int:
     seeds = exp.seeds(args.seeds)
     if args.plot is not None:
         require_matplotlib("--plot needs", "backprop86 run")
+    check_outputs(outputs(args), inputs(args, exp))  # before training, not after it
     if series_specs(exp):
         return _main_series(args, exp, seeds)
     record = recipe(exp, seeds)
-    for path in (args.json, args.weights, args.checkpoint):
-        if path is not None:
-            check_writable(path)  # before training, not after it
     saved = None
     if args.resume is not None:
         saved = checkpoint.load(args.resume)
@@ -103,6 +102,26 @@ def main(args: argparse.Namespace) -> int:
             print("backprop86 run: interrupted in the middle of a sweep, so no checkpoint "
                   "could be written", file=sys.stderr)
     return INTERRUPTED if interrupted else 0
+
+
+def outputs(args: argparse.Namespace) -> list[Output]:
+    """Where this run will write."""
+    return [Output("--json", args.json), Output("--weights", args.weights),
+            Output("--checkpoint", args.checkpoint), Output("--plot", args.plot, folder=True)]
+
+
+def inputs(args: argparse.Namespace, exp: Experiment) -> list[tuple[str, Path | None]]:
+    """What this run reads and no output may replace. A checkpoint may be saved over the
+    one it resumed from: it holds the same run, further on."""
+    read: list[tuple[str, Path | None]] = [
+        ("EXPERIMENT_OR_TOML", exp.path),
+        ("init_file", Path(exp.config.init_file) if exp.config.init_file else None),
+    ]
+    same = (args.resume is not None and args.checkpoint is not None
+            and os.path.realpath(args.resume) == os.path.realpath(args.checkpoint))
+    if args.resume is not None and not same:
+        read.append(("--resume", args.resume))
+    return read
 
 
 def _main_series(args: argparse.Namespace, exp: Experiment, seeds: list[int]) -> int:

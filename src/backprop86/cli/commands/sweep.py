@@ -41,7 +41,7 @@ from backprop86.errors import Backprop86Error, ConfigError
 from backprop86.experiments import Experiment, load
 from backprop86.experiments.claims import describe_measured, verdict_word_and_numbers
 from backprop86.experiments.runner import engine_lines, run
-from backprop86.io import command_line, load_json, save_json, versions
+from backprop86.io import Output, check_outputs, command_line, load_json, save_json, versions
 from backprop86.network import Network
 from backprop86.switches import split_assignment
 from backprop86.tasks import Task
@@ -562,6 +562,8 @@ def main(args: argparse.Namespace) -> int:
     if args.plot is not None:
         require_matplotlib("--plot needs", PROG)
     experiments = [load(name).with_settings(args.settings) for name in args.experiments]
+    check_outputs([Output("--json", args.json), Output("--plot", args.plot, folder=True)],
+                  [("EXPERIMENT_OR_TOML", e.path) for e in experiments if e.path is not None])
     points = grid_points(experiments, grid)
     if args.plot_seed is not None:
         for e in experiments:

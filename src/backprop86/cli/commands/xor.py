@@ -13,7 +13,7 @@ from backprop86.cli.commands.common import add_json_arg, require_matplotlib
 from backprop86.config import ENGINES
 from backprop86.experiments import load
 from backprop86.experiments.runner import run
-from backprop86.io import save_json
+from backprop86.io import Output, check_outputs, save_json
 from backprop86.network import Network
 
 #: The article prints the loss every this many steps.
@@ -50,6 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    check_outputs([Output("--json", args.json)])
     if args.seed > 2**32 - 1:
         raise UsageError(f"--seed must be below 2**32 (np.random.seed's range), got {args.seed}")
     if args.plot is not None:
