@@ -66,6 +66,7 @@ OUTPUTS = [
     (["sweep", "xor", "--seeds", "2", *QUICK], "--json", "file"),
     (["sweep", "xor", "--seeds", "2", *QUICK], "--plot", "folder"),
     (["xor", "--steps", "5"], "--json", "file"),
+    (["xor", "--steps", "5"], "--plot", "folder"),
     (["reproduce", "--only", "xor", "--quick", "--no-plots"], "--out", "folder"),
     (["fit", "data.csv", "--target", "label", *QUICK], "--json", "file"),
     (["predict", "model", "data.csv"], "--out", "file"),

@@ -50,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    check_outputs([Output("--json", args.json)])
+    check_outputs([Output("--json", args.json), Output("--plot", args.plot, folder=True)])
     if args.seed > 2**32 - 1:
         raise UsageError(f"--seed must be below 2**32 (np.random.seed's range), got {args.seed}")
     if args.plot is not None:
