@@ -17,7 +17,10 @@ Markdown table, one column per published claim (docs/family-trees.md is this);
 ``--plot DIR`` draws error curves, a decision boundary and the hidden
 representations of one seed per point, and the solved rate across the grid.
 Ctrl-C stops the point in training, prints the table of what is finished (the
-interrupted point marked partial) and writes the partial JSON.
+interrupted point marked partial, with no verdict) and writes the partial JSON to
+``PATH.partial.json``, never over ``PATH`` (:mod:`backprop86.cli.interrupted`); the
+points finished so far are kept there as the sweep goes, and ``PATH`` is written
+only when every point is done.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from backprop86 import fmt
 from backprop86.analysis.failures import classify_failures, count_kinds
 from backprop86.cli.args import UsageError, nonnegative_int, positive_int
 from backprop86.cli.commands.common import require_matplotlib
+from backprop86.cli.interrupted import INTERRUPTED, partial_path, say_partial
 from backprop86.cli.progress import sweep_bar
 from backprop86.errors import Backprop86Error, ConfigError
 from backprop86.experiments import Experiment, load
@@ -326,7 +330,8 @@ def format_table(results: list[PointResult], *, planned: int) -> str:
     for res in results:
         if res.interrupted:
             lines.append(f"* {res.point.name}: interrupted at sweep {res.sweeps_done:,} of "
-                         f"{res.point.experiment.config.max_sweeps:,}: partial numbers")
+                         f"{res.point.experiment.config.max_sweeps:,}: partial numbers, "
+                         "no verdict")
     lines += verdict_lines(results)
     mid = first.point.experiment.config.mid
     lines += ["", f"Failures by kind (≈ {mid:g}: within {UNDECIDED:g} of it; "
@@ -578,6 +583,10 @@ def main(args: argparse.Namespace) -> int:
 
     results: list[PointResult] = []
     interrupted = False
+    # the points done so far go to PATH.partial.json as each finishes (a killed sweep keeps
+    # them); PATH itself is written only when every point is done, never with part of them
+    partial = partial_path(args.json) if args.json else None
+    wrote_partial = False
     try:
         for i, point in enumerate(points):
             seeds = point.experiment.seeds(args.seeds)
@@ -585,20 +594,26 @@ def main(args: argparse.Namespace) -> int:
             res = measure(point, seeds, keep_seed=keep if args.plot else None,
                           label=f"{point.name} [{i + 1}/{len(points)}]")
             results.append(res)
-            if args.json:
-                save_json(args.json, record(results, res.interrupted))
             if res.interrupted:
                 interrupted = True
                 break
+            if partial is not None and len(results) < len(points):
+                save_json(partial, record(results, False))
+                wrote_partial = True
     except KeyboardInterrupt:
         interrupted = True
     print(format_table(results, planned=len(points)))
-    if args.json:
-        save_json(args.json, record(results, interrupted))
     if interrupted:
+        if partial is not None:
+            save_json(partial, record(results, True))
+            say_partial(PROG, [(args.json, partial)])
         print(f"{PROG}: interrupted after {len(results)} of {len(points)} points"
               + ("; figures not drawn" if args.plot else ""), file=sys.stderr)
-        return 130
+        return INTERRUPTED
+    if args.json:
+        save_json(args.json, record(results, False))
+        if wrote_partial:  # this sweep's own progress file, now that the whole is saved
+            partial.unlink(missing_ok=True)
     if args.plot:
         written = draw(results, args.plot, grid)
         print(f"\nwrote {len(written)} figure files to {args.plot}", file=sys.stderr)
