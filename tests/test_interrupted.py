@@ -97,6 +97,7 @@ def test_run_ctrl_c_writes_partial_files_beside_complete_ones(tmp_path, capsys, 
     record = json.loads((tmp_path / "r.partial.json").read_text())
     assert record["interrupted"] and record["sweeps_done"] == at
     assert record["verdict"] is None and record["verdicts"] == []
+    assert main(["verify", "r.partial.json"]) == 0  # re-runs to where it stopped
     assert (tmp_path / "w.partial.npz").exists() and (tmp_path / "ck.partial.npz").exists()
     assert not (tmp_path / "figs").exists()  # no figures of a half-trained net
     assert "the partial results went to r.partial.json, w.partial.npz, not r.json, w.npz" in err

@@ -404,7 +404,10 @@ def to_json(
         "experiments": [
             {"name": e.name, "title": e.title, "source": e.source, "params": e.params,
              "config": e.config.to_dict(), "published": e.published or None,
-             "deviations": list(e.deviations)}
+             "deviations": list(e.deviations),
+             # the whole file as read: `verify` rebuilds each point from it
+             "experiment_file": str(e.path) if e.path is not None else None,
+             "experiment_table": dict(e.raw) if e.raw else None}
             for e in experiments
         ],
         "undecided_within": UNDECIDED,
@@ -412,25 +415,27 @@ def to_json(
         "points_done": len(results),
         "complete": not interrupted and len(results) == planned,
         "interrupted": interrupted,
-        "points": [
-            {
-                "experiment": r.point.experiment.name,
-                "grid": r.point.grid,
-                "params": r.point.experiment.params,
-                "config": r.point.experiment.config.to_dict(),
-                "criterion": criterion(r.point.experiment),
-                "report": r.point.experiment.config.report,
-                "first_seed": r.seeds[0],
-                "partial": r.interrupted,
-                "sweeps_done": r.sweeps_done,
-                "engine": r.engine,
-                "why_not": r.why_not,
-                **r.summary,
-                "verdicts": r.verdicts,
-                "checks": r.checks,
-            }
-            for r in results
-        ],
+        "points": [point_record(r) for r in results],
+    }
+
+
+def point_record(r: PointResult) -> dict[str, Any]:
+    """One grid point's entry in the sweep's JSON (what ``verify`` re-measures)."""
+    return {
+        "experiment": r.point.experiment.name,
+        "grid": r.point.grid,
+        "params": r.point.experiment.params,
+        "config": r.point.experiment.config.to_dict(),
+        "criterion": criterion(r.point.experiment),
+        "report": r.point.experiment.config.report,
+        "first_seed": r.seeds[0],
+        "partial": r.interrupted,
+        "sweeps_done": r.sweeps_done,
+        "engine": r.engine,
+        "why_not": r.why_not,
+        **r.summary,
+        "verdicts": r.verdicts,
+        "checks": r.checks,
     }
 
 
@@ -621,4 +626,4 @@ def main(args: argparse.Namespace) -> int:
 
 
 __all__ = ["Point", "PointResult", "draw", "format_table", "grid_points", "markdown_table",
-           "measure", "parse_grid", "point_summary", "to_json", "verdict_lines"]
+           "measure", "parse_grid", "point_record", "point_summary", "to_json", "verdict_lines"]
