@@ -44,6 +44,7 @@ from backprop86.cli.progress import sweep_bar
 from backprop86.errors import Backprop86Error, ConfigError
 from backprop86.experiments import Experiment, load
 from backprop86.experiments.claims import describe_measured, verdict_word_and_numbers
+from backprop86.experiments.figures import axis_name, time_axis, time_unit
 from backprop86.experiments.runner import engine_lines, run
 from backprop86.io import command_line, load_json, save_json, versions
 from backprop86.network import Network
@@ -496,6 +497,7 @@ def draw(results: list[PointResult], folder: Path, grid: list[tuple[str, list[st
         written += plots.error_curves(
             folder / f"error-curves-{res.point.slug}", res.curve_sweeps, res.curves, res.solved,
             title=f"{res.point.name}: error of {n} seeds", ylabel=f"{exp.config.report} error",
+            xlabel=time_axis(exp),
         )
         net, seed = res.kept_net, res.kept_seed
         if net is None:
@@ -516,10 +518,12 @@ def draw(results: list[PointResult], folder: Path, grid: list[tuple[str, list[st
             )
     if len(results) > 1:
         limits = {r.point.experiment.config.max_sweeps for r in results}
-        within = f" within {limits.pop():,} sweeps" if len(limits) == 1 else ""
+        units = {time_unit(r.point.experiment) for r in results}
+        unit = units.pop() if len(units) == 1 else "sweeps"
+        within = f" within {limits.pop():,} {unit}" if len(limits) == 1 else ""
         written += plots.solved_rate(
             folder / "solved-rate", _rate_series(results, grid),
-            xlabel=_axis_name(grid[0][0]) if grid else "",
+            xlabel=axis_name(grid[0][0]) if grid else "",
             title=f"Solved{within} ({len(results[0].seeds)} seeds per point)",
         )
     return written
@@ -541,11 +545,6 @@ def _rate_series(results: list[PointResult], grid: list[tuple[str, list[str]]]) 
         ks.append(res.summary["solved"])
         ns.append(res.summary["seeds"])
     return series
-
-
-def _axis_name(key: str) -> str:
-    return {"hidden": "hidden units", "lr": "learning rate ε", "momentum": "momentum α",
-            "init_scale": "initial weight range"}.get(key, key)
 
 
 # ----------------------------------------------------------------------------
