@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from backprop86 import experiments
 from backprop86.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_list_names_every_shipped_experiment_with_its_source(capsys):
@@ -121,12 +125,14 @@ def test_importing_the_package_does_not_import_matplotlib():
     ("argv", "line"),
     [
         (["run", "xor", "--plot", "figs"],
-         "backprop86 run: error: --plot needs matplotlib: pip install 'backprop86[plots]'"),
+         "backprop86 run: error: --plot needs matplotlib, a dependency of backprop86 missing "
+         "here: pip install matplotlib"),
         (["sweep", "xor", "--seeds", "2", "--plot", "figs"],
-         "backprop86 sweep: error: --plot needs matplotlib: pip install 'backprop86[plots]'"),
+         "backprop86 sweep: error: --plot needs matplotlib, a dependency of backprop86 missing "
+         "here: pip install matplotlib"),
         (["reproduce", "--only", "xor", "--out", "out"],
-         "backprop86 reproduce: error: the figures need matplotlib: pip install "
-         "'backprop86[plots]', or pass --no-plots"),
+         "backprop86 reproduce: error: the figures need matplotlib, a dependency of backprop86 "
+         "missing here: pip install matplotlib, or pass --no-plots"),
     ],
 )
 def test_figures_without_matplotlib_are_refused_before_any_work(
@@ -142,3 +148,15 @@ def test_figures_without_matplotlib_are_refused_before_any_work(
     captured = capsys.readouterr()
     assert captured.err == line + "\n" and captured.out == ""
     assert list(tmp_path.iterdir()) == []  # nothing trained, nothing written
+
+
+def test_a_default_install_has_what_every_documented_command_needs():
+    """matplotlib (figures, `reproduce`) and tqdm (progress bars) are dependencies, not extras;
+    the old extras stay, empty, so that old install commands keep working."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    core = {re.split(r"[<>=!~ ;\[]", d, maxsplit=1)[0] for d in project["dependencies"]}
+    assert {"numpy", "matplotlib", "tqdm"} <= core
+    extras = project["optional-dependencies"]
+    assert extras["plots"] == [] and extras["progress"] == []

@@ -180,7 +180,8 @@ def test_ctrl_c_prints_finished_points_and_writes_partial_json(tmp_path, capsys,
     assert "2 of 3 points" in captured.out
     assert f"interrupted at sweep {at:,} of 3,000" in captured.out
     assert "interrupted after 2 of 3 points" in captured.err
-    data = json.loads(out.read_text())
+    assert not out.exists()  # a partial sweep never takes the name of a complete one
+    data = json.loads((tmp_path / "partial.partial.json").read_text())
     assert data["interrupted"] is True and data["complete"] is False
     assert data["points_planned"] == 3 and data["points_done"] == 2
     first, second = data["points"]
@@ -204,7 +205,8 @@ def test_ctrl_c_between_points(tmp_path, capsys, monkeypatch):
                "--json", str(out), "--plot", str(tmp_path / "figs")])
     assert rc == 130
     assert "1 of 2 points" in capsys.readouterr().out
-    data = json.loads(out.read_text())
+    assert not out.exists()
+    data = json.loads((tmp_path / "p.partial.json").read_text())
     assert data["points_done"] == 1 and data["interrupted"] is True
     assert not (tmp_path / "figs").exists()  # no figures after Ctrl-C
 

@@ -17,7 +17,10 @@ Markdown table, one column per published claim (docs/family-trees.md is this);
 ``--plot DIR`` draws error curves, a decision boundary and the hidden
 representations of one seed per point, and the solved rate across the grid.
 Ctrl-C stops the point in training, prints the table of what is finished (the
-interrupted point marked partial) and writes the partial JSON.
+interrupted point marked partial, with no verdict) and writes the partial JSON to
+``PATH.partial.json``, never over ``PATH`` (:mod:`backprop86.cli.interrupted`); the
+points finished so far are kept there as the sweep goes, and ``PATH`` is written
+only when every point is done.
 """
 
 from __future__ import annotations
@@ -36,10 +39,12 @@ from backprop86 import fmt
 from backprop86.analysis.failures import classify_failures, count_kinds
 from backprop86.cli.args import UsageError, nonnegative_int, positive_int
 from backprop86.cli.commands.common import require_matplotlib
+from backprop86.cli.interrupted import INTERRUPTED, partial_path, say_partial
 from backprop86.cli.progress import sweep_bar
 from backprop86.errors import Backprop86Error, ConfigError
 from backprop86.experiments import Experiment, load
 from backprop86.experiments.claims import describe_measured, verdict_word_and_numbers
+from backprop86.experiments.figures import axis_name, time_axis, time_unit
 from backprop86.experiments.runner import engine_lines, run
 from backprop86.io import Output, check_outputs, command_line, load_json, save_json, versions
 from backprop86.network import Network
@@ -326,7 +331,8 @@ def format_table(results: list[PointResult], *, planned: int) -> str:
     for res in results:
         if res.interrupted:
             lines.append(f"* {res.point.name}: interrupted at sweep {res.sweeps_done:,} of "
-                         f"{res.point.experiment.config.max_sweeps:,}: partial numbers")
+                         f"{res.point.experiment.config.max_sweeps:,}: partial numbers, "
+                         "no verdict")
     lines += verdict_lines(results)
     mid = first.point.experiment.config.mid
     lines += ["", f"Failures by kind (≈ {mid:g}: within {UNDECIDED:g} of it; "
@@ -399,7 +405,10 @@ def to_json(
         "experiments": [
             {"name": e.name, "title": e.title, "source": e.source, "params": e.params,
              "config": e.config.to_dict(), "published": e.published or None,
-             "deviations": list(e.deviations)}
+             "deviations": list(e.deviations),
+             # the whole file as read: `verify` rebuilds each point from it
+             "experiment_file": str(e.path) if e.path is not None else None,
+             "experiment_table": dict(e.raw) if e.raw else None}
             for e in experiments
         ],
         "undecided_within": UNDECIDED,
@@ -407,25 +416,27 @@ def to_json(
         "points_done": len(results),
         "complete": not interrupted and len(results) == planned,
         "interrupted": interrupted,
-        "points": [
-            {
-                "experiment": r.point.experiment.name,
-                "grid": r.point.grid,
-                "params": r.point.experiment.params,
-                "config": r.point.experiment.config.to_dict(),
-                "criterion": criterion(r.point.experiment),
-                "report": r.point.experiment.config.report,
-                "first_seed": r.seeds[0],
-                "partial": r.interrupted,
-                "sweeps_done": r.sweeps_done,
-                "engine": r.engine,
-                "why_not": r.why_not,
-                **r.summary,
-                "verdicts": r.verdicts,
-                "checks": r.checks,
-            }
-            for r in results
-        ],
+        "points": [point_record(r) for r in results],
+    }
+
+
+def point_record(r: PointResult) -> dict[str, Any]:
+    """One grid point's entry in the sweep's JSON (what ``verify`` re-measures)."""
+    return {
+        "experiment": r.point.experiment.name,
+        "grid": r.point.grid,
+        "params": r.point.experiment.params,
+        "config": r.point.experiment.config.to_dict(),
+        "criterion": criterion(r.point.experiment),
+        "report": r.point.experiment.config.report,
+        "first_seed": r.seeds[0],
+        "partial": r.interrupted,
+        "sweeps_done": r.sweeps_done,
+        "engine": r.engine,
+        "why_not": r.why_not,
+        **r.summary,
+        "verdicts": r.verdicts,
+        "checks": r.checks,
     }
 
 
@@ -486,6 +497,7 @@ def draw(results: list[PointResult], folder: Path, grid: list[tuple[str, list[st
         written += plots.error_curves(
             folder / f"error-curves-{res.point.slug}", res.curve_sweeps, res.curves, res.solved,
             title=f"{res.point.name}: error of {n} seeds", ylabel=f"{exp.config.report} error",
+            xlabel=time_axis(exp),
         )
         net, seed = res.kept_net, res.kept_seed
         if net is None:
@@ -506,10 +518,12 @@ def draw(results: list[PointResult], folder: Path, grid: list[tuple[str, list[st
             )
     if len(results) > 1:
         limits = {r.point.experiment.config.max_sweeps for r in results}
-        within = f" within {limits.pop():,} sweeps" if len(limits) == 1 else ""
+        units = {time_unit(r.point.experiment) for r in results}
+        unit = units.pop() if len(units) == 1 else "sweeps"
+        within = f" within {limits.pop():,} {unit}" if len(limits) == 1 else ""
         written += plots.solved_rate(
             folder / "solved-rate", _rate_series(results, grid),
-            xlabel=_axis_name(grid[0][0]) if grid else "",
+            xlabel=axis_name(grid[0][0]) if grid else "",
             title=f"Solved{within} ({len(results[0].seeds)} seeds per point)",
         )
     return written
@@ -531,11 +545,6 @@ def _rate_series(results: list[PointResult], grid: list[tuple[str, list[str]]]) 
         ks.append(res.summary["solved"])
         ns.append(res.summary["seeds"])
     return series
-
-
-def _axis_name(key: str) -> str:
-    return {"hidden": "hidden units", "lr": "learning rate ε", "momentum": "momentum α",
-            "init_scale": "initial weight range"}.get(key, key)
 
 
 # ----------------------------------------------------------------------------
@@ -580,6 +589,10 @@ def main(args: argparse.Namespace) -> int:
 
     results: list[PointResult] = []
     interrupted = False
+    # the points done so far go to PATH.partial.json as each finishes (a killed sweep keeps
+    # them); PATH itself is written only when every point is done, never with part of them
+    partial = partial_path(args.json) if args.json else None
+    wrote_partial = False
     try:
         for i, point in enumerate(points):
             seeds = point.experiment.seeds(args.seeds)
@@ -587,20 +600,26 @@ def main(args: argparse.Namespace) -> int:
             res = measure(point, seeds, keep_seed=keep if args.plot else None,
                           label=f"{point.name} [{i + 1}/{len(points)}]")
             results.append(res)
-            if args.json:
-                save_json(args.json, record(results, res.interrupted))
             if res.interrupted:
                 interrupted = True
                 break
+            if partial is not None and len(results) < len(points):
+                save_json(partial, record(results, False))
+                wrote_partial = True
     except KeyboardInterrupt:
         interrupted = True
     print(format_table(results, planned=len(points)))
-    if args.json:
-        save_json(args.json, record(results, interrupted))
     if interrupted:
+        if partial is not None:
+            save_json(partial, record(results, True))
+            say_partial(PROG, [(args.json, partial)])
         print(f"{PROG}: interrupted after {len(results)} of {len(points)} points"
               + ("; figures not drawn" if args.plot else ""), file=sys.stderr)
-        return 130
+        return INTERRUPTED
+    if args.json:
+        save_json(args.json, record(results, False))
+        if wrote_partial:  # this sweep's own progress file, now that the whole is saved
+            partial.unlink(missing_ok=True)
     if args.plot:
         written = draw(results, args.plot, grid)
         print(f"\nwrote {len(written)} figure files to {args.plot}", file=sys.stderr)
@@ -608,4 +627,4 @@ def main(args: argparse.Namespace) -> int:
 
 
 __all__ = ["Point", "PointResult", "draw", "format_table", "grid_points", "markdown_table",
-           "measure", "parse_grid", "point_summary", "to_json", "verdict_lines"]
+           "measure", "parse_grid", "point_record", "point_summary", "to_json", "verdict_lines"]
