@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from backprop86.errors import Backprop86Error
+from backprop86.errors import Backprop86Error, ConfigError
+from backprop86.resources import SizeError, whole_number
 
 
 class UsageError(Backprop86Error):
@@ -28,13 +29,15 @@ class Parser(argparse.ArgumentParser):
 
 
 def _int_at_least(text: str, low: int, expected: str) -> int:
+    """``text`` as an integer ≥ ``low`` and within 64 bits (:func:`whole_number`, the
+    reading of every count in the package); ``1e6`` is a million."""
     try:
-        value = int(text)
-    except ValueError:
-        value = low - 1
-    if value < low:
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-    return value
+        return whole_number("the value", text, low)
+    except SizeError:
+        raise argparse.ArgumentTypeError(
+            f"expected {expected} of at most 2**63 − 1, got {text!r}: too large") from None
+    except ConfigError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
 
 
 def positive_int(text: str) -> int:

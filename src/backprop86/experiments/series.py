@@ -132,17 +132,24 @@ def run_series(
     exp: Experiment, spec: dict[str, Any], seeds: list[int], progress: Progress | None = None
 ) -> SeriesRun:
     """Run ``exp`` (with the series' fixed settings) at every value of its parameter."""
-    base = exp.with_settings(list(spec.get("set", [])))
-    runs = []
-    for value in spec["values"]:
-        point = base.with_settings([f"{spec['param']}={value}"])
-        runs.append(run(point, seeds, progress=progress))
+    runs = [run(point, seeds, progress=progress) for point in series_points(exp, spec)]
     return SeriesRun(spec, list(spec["values"]), runs)
 
 
+def series_points(exp: Experiment, spec: dict[str, Any]) -> list[Experiment]:
+    """``exp`` with the series' fixed settings, at every value of its parameter."""
+    base = exp.with_settings(list(spec.get("set", [])))
+    return [base.with_settings([f"{spec['param']}={value}"]) for value in spec["values"]]
+
+
 def run_all(exp: Experiment, seeds: list[int], progress: Progress | None = None) -> list[SeriesRun]:
-    """Every series of ``exp``."""
-    return [run_series(exp, spec, seeds, progress) for spec in series_specs(exp)]
+    """Every series of ``exp``; every point is checked to fit in memory before any trains."""
+    specs = series_specs(exp)
+    for spec in specs:
+        for value, point in zip(spec["values"], series_points(exp, spec), strict=True):
+            point.check_size(len(seeds), what=f"a run of {exp.name} at {spec['param']}={value} "
+                                              f"with {len(seeds):,} seed{'s' * (len(seeds) != 1)}")
+    return [run_series(exp, spec, seeds, progress) for spec in specs]
 
 
 # ----------------------------------------------------------------------------

@@ -137,14 +137,18 @@ class Point:
         return re.sub(r"[^A-Za-z0-9_.+-]+", "_", "-".join(parts))
 
 
-def grid_points(experiments: list[Experiment], grid: list[tuple[str, list[str]]]) -> list[Point]:
-    """Every experiment at every point of the product of the grid's values, checked up front."""
+def grid_points(experiments: list[Experiment], grid: list[tuple[str, list[str]]],
+                replicas: int | None = None) -> list[Point]:
+    """Every experiment at every point of the product of the grid's values, checked up front
+    (with ``replicas`` seeds per point: that each point's run fits in memory)."""
     points = []
     for exp in experiments:
         for combo in itertools.product(*(values for _, values in grid)):
             assignments = [f"{key}={value}" for (key, _), value in zip(grid, combo, strict=True)]
             try:
                 at = exp.with_settings(assignments)
+                if replicas is not None:
+                    at.check_size(replicas)
                 at.task()
                 at.network(replicas=1)
             except Backprop86Error as exc:
@@ -564,7 +568,7 @@ def main(args: argparse.Namespace) -> int:
     experiments = [load(name).with_settings(args.settings) for name in args.experiments]
     check_outputs([Output("--json", args.json), Output("--plot", args.plot, folder=True)],
                   [("EXPERIMENT_OR_TOML", e.path) for e in experiments if e.path is not None])
-    points = grid_points(experiments, grid)
+    points = grid_points(experiments, grid, args.seeds)
     if args.plot_seed is not None:
         for e in experiments:
             s = e.seeds(args.seeds)

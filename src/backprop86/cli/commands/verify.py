@@ -135,6 +135,10 @@ def verify(data: dict[str, Any], label: str, rtol: float | None = None) -> Outco
             raise FileFormatError(f"{label} records an interrupted run but not how far it got")
         # stopping at sweep k is what an uninterrupted run with max_sweeps = k does
         exp = dataclasses.replace(exp, config=exp.config.replace(max_sweeps=done))
+    exp.check_size(len(seeds), dict.fromkeys(("replicas", "max_sweeps", "history_every",
+                                              "units", "cases"), ""),
+                   what=f"re-running {label} ({len(seeds):,} seeds, "
+                        f"{exp.config.max_sweeps:,} sweeps)")
     exact, note = same_platform(data.get("versions"))
     fresh = jsonable(run(exp, seeds).to_json())
     out = Outcome(exact, DEFAULT_RTOL if rtol is None else rtol, platform_note=note)

@@ -59,6 +59,9 @@ def main(args: argparse.Namespace) -> int:
         f"hidden={args.hidden}", f"bias={args.bias}", f"lr={args.lr}", f"max_sweeps={args.steps}",
         f"engine={args.engine}",
     ])
+    exp.check_size(1, {"max_sweeps": "--steps", "units": "--hidden", "replicas": "",
+                       "cases": "", "history_every": ""},
+                   what=f"the xor run with --hidden {args.hidden} and --steps {args.steps:,}")
     result = run(exp, [args.seed])
     history = result.result.history[0]
     for step in range(0, args.steps, PRINT_EVERY):
