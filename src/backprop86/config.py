@@ -20,6 +20,7 @@ from backprop86.functions import ERRORS
 from backprop86.init import SCHEMES
 from backprop86.optim import OPTIMIZERS
 from backprop86.resources import SizeError, whole_number
+from backprop86.switches import assignments as split_assignments
 from backprop86.switches import parse_bool, split_assignment
 
 #: How sweeps are computed (:mod:`backprop86.engine`): ``auto`` picks the fastest that pays off.
@@ -192,10 +193,8 @@ class TrainConfig:
 
     def override(self, assignments: list[str]) -> TrainConfig:
         """Apply ``key=value`` strings (the CLI's ``--set``), each parsed by its field's type."""
-        changes: dict[str, Any] = {}
-        for item in assignments:
-            key, value = parse_assignment(item)
-            changes[key] = value
+        split_assignments(assignments)  # a key given twice: refused, naming both
+        changes = dict(parse_assignment(item) for item in assignments)
         return self.replace(**changes)
 
 

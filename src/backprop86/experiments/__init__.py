@@ -77,7 +77,8 @@ from backprop86.init import initialize
 from backprop86.io import read_text
 from backprop86.network import Group, Network, Projection, chain, mlp_groups, size_of
 from backprop86.resources import PER_REPLICA, Estimate, Part, check, run_estimate, whole_number
-from backprop86.switches import parse_bool, split_assignment
+from backprop86.switches import assignments as split_assignments
+from backprop86.switches import parse_bool
 from backprop86.tasks import Task, make_task, task_shape
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -181,12 +182,12 @@ class Experiment:
                  and not isinstance(v, bool) and _mentions_param(spec, k)]
         return " or ".join(f"--set {k}" for k in found) if found else otherwise
 
-    def with_settings(self, assignments: Sequence[str]) -> Experiment:
-        """Apply ``key=value`` overrides: experiment parameters or TrainConfig fields."""
+    def with_settings(self, assignments: Sequence[str], option: str = "--set") -> Experiment:
+        """Apply ``key=value`` overrides: experiment parameters or TrainConfig fields; a key
+        given twice is refused (``option`` names where they came from in the message)."""
         params = dict(self.params)
         train_changes: list[str] = []
-        for item in assignments:
-            key, text = split_assignment(item)
+        for key, text in split_assignments(assignments, option):
             if key in params:
                 params[key] = _parse_param(key, text.strip(), params[key])
             elif key in setting_names():

@@ -43,7 +43,7 @@ from backprop86.experiments.claims import describe_measured, verdict_word_and_nu
 from backprop86.experiments.runner import engine_lines, run
 from backprop86.io import Output, check_outputs, command_line, load_json, save_json, versions
 from backprop86.network import Network
-from backprop86.switches import split_assignment
+from backprop86.switches import assignments, split_assignment
 from backprop86.tasks import Task
 
 PROG = "backprop86 sweep"
@@ -113,6 +113,19 @@ def parse_grid(items: list[str]) -> list[tuple[str, list[str]]]:
             raise UsageError(f"--grid {key} is given twice; list all its values in one", PROG)
         grid.append((key, values))
     return grid
+
+
+def check_no_overlap(grid: list[tuple[str, list[str]]], settings: list[str]) -> None:
+    """Refuse a key that both ``--grid`` and ``--set`` give (which would win is not said
+    anywhere), and a key ``--set`` gives twice."""
+    try:
+        fixed = dict(assignments(settings))
+    except ConfigError as exc:
+        raise UsageError(str(exc), PROG) from None
+    for key, values in grid:
+        if key in fixed:
+            raise UsageError(f"{key} is given by both --grid {key}={','.join(values)} and "
+                             f"--set {key}={fixed[key].strip()}; give it in one of them", PROG)
 
 
 @dataclass(frozen=True)
@@ -563,6 +576,7 @@ def main(args: argparse.Namespace) -> int:
     if args.seeds is None:
         raise UsageError("--seeds N is required: the seeds per grid point", PROG)
     grid = parse_grid(args.grid)
+    check_no_overlap(grid, args.settings)
     if args.plot is not None:
         require_matplotlib("--plot needs", PROG)
     experiments = [load(name).with_settings(args.settings) for name in args.experiments]
@@ -611,5 +625,6 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["Point", "PointResult", "draw", "format_table", "grid_points", "markdown_table",
-           "measure", "parse_grid", "point_summary", "to_json", "verdict_lines"]
+__all__ = ["Point", "PointResult", "check_no_overlap", "draw", "format_table", "grid_points",
+           "markdown_table", "measure", "parse_grid", "point_summary", "to_json",
+           "verdict_lines"]
