@@ -220,7 +220,7 @@ def test_the_command_line_refuses_before_training(case, tmp_path, capsys, monkey
     before = sorted(tmp_path.iterdir())
     for argv in (["run", str(path), "--json", str(tmp_path / "r.json")],
                  ["sweep", str(path), "--seeds", "2", "--json", str(tmp_path / "s.json")],
-                 ["gradcheck", str(path)], ["trace", str(path), "--pattern", "0"]):
+                 ["gradcheck", str(path)], ["trace", str(path), "--pattern", "1"]):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "Traceback" not in err, err
