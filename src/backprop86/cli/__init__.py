@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from backprop86.cli.args import Parser, UsageError
 from backprop86.errors import Backprop86Error
+from backprop86.switches import check_environment
 from backprop86.version import __version__
 
 #: Subcommands, in the order ``--help`` lists them, and their modules.
@@ -78,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser(_command_in(argv))
         args = parser.parse_args(argv)
+        check_environment()  # a misspelt or mistyped BACKPROP86_* switch: one line, now
         if args.command is None:
             raise UsageError(
                 f"a command is required: one of {', '.join(COMMANDS)} (see `backprop86 --help`)"

@@ -147,20 +147,30 @@ def run_series(
 
     A point stopped by Ctrl-C ends the series there: its values are those run.
     """
-    base = exp.with_settings(list(spec.get("set", [])))
     runs: list[Run] = []
-    for value in spec["values"]:
-        point = base.with_settings([f"{spec['param']}={value}"])
+    for point in series_points(exp, spec):
         runs.append(run(point, seeds, progress=progress))
         if runs[-1].interrupted:
             break
     return SeriesRun(spec, list(spec["values"])[:len(runs)], runs)
 
 
+def series_points(exp: Experiment, spec: dict[str, Any]) -> list[Experiment]:
+    """``exp`` with the series' fixed settings, at every value of its parameter."""
+    base = exp.with_settings(list(spec.get("set", [])))
+    return [base.with_settings([f"{spec['param']}={value}"]) for value in spec["values"]]
+
+
 def run_all(exp: Experiment, seeds: list[int], progress: Progress | None = None) -> list[SeriesRun]:
-    """Every series of ``exp``; Ctrl-C ends the list at the series it stopped."""
+    """Every series of ``exp``; every point is checked to fit in memory before any trains, and
+    Ctrl-C ends the list at the series it stopped."""
+    specs = series_specs(exp)
+    for spec in specs:
+        for value, point in zip(spec["values"], series_points(exp, spec), strict=True):
+            point.check_size(len(seeds), what=f"a run of {exp.name} at {spec['param']}={value} "
+                                              f"with {len(seeds):,} seed{'s' * (len(seeds) != 1)}")
     out: list[SeriesRun] = []
-    for spec in series_specs(exp):
+    for spec in specs:
         out.append(run_series(exp, spec, seeds, progress))
         if out[-1].interrupted:
             break

@@ -33,9 +33,10 @@ from backprop86.cli.commands.common import add_json_arg
 from backprop86.cli.interrupted import INTERRUPTED, output_path, say_partial
 from backprop86.cli.progress import sweep_bar
 from backprop86.config import TrainConfig
-from backprop86.errors import DataError
+from backprop86.errors import ConfigError, DataError
 from backprop86.experiments.runner import engine_line
 from backprop86.io import Output, check_outputs, save_json, versions
+from backprop86.resources import SizeError, whole_number
 
 PROG = "backprop86 fit"
 #: A numeric target with at most this many distinct values, all integers, is taken as classes.
@@ -45,8 +46,11 @@ MAX_INTEGER_CLASSES = 10
 def hidden_sizes(text: str) -> tuple[int, ...]:
     """argparse type: ``"8"`` or ``"8,4"`` (one size per hidden group), ``"0"`` for none."""
     try:
-        sizes = tuple(int(p) for p in text.replace(" ", "").split(",") if p)
-    except ValueError:
+        sizes = tuple(whole_number("--hidden", p, 0) for p in text.replace(" ", "").split(",")
+                      if p)
+    except SizeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    except ConfigError:
         sizes = (-1,)
     if not sizes or any(s < 0 for s in sizes):
         raise argparse.ArgumentTypeError(
@@ -131,6 +135,8 @@ def main(args: argparse.Namespace) -> int:
         classes, index = [], None
         D = data_files.numbers(table, [args.target])
         output = "linear"
+    supervised.check_size(len(X), X.shape[1], args.hidden, D.shape[1], args.seeds, config,
+                          {"replicas": "--seeds", "units": "--hidden", "cases": "the rows"})
     seeds = list(range(args.seed, args.seed + args.seeds))
     if args.test_fraction > 0:
         train, test = supervised.validation_split(len(X), args.test_fraction, args.seed, index)

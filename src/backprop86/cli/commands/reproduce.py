@@ -123,7 +123,8 @@ def run_one(exp: Experiment, variant: str, settings: list[str], seeds: list[int]
     from backprop86.experiments.runner import format_run, run
     from backprop86.experiments.series import format_all, run_all, series_specs
 
-    e = exp.with_settings(settings)
+    where = f"{exp.name}'s [quick] set" + (f" with variant {variant!r}" if variant else "")
+    e = exp.with_settings(settings, option=where)
     stem = exp.name + (f"-{_slug(variant)}" if variant else "")
     entry = Entry(exp.name, variant, e.title, settings, len(seeds), 0.0)
     start = time.perf_counter()

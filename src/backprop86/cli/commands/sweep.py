@@ -48,7 +48,7 @@ from backprop86.experiments.figures import axis_name, time_axis, time_unit
 from backprop86.experiments.runner import engine_lines, run
 from backprop86.io import Output, check_outputs, command_line, load_json, save_json, versions
 from backprop86.network import Network
-from backprop86.switches import split_assignment
+from backprop86.switches import assignments, split_assignment
 from backprop86.tasks import Task
 
 PROG = "backprop86 sweep"
@@ -120,6 +120,19 @@ def parse_grid(items: list[str]) -> list[tuple[str, list[str]]]:
     return grid
 
 
+def check_no_overlap(grid: list[tuple[str, list[str]]], settings: list[str]) -> None:
+    """Refuse a key that both ``--grid`` and ``--set`` give (which would win is not said
+    anywhere), and a key ``--set`` gives twice."""
+    try:
+        fixed = dict(assignments(settings))
+    except ConfigError as exc:
+        raise UsageError(str(exc), PROG) from None
+    for key, values in grid:
+        if key in fixed:
+            raise UsageError(f"{key} is given by both --grid {key}={','.join(values)} and "
+                             f"--set {key}={fixed[key].strip()}; give it in one of them", PROG)
+
+
 @dataclass(frozen=True)
 class Point:
     """One grid point of one experiment: the experiment with the point's settings applied."""
@@ -142,14 +155,18 @@ class Point:
         return re.sub(r"[^A-Za-z0-9_.+-]+", "_", "-".join(parts))
 
 
-def grid_points(experiments: list[Experiment], grid: list[tuple[str, list[str]]]) -> list[Point]:
-    """Every experiment at every point of the product of the grid's values, checked up front."""
+def grid_points(experiments: list[Experiment], grid: list[tuple[str, list[str]]],
+                replicas: int | None = None) -> list[Point]:
+    """Every experiment at every point of the product of the grid's values, checked up front
+    (with ``replicas`` seeds per point: that each point's run fits in memory)."""
     points = []
     for exp in experiments:
         for combo in itertools.product(*(values for _, values in grid)):
             assignments = [f"{key}={value}" for (key, _), value in zip(grid, combo, strict=True)]
             try:
                 at = exp.with_settings(assignments)
+                if replicas is not None:
+                    at.check_size(replicas)
                 at.task()
                 at.network(replicas=1)
             except Backprop86Error as exc:
@@ -568,12 +585,13 @@ def main(args: argparse.Namespace) -> int:
     if args.seeds is None:
         raise UsageError("--seeds N is required: the seeds per grid point", PROG)
     grid = parse_grid(args.grid)
+    check_no_overlap(grid, args.settings)
     if args.plot is not None:
         require_matplotlib("--plot needs", PROG)
     experiments = [load(name).with_settings(args.settings) for name in args.experiments]
     check_outputs([Output("--json", args.json), Output("--plot", args.plot, folder=True)],
                   [("EXPERIMENT_OR_TOML", e.path) for e in experiments if e.path is not None])
-    points = grid_points(experiments, grid)
+    points = grid_points(experiments, grid, args.seeds)
     if args.plot_seed is not None:
         for e in experiments:
             s = e.seeds(args.seeds)
@@ -626,5 +644,6 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["Point", "PointResult", "draw", "format_table", "grid_points", "markdown_table",
-           "measure", "parse_grid", "point_record", "point_summary", "to_json", "verdict_lines"]
+__all__ = ["Point", "PointResult", "check_no_overlap", "draw", "format_table", "grid_points",
+           "markdown_table", "measure", "parse_grid", "point_record", "point_summary", "to_json",
+           "verdict_lines"]

@@ -379,10 +379,24 @@ def _differences(out: Outcome, indent: str) -> list[str]:
     return lines
 
 
+def check_sizes(todo: list[Item], label: str) -> None:
+    """Every run the file records must fit in memory before any is re-run (one line, exit 2)."""
+    for item in todo:
+        record = item.record if item.recipe is None else item.recipe
+        exp, seeds = rebuild(record, label)
+        exp = _stopped_where_recorded(exp, item.record, bool(item.record.get("interrupted")
+                                                              or item.record.get("partial")), label)
+        exp.check_size(len(seeds), dict.fromkeys(("replicas", "max_sweeps", "history_every",
+                                                  "units", "cases"), ""),
+                       what=f"re-running {item.label} of {label} ({len(seeds):,} seeds, "
+                            f"{exp.config.max_sweeps:,} sweeps)")
+
+
 def main(args: argparse.Namespace) -> int:
     data = load_json(args.result)
     label = str(args.result)
     todo = items(data, label, args.only)
+    check_sizes(todo, label)
     manifest = data.get("versions")
     if "runs" not in data and "points" not in data and "series" not in data:
         out = verify_item(todo[0], label, manifest, args.rtol)

@@ -68,6 +68,9 @@ def main(args: argparse.Namespace) -> int:
         f"hidden={args.hidden}", f"bias={args.bias}", f"lr={args.lr}", f"max_sweeps={args.steps}",
         f"engine={args.engine}",
     ])
+    exp.check_size(1, {"max_sweeps": "--steps", "units": "--hidden", "replicas": "",
+                       "cases": "", "history_every": ""},
+                   what=f"the xor run with --hidden {args.hidden} and --steps {args.steps:,}")
     with sweep_bar(args.steps, "xor", args.steps * exp.task().n_cases) as progress:
         result = run(exp, [args.seed], progress=progress)
     history = result.result.history[0]
