@@ -160,3 +160,27 @@ def test_a_default_install_has_what_every_documented_command_needs():
     assert {"numpy", "matplotlib", "tqdm"} <= core
     extras = project["optional-dependencies"]
     assert extras["plots"] == [] and extras["progress"] == []
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "xor", "--seeds", "3", "--set", "max_sweeps=50", "--json", "{d}/r.json",
+     "--weights", "{d}/w.npz"],
+    ["xor", "--steps", "50", "--json", "{d}/r.json"],
+    ["sweep", "xor", "--seeds", "3", "--set", "max_sweeps=50", "--json", "{d}/r.json"],
+])
+def test_a_reader_that_stops_early_loses_no_file(tmp_path, argv):
+    """`backprop86 run ... --json x.json | head`: the table's reader goes away before the
+    files are written; the command still writes them and exits 0."""
+    import subprocess
+    import sys
+
+    argv = [a.replace("{d}", str(tmp_path)) for a in argv]
+    proc = subprocess.Popen([sys.executable, "-m", "backprop86", *argv],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the first line is printed
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "Broken pipe" not in err, err
+    outputs = [a for a in argv if str(tmp_path) in a]
+    assert outputs and all(Path(a).stat().st_size > 0 for a in outputs)

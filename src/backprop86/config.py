@@ -295,7 +295,7 @@ def _split_items(text: str) -> list[Any]:
 
 def _describe(tp: Any) -> str:
     if tp is bool:
-        return "true or false"
+        return "true or false (or yes/on, no/off, 1/0)"
     if tp is int:
         return "an integer"
     if tp is float:

@@ -35,7 +35,7 @@ def parse_bool(text: object, name: str) -> bool:
 
     ``text`` is usually a string; a ``bool`` is returned as it is, and other values
     (a TOML integer) are read through ``str``. The error names ``name``:
-    ``"bias must be true or false, got 'maybe'"``.
+    ``"bias must be true or false (or yes/on, no/off, 1/0), got 'maybe'"``.
     """
     if isinstance(text, bool):
         return text
@@ -44,7 +44,8 @@ def parse_bool(text: object, name: str) -> bool:
         return True
     if word in OFF_WORDS:
         return False
-    raise ConfigError(f"{name} must be true or false, got {text!r}")
+    raise ConfigError(f"{name} must be true or false (or {'/'.join(ON_WORDS[2:])}, "
+                      f"{'/'.join(OFF_WORDS[2:])}, 1/0), got {text!r}")
 
 
 def env_flag(name: str, default: bool) -> bool:

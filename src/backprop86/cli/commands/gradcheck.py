@@ -55,7 +55,9 @@ def main(args: argparse.Namespace) -> int:
         seeds = [first + r for r in range(args.replicas)]
         task = exp.task().coded(*cfg.targets)
         net = exp.initial_network(seeds)
-        where = f"initial weights ({cfg.init}) from seeds {', '.join(map(str, seeds))}"
+        where = (f"initial weights from {Path(cfg.init_file or '').name} (the same for every "
+                 f"replica)" if cfg.init == "file" else
+                 f"initial weights ({cfg.init}) from seeds {', '.join(map(str, seeds))}")
     else:
         replicas = checkpoint.weights_meta(args.weights).get("replicas")
         if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:

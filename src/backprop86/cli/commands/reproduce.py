@@ -72,7 +72,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--only", action="append", default=[], metavar="NAME",
                    help="run only this experiment (repeatable)")
     p.add_argument("--no-plots", dest="plots", action="store_false",
-                   help="skip the figures (no matplotlib needed)")
+                   help="skip the figures (faster)")
     p.add_argument("--table", type=Path, metavar="RESULTS_JSON",
                    help="train nothing: print the summary table of verdicts of a results.json "
                         "this command wrote (the README's claims table is this, for "
@@ -230,7 +230,9 @@ def _run_all(chosen: list[str], args: argparse.Namespace,
             seeds, runs, quick_set = plan(exp, args.quick)
             for variant, settings in runs:
                 label = name + (f" ({variant})" if variant else "")
-                print(f"{PROG}: {label}, {len(seeds)} seeds …", file=sys.stderr, flush=True)
+                plural = "s" if len(seeds) != 1 else ""
+                print(f"{PROG}: {label}, {len(seeds)} seed{plural} …", file=sys.stderr,
+                      flush=True)
                 try:
                     entry = run_one(exp, variant, [*quick_set, *settings], seeds, figures)
                 except Backprop86Error as exc:
@@ -341,7 +343,8 @@ def markdown(out: Path, entries: list[Entry], *, quick: bool, seconds: float,
         label = e.name + (f" — variant: {e.variant}" if e.variant else "")
         lines += ["", f"## {label}", ""]
         settings = ", ".join(f"`{s}`" for s in e.settings) or "none"
-        lines.append(f"{e.seeds} seeds; settings changed from the file: {settings}; "
+        plural = "s" if e.seeds != 1 else ""
+        lines.append(f"{e.seeds} seed{plural}; settings changed from the file: {settings}; "
                      f"{e.seconds:.1f} s.")
         if e.error:
             lines += ["", f"**Failed**: {e.error}"]

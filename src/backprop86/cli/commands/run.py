@@ -59,7 +59,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "--set and --seeds (only max_sweeps may change)")
     p.add_argument("--plot", type=Path, metavar="DIR",
                    help="draw Hinton diagrams of the trained weights and hidden codes (PNG and "
-                        "SVG) into DIR; needs matplotlib")
+                        "SVG) into DIR")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -84,7 +84,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", type=Path, metavar="PATH",
                    help="write one entry per grid point, the config and versions here")
     p.add_argument("--plot", type=Path, metavar="DIR",
-                   help="draw figures (PNG and SVG) into DIR; needs matplotlib")
+                   help="draw figures (PNG and SVG) into DIR")
     p.add_argument("--plot-seed", type=nonnegative_int, metavar="S",
                    help="seed whose decision boundary and hidden units are drawn "
                         "(default: each experiment's first seed)")
