@@ -210,6 +210,23 @@ class Experiment:
         )
 
     @property
+    def unjudged(self) -> list[str]:
+        """The claims that do not apply to this run, each in words with the reason: its
+        ``when`` names a value this run's parameters or settings do not have."""
+        current = {**self.config.to_dict(), **self.params}
+        tables = self.raw.get("published", {})
+        tables = tables if isinstance(tables, list) else [tables] if tables else []
+        out = []
+        for table in tables:
+            when = table.get("when", {}) if isinstance(table, dict) else {}
+            differ = [f"{k} = {v!r} (this run: {current.get(k)!r})" for k, v in when.items()
+                      if current.get(k) != v]
+            if differ:
+                what = table.get("what") or table.get("metric") or "a published value"
+                out.append(f"not judged: {what} — the claim holds for {', '.join(differ)}")
+        return out
+
+    @property
     def published(self) -> dict[str, Any]:
         """The first claim that applies (``{}`` when none does)."""
         claims = self.claims

@@ -258,6 +258,8 @@ def _verdicts_and_notes(run_: Run) -> list[str]:
     exp, lines = run_.experiment, []
     for v in run_.verdicts:
         lines += ["", *claim_lines(v)]
+    if exp.unjudged:
+        lines += ["", *exp.unjudged]
     notes = run_.result.notes
     if run_.interrupted:  # the trainer's own "interrupted at sweep N" note says no more
         lines += ["", interrupted_line(run_.sweeps_done)]
