@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shlex
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,31 +24,10 @@ from backprop86.cli.commands import sweep as sweep_command
 from backprop86.cli.commands import xor as xor_command
 from backprop86.cli.interrupted import partial_path
 from backprop86.experiments import runner
+from ctrl_c import ctrl_c_at
 
 ROOT = Path(__file__).resolve().parents[1]
 IRIS = ROOT / "examples" / "iris.csv"
-
-
-def _ctrl_c_at(at_sweep: int, seen: dict, at_call: int = 1):
-    """A stand-in for progress.sweep_bar whose callback presses Ctrl-C in its ``at_call``-th
-    use, at the first progress report at or after ``at_sweep`` (``seen["at"]``: that sweep)."""
-    calls = {"n": 0}
-
-    @contextmanager
-    def bar(total, label, work):
-        calls["n"] += 1
-        if calls["n"] != at_call:
-            yield None
-            return
-
-        def update(done, _total, _active):
-            if done >= at_sweep:
-                seen["at"] = done
-                raise KeyboardInterrupt
-
-        yield update
-
-    return bar
 
 
 def _complete_files(folder: Path, names: dict[str, bytes]) -> dict[Path, bytes]:
@@ -81,7 +59,7 @@ def test_partial_path_names_say_partial(tmp_path, monkeypatch):
 
 def test_run_ctrl_c_writes_partial_files_beside_complete_ones(tmp_path, capsys, monkeypatch):
     seen: dict = {}
-    monkeypatch.setattr(run_command, "sweep_bar", _ctrl_c_at(50, seen))
+    monkeypatch.setattr(run_command, "sweep_bar", ctrl_c_at(50, seen))
     monkeypatch.chdir(tmp_path)
     old = _complete_files(tmp_path, {"r.json": b'{"complete": true}\n', "w.npz": b"PK old",
                                      "ck.npz": b"PK old checkpoint"})
@@ -108,7 +86,7 @@ def test_run_ctrl_c_writes_partial_files_beside_complete_ones(tmp_path, capsys, 
     assert words[:3] == ["backprop86", "run", "handbook-xor"]
     assert words[words.index("--json"):words.index("--json") + 2] == ["--json", "r.json"]
     assert words[-2:] == ["--resume", "ck.partial.npz"]
-    monkeypatch.setattr(run_command, "sweep_bar", _ctrl_c_at(10**9, {}))
+    monkeypatch.setattr(run_command, "sweep_bar", ctrl_c_at(10**9, {}))
     assert main(words[1:]) == 0
     assert "verdict     reproduced" in capsys.readouterr().out
     done = json.loads((tmp_path / "r.json").read_text())
@@ -116,7 +94,7 @@ def test_run_ctrl_c_writes_partial_files_beside_complete_ones(tmp_path, capsys, 
 
 
 def test_run_ctrl_c_without_checkpoint_names_a_partial_one(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(run_command, "sweep_bar", _ctrl_c_at(20, {}))
+    monkeypatch.setattr(run_command, "sweep_bar", ctrl_c_at(20, {}))
     monkeypatch.chdir(tmp_path)
     old = _complete_files(tmp_path, {"handbook-xor.checkpoint.npz": b"PK complete"})
     assert main(["run", "handbook-xor"]) == 130
@@ -127,7 +105,7 @@ def test_run_ctrl_c_without_checkpoint_names_a_partial_one(tmp_path, capsys, mon
 
 def test_run_of_a_series_ctrl_c_gives_no_trend_verdict(tmp_path, capsys, monkeypatch):
     seen: dict = {}
-    monkeypatch.setattr(run_command, "sweep_bar", _ctrl_c_at(20, seen))
+    monkeypatch.setattr(run_command, "sweep_bar", ctrl_c_at(20, seen))
     old = _complete_files(tmp_path, {"c.json": b"complete\n"})
     rc = main(["run", "chauvin", "--seeds", "2", "--set", "max_sweeps=300",
                "--json", str(tmp_path / "c.json")])
@@ -144,7 +122,7 @@ def test_run_of_a_series_ctrl_c_gives_no_trend_verdict(tmp_path, capsys, monkeyp
 
 def test_xor_ctrl_c_prints_no_predictions(tmp_path, capsys, monkeypatch):
     seen: dict = {}
-    monkeypatch.setattr(xor_command, "sweep_bar", _ctrl_c_at(4500, seen))
+    monkeypatch.setattr(xor_command, "sweep_bar", ctrl_c_at(4500, seen))
     old = _complete_files(tmp_path, {"x.json": b"complete\n"})
     assert main(["xor", "--json", str(tmp_path / "x.json")]) == 130
     out, err = capsys.readouterr()
@@ -181,7 +159,7 @@ def test_sweep_keeps_progress_in_the_partial_file_and_removes_it_when_done(
 
 def test_sweep_ctrl_c_never_writes_over_a_complete_sweep(tmp_path, capsys, monkeypatch):
     seen: dict = {}
-    monkeypatch.setattr(sweep_command, "sweep_bar", _ctrl_c_at(50, seen, at_call=2))
+    monkeypatch.setattr(sweep_command, "sweep_bar", ctrl_c_at(50, seen, at_call=2))
     old = _complete_files(tmp_path, {"s.json": b"complete\n"})
     rc = main(["sweep", "xor", "--seeds", "3", "--grid", "hidden=2,3,4", "--set",
                "max_sweeps=3000", "--json", str(tmp_path / "s.json")])
@@ -269,7 +247,7 @@ def test_reproduce_ctrl_c_outside_training_keeps_the_runs_done(tmp_path, monkeyp
 
 def test_fit_ctrl_c_keeps_the_complete_model(tmp_path, capsys, monkeypatch):
     seen: dict = {}
-    monkeypatch.setattr(fit_command, "sweep_bar", _ctrl_c_at(20, seen))
+    monkeypatch.setattr(fit_command, "sweep_bar", ctrl_c_at(20, seen))
     old = _complete_files(tmp_path, {"m.json": b"{}\n", "m.npz": b"PK old", "f.json": b"{}\n"})
     rc = main(["fit", str(IRIS), "--target", "species", "--out", str(tmp_path / "m"),
                "--json", str(tmp_path / "f.json")])
