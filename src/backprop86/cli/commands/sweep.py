@@ -588,7 +588,14 @@ def main(args: argparse.Namespace) -> int:
     check_no_overlap(grid, args.settings)
     if args.plot is not None:
         require_matplotlib("--plot needs", PROG)
+    if args.plot_seed is not None and args.plot is None:
+        raise UsageError("--plot-seed chooses the seed --plot draws; give --plot DIR too", PROG)
     experiments = [load(name).with_settings(args.settings) for name in args.experiments]
+    names = [e.name for e in experiments]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(f"experiment {', '.join(map(repr, twice))} is named twice; name each "
+                         "once (its points would be trained twice)", PROG)
     check_outputs([Output("--json", args.json), Output("--plot", args.plot, folder=True)],
                   [("EXPERIMENT_OR_TOML", e.path) for e in experiments if e.path is not None])
     points = grid_points(experiments, grid, args.seeds)
