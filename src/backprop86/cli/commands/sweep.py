@@ -264,7 +264,7 @@ def measure(point: Point, seeds: list[int], *, keep_seed: int | None = None,
         curve_sweeps=index * r.history_every + 1, curves=r.history[:, index].copy(),
         sweeps_done=int(r.sweeps.max()) if r.sweeps.size else 0, interrupted=r.interrupted,
         engine=r.engine, why_not=r.why_not,
-        verdicts=[] if r.interrupted else run_.verdicts,
+        verdicts=run_.verdicts,  # none for an interrupted point (Run.verdicts)
         checks={name: {"title": c.title, "rule": c.rule,
                        **dict(zip(("passed", "considered"), c.count(r.solved), strict=True))}
                 for name, c in run_.checks.items()},
