@@ -77,7 +77,9 @@ def chunk_bar(chunks: int, seeds: int, label: str, *, done_chunks: int = 0,
     def update(chunk_seeds: int) -> None:
         count["seeds"] += chunk_seeds
         bar.set_postfix_str(f"{count['seeds']:,}/{seeds:,} seeds", refresh=False)
-        bar.update(1)
+        bar.update(1)  # redraws only when mininterval has passed
+        if bar.n == chunks:
+            bar.refresh()
 
     try:
         yield update

@@ -122,7 +122,9 @@ def run_chunks(cluster: Cluster, todo: list[Chunk], experiments: list[Experiment
             retries=RETRIES, pure=False)
         futures[future] = chunk
     try:
-        for future in as_completed(list(futures)):
+        # this client's loop: as_completed otherwise takes the default client's, which
+        # in a process that holds another client is not the one these futures live on
+        for future in as_completed(list(futures), loop=client.loop):
             chunk = futures.pop(future)
             outcome = future.result()
             journal.append(chunk.key, outcome)
