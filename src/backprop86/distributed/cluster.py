@@ -34,7 +34,7 @@ from backprop86.experiments import Experiment
 #: Retries of a task that raised an error (a worker that died is Dask's own business).
 RETRIES = 2
 
-#: Seconds to wait for a scheduler, and for its first worker.
+#: Seconds to wait for the first worker of a scheduler.
 CONNECT_SECONDS = 30
 
 #: What each worker process is started with, besides Dask's own one-thread settings.
@@ -71,7 +71,8 @@ def connect(workers: int | None, scheduler: str | None) -> Iterator[Cluster]:
 
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout=CONNECT_SECONDS)
+            # Dask's connect timeout, distributed.comm.timeouts.connect (30 s by default)
+            client = Client(scheduler, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
             raise ClusterError(f"--scheduler {scheduler}: cannot connect ({exc}); expected "
                                "the address of a running Dask scheduler, e.g. "
@@ -91,7 +92,7 @@ def connect(workers: int | None, scheduler: str | None) -> Iterator[Cluster]:
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                            dashboard_address=None, silence_logs=logging.ERROR,
                            env=dict(WORKER_ENV))
-    client = Client(cluster)
+    client = Client(cluster, set_as_default=False)
     try:
         yield Cluster(client, f"LocalCluster at {cluster.scheduler_address}", workers)
     finally:

@@ -1,0 +1,139 @@
+"""Throughput of ``backprop86 sweep`` on a Dask cluster, its per-task overhead, and a model.
+
+    python benchmarks/distributed.py [--seeds 2000] [--tasks 200]
+
+Needs the ``distributed`` extra. Prints, for this machine (docs/scaling.md holds one run):
+
+* the load on the machine (``os.getloadavg``) before and after, and its cores;
+* **throughput**, in network-updates per second (one network-update: one network's
+  weights changed once; the article's XOR sweeps update once a sweep, so a point of
+  ``S`` seeds and ``T`` sweeps is ``S · T`` network-updates): the sweep
+  ``backprop86 sweep xor --seeds S --grid hidden=2,3,4`` trained here as one batch per
+  point, and with ``--workers 1`` and ``--workers 2`` (each the command as a user runs
+  it, in its own process; the cluster's figure is over the time from the first task
+  submitted to the last result, read from the JSON's ``cluster.wall_seconds``, and the
+  whole command's time is given beside it);
+* **per-task overhead**: ``--tasks`` chunks of one seed trained for one sweep on one
+  worker (``--chunk 1 --set max_sweeps=1``), whose time is all overhead: Dask's
+  round trip, shipping the experiment, building the network and trainer, the journal's
+  write; and, for comparison, Dask's own round trip (a task that does nothing);
+* **the model** of a sweep of ``10⁸`` network-updates on ``K`` machines like this one,
+  each running as many workers as it has cores:
+  ``T(K) = W / (K · c · r) + n · o / (K · c) + s``, with ``W`` the network-updates, ``r``
+  one worker's training rate measured while every core trains (``--workers 2``: its
+  network-updates over the training seconds its chunks report), ``c`` workers per
+  machine, ``n`` tasks of ``TASK_SECONDS`` of training each, ``o`` the overhead per
+  task and ``s`` the measured start of a local cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from backprop86.distributed.chunks import TASK_SECONDS
+
+#: The sweep measured: the README's, XOR at three hidden-layer sizes, 10,001 sweeps each.
+SWEEP = ["xor", "--grid", "hidden=2,3,4"]
+SWEEPS = 10_001
+POINTS = 3
+#: The sweep the model is about.
+MODEL_UPDATES = 1e8
+
+
+def sweep(args: list[str], folder: Path, name: str) -> tuple[float, dict]:
+    """Run ``backprop86 sweep ARGS --json`` in a fresh process: (its seconds, its JSON)."""
+    out = folder / f"{name}.json"
+    cmd = [sys.executable, "-m", "backprop86", "sweep", *args, "--json", str(out)]
+    env = {**os.environ, "BACKPROP86_PROGRESS": "0"}
+    started = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env, cwd=folder)
+    return time.perf_counter() - started, json.loads(out.read_text())
+
+
+def dask_round_trip(tasks: int) -> float:
+    """Seconds per task of a task that does nothing, on a local cluster of one worker."""
+    import logging
+
+    from distributed import Client, LocalCluster, wait
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+            Client(cluster) as client:
+        client.submit(int, 0).result()  # the worker is up and has imported what it needs
+        started = time.perf_counter()
+        wait([client.submit(int, i, pure=False) for i in range(tasks)])
+        return (time.perf_counter() - started) / tasks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=2000, help="seeds per point")
+    parser.add_argument("--tasks", type=int, default=200, help="tasks of the overhead run")
+    args = parser.parse_args()
+    load0 = os.getloadavg()
+    seeds = ["--seeds", str(args.seeds)]
+    updates = args.seeds * SWEEPS * POINTS
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        sweep([*SWEEP, "--seeds", "64", "--set", "max_sweeps=2"], folder, "warm-up")
+        seconds, data = sweep([*SWEEP, *seeds], folder, "local")
+        engines = sorted({p["engine"] for p in data["points"]})
+        rows.append(("here, one batch per point (no Dask)", seconds, seconds))
+        results = {}
+        for workers in (1, 2):
+            seconds, data = sweep([*SWEEP, *seeds, "--workers", str(workers)], folder,
+                                  f"workers{workers}")
+            c = data["cluster"]
+            results[workers] = c
+            rows.append((f"--workers {workers} ({c['chunks']} chunks of up to "
+                         f"{c['chunk_seeds']:,} seeds)", c["wall_seconds"], seconds))
+        seconds, data = sweep(["xor", "--seeds", str(args.tasks), "--set", "max_sweeps=1",
+                               "--workers", "1", "--chunk", "1"], folder, "overhead")
+        overhead = data["cluster"]["wall_seconds"] / args.tasks
+        start = seconds - data["cluster"]["wall_seconds"]
+    dask_only = dask_round_trip(args.tasks)
+    load1 = os.getloadavg()
+
+    print(f"machine: {os.cpu_count()} cores; load average (1, 5, 15 min) "
+          f"{load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f} before, "
+          f"{load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f} after")
+    print(f"sweep: backprop86 sweep xor --seeds {args.seeds} --grid hidden=2,3,4: "
+          f"{updates:.3g} network-updates ({POINTS} points × {args.seeds:,} seeds × "
+          f"{SWEEPS:,} sweeps), engine {', '.join(engines)}")
+    print()
+    print("| how | training s | command s | network-updates/s |")
+    print("|---|---:|---:|---:|")
+    for how, train, whole in rows:
+        print(f"| {how} | {train:.1f} | {whole:.1f} | {updates / train:.3g} |")
+    speedup = results[1]["wall_seconds"] / results[2]["wall_seconds"]
+    print(f"\n2 workers against 1: {speedup:.2f}× the throughput")
+    print(f"per-task overhead: {overhead * 1e3:.1f} ms a task ({args.tasks} tasks of one seed "
+          f"and one sweep on one worker); Dask's own round trip {dask_only * 1e3:.1f} ms")
+    print(f"start of a local cluster and the rest of the command: {start:.1f} s")
+
+    # one worker's training rate while every core of the machine trains: --workers 2's
+    # network-updates over the training time its chunks report, summed over workers
+    r = updates / results[2]["training_seconds"]
+    c = os.cpu_count() or 1
+    print(f"\nmodel: T(K) = W / (K·c·r) + n·o / (K·c) + s, W = {MODEL_UPDATES:.0e} network-"
+          f"updates, r = {r:.3g} network-updates/s per worker (--workers 2 above: its "
+          f"updates over its chunks' training seconds, summed), c = {c} "
+          f"workers per machine, tasks of {TASK_SECONDS:g} s (n = W / ({TASK_SECONDS:g}·r)), "
+          f"o = {overhead * 1e3:.1f} ms, s = {start:.1f} s")
+    n = MODEL_UPDATES / (TASK_SECONDS * r)
+    print("\n| machines K | workers | hours |\n|---:|---:|---:|")
+    for k in (1, 2, 4, 8, 16, 64):
+        t = MODEL_UPDATES / (k * c * r) + n * overhead / (k * c) + start
+        print(f"| {k} | {k * c} | {t / 3600:.3g} |")
+
+
+if __name__ == "__main__":
+    main()
