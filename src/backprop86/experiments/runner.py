@@ -109,7 +109,7 @@ class Run:
         }
 
 
-    def _trained_on(self, i: int) -> Task:
+    def trained_on(self, i: int) -> Task:
         """The cases replica ``i`` was trained on."""
         return self.task if self.split is None else self.split.train[i]
 
@@ -131,7 +131,7 @@ def replica_columns(run_: Run) -> dict[str, list[Any]]:
     columns: dict[str, list[Any]] = {
         "seed": list(run_.seeds),
         "sweeps": [int(v) for v in r.sweeps],
-        "final_tss": [float(_tss(r.final_outputs[i], run_._trained_on(i), exp))
+        "final_tss": [float(_tss(r.final_outputs[i], run_.trained_on(i), exp))
                       for i in range(len(run_.seeds))],
         "final_error": [float(v) for v in r.final_error],
         "solved": [bool(v) for v in r.solved],

@@ -21,6 +21,19 @@ interrupted point marked partial, with no verdict) and writes the partial JSON t
 ``PATH.partial.json``, never over ``PATH`` (:mod:`backprop86.cli.interrupted`); the
 points finished so far are kept there as the sweep goes, and ``PATH`` is written
 only when every point is done.
+
+``--workers N`` (a local Dask cluster) or ``--scheduler ADDRESS`` (the user's)
+trains each point's seeds in chunks on the cluster's workers
+(:mod:`backprop86.distributed`), each chunk by the engine the whole point would
+use, and joins them: every seed's numbers, and so the table, the points of the
+JSON and the verdicts, are those of the sweep without the flags. Each finished
+chunk goes to a journal (``PATH.journal.jsonl`` beside ``--json PATH``, else
+``sweep-HASH.journal.jsonl`` here, or ``--journal``); ``--resume`` finishes a
+stopped sweep from it, and the journal is deleted once the sweep is whole. The
+JSON adds ``cluster``: scheduler, workers, chunking and times. Its error-curve
+figures take their columns over ``max_sweeps`` sweeps (the workers send back
+only those), a local sweep's over the sweeps trained: the same when any seed
+trains to the end.
 """
 
 from __future__ import annotations
