@@ -717,6 +717,10 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seeds(n: int) -> str:
+    return f"{n:,} seed{'s' * (n != 1)}"
+
+
 def _cluster_flags(args: argparse.Namespace) -> list[tuple[str, bool]]:
     return [("--workers", args.workers is not None), ("--scheduler", args.scheduler is not None),
             ("--chunk", args.chunk is not None), ("--journal", args.journal is not None),
@@ -790,7 +794,7 @@ def _main_on_cluster(args: argparse.Namespace, points: list[Point],
         planned = chunks_of(journal.chunk_seeds)
         todo = [c for c in planned if c.key not in journal.done]
         found = len(planned) - len(todo)
-        print(f"{PROG}: {len(planned)} chunks of up to {journal.chunk_seeds:,} seeds on "
+        print(f"{PROG}: {len(planned)} chunks of up to {_seeds(journal.chunk_seeds)} on "
               f"{cluster.workers} worker{'s' * (cluster.workers != 1)} ({cluster.scheduler})"
               + (f", {found} already in the journal" if found else "")
               + f"; journal {journal_path}", file=sys.stderr)
@@ -819,7 +823,7 @@ def _main_on_cluster(args: argparse.Namespace, points: list[Point],
             curve_sweeps=index[: curves.shape[1]] * r.history_every + 1, curves=curves,
             final_outputs=None, keep_seed=joined.kept_seed, kept_net=joined.kept_net,
             engine=engines[i]))
-    how = (f"each point in chunks of up to {journal.chunk_seeds:,} seeds on {workers} "
+    how = (f"each point in chunks of up to {_seeds(journal.chunk_seeds)} on {workers} "
            f"worker{'s' * (workers != 1)}")
     print(format_table(results, planned=len(points), how=how))
 

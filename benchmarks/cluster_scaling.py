@@ -1,6 +1,6 @@
 """Throughput of ``backprop86 sweep`` on a Dask cluster, its per-task overhead, and a model.
 
-    python benchmarks/distributed.py [--seeds 2000] [--tasks 200]
+    python benchmarks/cluster_scaling.py [--seeds 5000] [--tasks 200]
 
 Needs the ``distributed`` extra. Prints, for this machine (docs/scaling.md holds one run):
 
@@ -17,7 +17,8 @@ Needs the ``distributed`` extra. Prints, for this machine (docs/scaling.md holds
   worker (``--chunk 1 --set max_sweeps=1``), whose time is all overhead: Dask's
   round trip, shipping the experiment, building the network and trainer, the journal's
   write; and, for comparison, Dask's own round trip (a task that does nothing);
-* **the model** of a sweep of ``10⁸`` network-updates on ``K`` machines like this one,
+* **the model** of a sweep of ``10⁸`` network-updates (and of ``10¹¹``, a landscape of
+  1,000 grid points of 10,000 seeds) on ``K`` machines like this one,
   each running as many workers as it has cores:
   ``T(K) = W / (K · c · r) + n · o / (K · c) + s``, with ``W`` the network-updates, ``r``
   one worker's training rate measured while every core trains (``--workers 2``: its
@@ -43,8 +44,10 @@ from backprop86.distributed.chunks import TASK_SECONDS
 SWEEP = ["xor", "--grid", "hidden=2,3,4"]
 SWEEPS = 10_001
 POINTS = 3
-#: The sweep the model is about.
+#: The sweeps the model is about: 10⁸ network-updates, and a landscape of 10¹¹ (XOR's
+#: 10,001 sweeps for 10,000 seeds at each of 1,000 grid points).
 MODEL_UPDATES = 1e8
+LANDSCAPE_UPDATES = 1e11
 
 
 def sweep(args: list[str], folder: Path, name: str) -> tuple[float, dict]:
@@ -74,7 +77,7 @@ def dask_round_trip(tasks: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=2000, help="seeds per point")
+    parser.add_argument("--seeds", type=int, default=5000, help="seeds per point")
     parser.add_argument("--tasks", type=int, default=200, help="tasks of the overhead run")
     args = parser.parse_args()
     load0 = os.getloadavg()
@@ -123,17 +126,20 @@ def main() -> None:
     # network-updates over the training time its chunks report, summed over workers
     r = updates / results[2]["training_seconds"]
     c = os.cpu_count() or 1
-    print(f"\nmodel: T(K) = W / (K·c·r) + n·o / (K·c) + s, W = {MODEL_UPDATES:.0e} network-"
-          f"updates, r = {r:.3g} network-updates/s per worker (--workers 2 above: its "
-          f"updates over its chunks' training seconds, summed), c = {c} "
-          f"workers per machine, tasks of {TASK_SECONDS:g} s (n = W / ({TASK_SECONDS:g}·r)), "
-          f"o = {overhead * 1e3:.1f} ms, s = {start:.1f} s")
-    n = MODEL_UPDATES / (TASK_SECONDS * r)
-    print("\n| machines K | workers | hours |\n|---:|---:|---:|")
-    for k in (1, 2, 4, 8, 16, 64):
-        t = MODEL_UPDATES / (k * c * r) + n * overhead / (k * c) + start
-        print(f"| {k} | {k * c} | {t / 3600:.3g} |")
+    print(f"\nmodel: T(K) = W / (K·c·r) + n·o / (K·c) + s, r = {r:.3g} network-updates/s per "
+          f"worker (--workers 2 above: its updates over its chunks' training seconds, summed), "
+          f"c = {c} workers per machine, n = W / ({TASK_SECONDS:g} s · r) tasks of "
+          f"{TASK_SECONDS:g} s, o = {overhead * 1e3:.1f} ms, s = {start:.1f} s")
 
+    def hours(w: float, k: int) -> float:
+        n = w / (TASK_SECONDS * r)
+        return (w / (k * c * r) + n * overhead / (k * c) + start) / 3600
+
+    print(f"\n| machines K | workers | W = {MODEL_UPDATES:.0e}: seconds | "
+          f"W = {LANDSCAPE_UPDATES:.0e}: hours |\n|---:|---:|---:|---:|")
+    for k in (1, 2, 4, 8, 16, 64):
+        print(f"| {k} | {k * c} | {hours(MODEL_UPDATES, k) * 3600:.3g} | "
+              f"{hours(LANDSCAPE_UPDATES, k):.3g} |")
 
 if __name__ == "__main__":
     main()
