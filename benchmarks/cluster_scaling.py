@@ -17,6 +17,9 @@ Needs the ``distributed`` extra. Prints, for this machine (docs/scaling.md holds
   worker (``--chunk 1 --set max_sweeps=1``), whose time is all overhead: Dask's
   round trip, shipping the experiment, building the network and trainer, the journal's
   write; and, for comparison, Dask's own round trip (a task that does nothing);
+* **a control without Dask**: one chunk trained by a plain process alone, then by two
+  plain processes side by side, which says what the machine itself gives a second
+  worker (on a shared machine, others' processes take their share);
 * **the model** of a sweep of ``10⁸`` network-updates (and of ``10¹¹``, a landscape of
   1,000 grid points of 10,000 seeds) on ``K`` machines like this one,
   each running as many workers as it has cores:
@@ -58,6 +61,31 @@ def sweep(args: list[str], folder: Path, name: str) -> tuple[float, dict]:
     started = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env, cwd=folder)
     return time.perf_counter() - started, json.loads(out.read_text())
+
+
+#: One process training a chunk of the sweep (hidden=3, the middle point) on one thread,
+#: printing its training seconds: the control without Dask.
+ALONE = """
+import sys, time
+from backprop86.experiments import load
+from backprop86.experiments.runner import run
+exp = load("xor").with_settings(["hidden=3", "engine=" + sys.argv[2]])
+run(exp, list(range(64)))  # numba's cache loaded, NumPy warm
+started = time.perf_counter()
+run(exp, list(range(int(sys.argv[1]))))
+print(time.perf_counter() - started)
+"""
+
+
+def side_by_side(seeds: int, engine: str, processes: int) -> list[float]:
+    """Training seconds of ``processes`` plain processes (no Dask) started together, each
+    training ``seeds`` seeds with ``engine`` on one thread: what the machine gives two
+    workers, whatever Dask does."""
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    runs = [subprocess.Popen([sys.executable, "-c", ALONE, str(seeds), engine],
+                             stdout=subprocess.PIPE, text=True, env=env)
+            for _ in range(processes)]
+    return [float(r.communicate()[0]) for r in runs]
 
 
 def dask_round_trip(tasks: int) -> float:
@@ -103,6 +131,9 @@ def main() -> None:
         overhead = data["cluster"]["wall_seconds"] / args.tasks
         start = seconds - data["cluster"]["wall_seconds"]
     dask_only = dask_round_trip(args.tasks)
+    chunk = results[2]["chunk_seeds"]
+    alone = side_by_side(chunk, engines[0], 1)
+    pair = side_by_side(chunk, engines[0], 2)
     load1 = os.getloadavg()
 
     print(f"machine: {os.cpu_count()} cores; load average (1, 5, 15 min) "
@@ -121,6 +152,10 @@ def main() -> None:
     print(f"per-task overhead: {overhead * 1e3:.1f} ms a task ({args.tasks} tasks of one seed "
           f"and one sweep on one worker); Dask's own round trip {dask_only * 1e3:.1f} ms")
     print(f"start of a local cluster and the rest of the command: {start:.1f} s")
+    print(f"control without Dask: one chunk of {chunk:,} seeds (hidden=3) trained by a plain "
+          f"process on one thread: {alone[0]:.1f} s alone; two such processes side by side: "
+          f"{pair[0]:.1f} s and {pair[1]:.1f} s ({2 * alone[0] / max(pair):.2f}× the throughput "
+          "of one)")
 
     # one worker's training rate while every core of the machine trains: --workers 2's
     # network-updates over the training time its chunks report, summed over workers

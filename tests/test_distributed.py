@@ -228,6 +228,7 @@ def test_chunk_size_aims_at_seconds_and_shares_the_work():
     assert chunk_size([10.0], 100, 2, ["numpy-first"]) == 1
     assert chunk_size([10.0], 100, 2, ["numpy-last"]) == 64
     assert chunk_size([1e-6], 100, 4, ["numpy-first"]) == 13  # no more than 1/(2·4) of it
+    assert chunk_size([5 / 4006], 10_000, 1, ["compiled-last"]) == 3334  # not 4,006 + 4,006 + 1,988
     chunks = plan([0, 100], 10, 4)
     assert [c.key for c in chunks] == [(0, 0, 4), (0, 4, 4), (0, 8, 2),
                                        (1, 100, 4), (1, 104, 4), (1, 108, 2)]
