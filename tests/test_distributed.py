@@ -74,6 +74,8 @@ def test_a_sweep_on_two_workers_equals_the_local_sweep_seed_for_seed(tmp_path, l
     assert data["cluster"]["chunks"] == 8 and data["cluster"]["chunks_from_journal"] == 0
     assert data["cluster"]["wall_seconds"] > 0 and data["cluster"]["scheduler"] == "LocalCluster"
     assert not (tmp_path / "cluster.journal.jsonl").exists(), "a whole sweep leaves no journal"
+    text = (tmp_path / "cluster.json").read_text()  # each seed column on one line
+    assert '"seed": [' + ", ".join(map(str, range(24))) + "]," in text
     out = capsys.readouterr().out
     assert "each point in chunks of up to 7 seeds on 2 workers" in out
 

@@ -114,15 +114,10 @@ class Run:
         return self.task if self.split is None else self.split.train[i]
 
 
-#: What every seed's outcome records (``run --json``'s ``replicas``, a sweep point's
-#: ``replicas`` columns); with a ``[split]``, also ``heldout_cases`` and ``heldout_correct``.
-REPLICA_FIELDS = ("seed", "sweeps", "final_tss", "final_error", "solved", "stopped",
-                  "first_solved_sweep", "diverged")
-
-
 def replica_columns(run_: Run) -> dict[str, list[Any]]:
-    """Each seed's outcome, one list per field of :data:`REPLICA_FIELDS` (index ``i`` is
-    seed ``run_.seeds[i]``): sweeps trained, the handbook's tss (Σ(y − d)², no ½) and the
+    """Each seed's outcome, one list per field (index ``i`` is seed ``run_.seeds[i]``; the
+    rows of ``run --json``'s ``replicas``, the columns of a sweep point's): the seed,
+    sweeps trained, the handbook's tss (Σ(y − d)², no ½) and the
     reported error of the final weights, solved, stopped by the rule, the first solved
     sweep (``None`` if never) and diverged; with a ``[split]``, each seed's held-out cases
     and how many of them it answers right. Columns, not rows, so that a sweep of 10,000
