@@ -21,6 +21,31 @@ Notation, used everywhere in the package (engines and compiled loops included):
 source group *to* unit ``j`` of the target group, in replica ``r``; so eq. (1)'s
 ``x_j = Σ_i y_i w_ji`` is ``x = y @ W`` and eq. (7)'s ``Σ_j ∂E/∂x_j · w_ji`` is
 ``∂E/∂x @ Wᵀ``.
+
+Recurrent (iterative) networks — Nature Fig. 5, PDP pp. 354–360 — are the same
+groups and projections run synchronously for ``steps`` = ``T`` time steps
+(DESIGN §6). A projection has a ``delay``: 0 carries activity *within* a step
+(from an earlier group of the list to a later one, as in a feed-forward net), 1
+from the *previous* step (any group to any non-input group, itself included: a
+recurrent projection). At step 0 every group holds its initial activity: its
+data where the group is *clamped* at step 0, else ``initial`` (non-input groups,
+e.g. PDP's 0.2) or 0 (input groups). At each step ``t = 1 … T`` a clamped group
+takes its data, an unclamped input group is off (0), and every other group
+computes eqs. (1)–(2) from its sources at ``t`` (delay 0) or ``t − 1`` (delay 1).
+Output groups have targets at chosen steps (``target_steps``; default the last)
+and none elsewhere. Training unrolls the ``T`` steps into a layered net, one
+layer per step (backpropagation through time): the history of every unit is
+kept for the backward pass, and every weight array and bias is used once per
+step, so the corresponding weights stay tied across steps — their gradients sum
+over the steps (PDP p. 355) or, with ``tie_rule="mean"``, average over the uses
+(Nature's rule).
+
+The data of a recurrent network are *slots*, ``(group, step)`` pairs: inputs
+hold the clamped slots side by side, step by step (``input_slots``, ``(N,
+Σ size)``), targets the output slots (``output_slots``). A network with
+``T = 1``, no delayed projection and its input groups clamped at step 1 is
+feed-forward: its slots are its input and output group names, and it runs the
+feed-forward pass exactly as before.
 """
 
 from __future__ import annotations
@@ -29,12 +54,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
+from typing import TypeAlias
 
 import numpy as np
 
 from backprop86.arrays import Array
 from backprop86.errors import ConfigError, DataError, ShapeError
 from backprop86.functions import Activation, ErrorFunction, activation
+
+#: Where a column of data belongs: an input or output group's name (feed-forward networks),
+#: or a ``(group, step)`` pair (recurrent networks).
+Slot: TypeAlias = str | tuple[str, int]
 
 
 @dataclass(frozen=True)
@@ -56,13 +86,17 @@ class Projection:
     """Weights from group ``source`` to group ``target``: an ``(n_src, n_tgt)`` matrix per replica.
 
     ``mask`` (0/1, shape ``(n_src, n_tgt)``) marks the connections that exist;
-    projections with the same ``tie`` name share one weight array.
+    projections with the same ``tie`` name share one weight array. ``delay``: 0
+    carries the source's activity within a time step, 1 from the previous step
+    (a recurrent projection); ``None`` means 1 for a projection back to an
+    earlier group or to itself, else 0.
     """
 
     source: str
     target: str
     mask: Array | None = field(default=None, repr=False)
     tie: str | None = None
+    delay: int | None = None
 
     def __post_init__(self) -> None:
         if self.mask is not None:  # nested lists too: every reader indexes mask[i, j]
@@ -79,12 +113,28 @@ def bias_param(group: str) -> str:
     return f"b:{group}"
 
 
+def slot_group(slot: Slot) -> str:
+    """The group a slot belongs to."""
+    return slot if isinstance(slot, str) else slot[0]
+
+
+def slot_label(slot: Slot) -> str:
+    """A slot in words: ``group 'h'`` or ``group 'h' at step 3``."""
+    return f"group {slot!r}" if isinstance(slot, str) else f"group {slot[0]!r} at step {slot[1]}"
+
+
 @dataclass
 class Activity:
-    """The forward pass of a batch: net inputs ``x`` and outputs ``y`` per group, ``(R, N, n)``."""
+    """The forward pass of a batch: net inputs ``x`` and outputs ``y``, ``(R, N, n)``.
 
-    x: dict[str, Array]
-    y: dict[str, Array]
+    Keyed by group name (feed-forward), or by ``(group, step)`` for a recurrent
+    network: its whole history, steps ``0 … T`` (``x`` only where eq. (1) computed
+    the activity: not at step 0, not for clamped or input groups). Arrays of
+    activity set from outside (inputs, clamps, initial values) may have a leading
+    axis of 1 instead of ``R``."""
+
+    x: dict[Slot, Array]
+    y: dict[Slot, Array]
 
 
 class Network:
@@ -104,6 +154,20 @@ class Network:
         the last group.
     dtype:
         ``float64`` (default) or ``float32``.
+    steps:
+        ``T``, the time steps a recurrent network runs (module docstring); 1 for
+        a feed-forward network.
+    clamp:
+        ``{group: steps}``: the steps ``0 … T`` at which a group's activity is set
+        from the data. Input groups default to every step ``1 … T``; a non-input
+        group clamped at step 0 starts from the data (the shift register's
+        units are its inputs).
+    target_steps:
+        ``{output group: steps}``: the steps ``1 … T`` at which it has a target
+        (don't care at the others); default ``T`` only.
+    initial:
+        Activity of unclamped non-input units at step 0 (PDP's sequence
+        completion: 0.2).
     """
 
     def __init__(
@@ -114,6 +178,10 @@ class Network:
         replicas: int = 1,
         outputs: Sequence[str] | None = None,
         dtype: np.dtype | type = np.float64,
+        steps: int = 1,
+        clamp: Mapping[str, Sequence[int]] | None = None,
+        target_steps: Mapping[str, Sequence[int]] | None = None,
+        initial: float = 0.0,
     ) -> None:
         self.groups: tuple[Group, ...] = tuple(groups)
         self.projections: tuple[Projection, ...] = tuple(projections)
@@ -125,7 +193,34 @@ class Network:
         self.inputs: tuple[str, ...] = tuple(g.name for g in self.groups if g.is_input)
         default = (self.groups[-1].name,) if self.groups else ()
         self.outputs: tuple[str, ...] = tuple(outputs) if outputs is not None else default
+        #: ``T``: time steps a recurrent network runs (1: feed-forward).
+        self.steps = _positive_int(steps, "steps (the time steps T)")
+        try:
+            self.initial = float(initial)
+        except (TypeError, ValueError):
+            raise ConfigError(f"initial activity must be a number, got {initial!r}") from None
+        if not np.isfinite(self.initial):
+            raise ConfigError(f"initial activity must be finite, got {initial!r}")
+        #: Each projection's delay: 0 within a time step, 1 from the previous step.
+        self.delays: dict[Projection, int] = {}
         self._validate()
+        #: Steps at which each clamped group takes its activity from the data.
+        self.clamped: dict[str, tuple[int, ...]] = self._clamps(clamp or {})
+        #: Steps at which each output group has a target.
+        self.target_steps: dict[str, tuple[int, ...]] = self._targets(target_steps or {})
+        #: Run for several steps (or from a clamped initial state): backpropagation through time.
+        self.recurrent: bool = (
+            self.steps > 1 or any(self.delays.values())
+            or self.clamped != {name: (1,) for name in self.inputs}
+        )
+        #: The data's columns, in order: input and output groups, or (group, step) slots.
+        self.input_slots: tuple[Slot, ...] = self.inputs
+        self.output_slots: tuple[Slot, ...] = self.outputs
+        if self.recurrent:
+            self.input_slots = tuple((g.name, t) for t in range(self.steps + 1)
+                                     for g in self.groups if t in self.clamped.get(g.name, ()))
+            self.output_slots = tuple((n, t) for t in range(1, self.steps + 1)
+                                      for n in self.outputs if t in self.target_steps[n])
         self.functions: dict[str, Activation] = {
             g.name: activation(g.activation) for g in self.groups if not g.is_input
         }
@@ -143,6 +238,19 @@ class Network:
         self.tie_counts: dict[str, int] = {}
         for p in self.projections:
             self.tie_counts[p.param] = self.tie_counts.get(p.param, 0) + 1
+        #: How often each parameter is used in the (unrolled) net: the divisor of Nature's
+        #: averaging rule for tied weights. Feed-forward: the tie counts; recurrent: every
+        #: projection and bias once per step at which its group computes its activity.
+        self.uses: dict[str, int] = dict(self.tie_counts)
+        if self.recurrent:
+            computed = {g.name: self.steps - sum(t >= 1 for t in self.clamped.get(g.name, ()))
+                        for g in self.groups if not g.is_input}
+            self.uses = {}
+            for p in self.projections:
+                self.uses[p.param] = self.uses.get(p.param, 0) + computed[p.target]
+            for g in self.groups:
+                if g.bias and not g.is_input:
+                    self.uses[bias_param(g.name)] = computed[g.name]
         self.params: dict[str, Array] = {
             name: np.zeros((self.replicas, *shape), dtype=self.dtype)
             for name, shape in self.param_shapes().items()
@@ -185,8 +293,6 @@ class Network:
                 raise ConfigError(f"group name {g.name!r} is used twice")
             _positive_int(g.size, f"size of group {g.name!r}")
             seen[g.name] = i
-        if not self.inputs:
-            raise ConfigError("a network needs at least one input group (activation None)")
         for name in self.outputs:
             if name not in seen:
                 raise ConfigError(f"output group {name!r} is not a group of this network")
@@ -197,11 +303,20 @@ class Network:
             for end in (p.source, p.target):
                 if end not in seen:
                     raise ConfigError(f"projection {p.source}->{p.target}: no group {end!r}")
-            if seen[p.source] >= seen[p.target]:
+            backwards = seen[p.source] >= seen[p.target]
+            delay = (1 if backwards else 0) if p.delay is None else p.delay
+            if isinstance(delay, bool) or delay not in (0, 1):
                 raise ConfigError(
-                    f"projection {p.source}->{p.target} goes backwards or to itself; "
-                    "groups must be listed in topological order (unroll recurrent nets)"
+                    f"projection {p.source}->{p.target}: delay must be 0 (within a time step) "
+                    f"or 1 (from the previous step), got {p.delay!r}"
                 )
+            if backwards and delay == 0:
+                raise ConfigError(
+                    f"projection {p.source}->{p.target} goes backwards or to itself within a "
+                    "time step; list groups in topological order, or give it delay = 1 "
+                    "(a recurrent projection, from the previous step)"
+                )
+            self.delays[p] = int(delay)
             if self._by_name[p.target].is_input:
                 raise ConfigError(f"projection {p.source}->{p.target} feeds an input group")
             shape = (self._by_name[p.source].size, self._by_name[p.target].size)
@@ -232,6 +347,43 @@ class Network:
             if not g.is_input and not any(p.target == g.name for p in self.projections):
                 raise ConfigError(f"group {g.name!r} receives no projection")
 
+    def _clamps(self, given: Mapping[str, Sequence[int]]) -> dict[str, tuple[int, ...]]:
+        """Steps at which each group is clamped: input groups at ``1 … T`` unless given."""
+        T = self.steps
+        out = {name: tuple(range(1, T + 1)) for name in self.inputs}
+        for name, steps in given.items():
+            if name not in self._by_name:
+                raise ConfigError(f"clamp names no group {name!r}; groups are "
+                                  f"{', '.join(g.name for g in self.groups)}")
+            out[name] = _steps(steps, 0, T, f"clamp of group {name!r}")
+            if not out[name]:
+                if self._by_name[name].is_input:
+                    raise ConfigError(f"input group {name!r} is clamped at no step "
+                                      "(it would always be off)")
+                del out[name]
+        if not out:
+            raise ConfigError("a network needs at least one input group (activation None) "
+                              "or a clamped group")
+        return out
+
+    def _targets(self, given: Mapping[str, Sequence[int]]) -> dict[str, tuple[int, ...]]:
+        """Steps at which each output group has a target: ``T`` unless given."""
+        T = self.steps
+        out = {name: (T,) for name in self.outputs}
+        for name, steps in given.items():
+            if name not in out:
+                raise ConfigError(f"target_steps names {name!r}, which is not an output group; "
+                                  f"outputs are {', '.join(self.outputs)}")
+            out[name] = _steps(steps, 1, T, f"target steps of group {name!r}")
+            if not out[name]:
+                raise ConfigError(f"output group {name!r} has a target at no step")
+        for name, steps in out.items():
+            both = sorted(set(steps) & set(self.clamped.get(name, ())))
+            if both:
+                raise ConfigError(f"group {name!r} is clamped at step {both[0]}, where it also "
+                                  "has a target")
+        return out
+
     # ------------------------------------------------------------------ parameters
 
     def group(self, name: str) -> Group:
@@ -254,11 +406,17 @@ class Network:
 
     @property
     def n_inputs(self) -> int:
-        return sum(self._by_name[n].size for n in self.inputs)
+        """Columns of the inputs: every input slot's units (a recurrent net: every step's)."""
+        return sum(self.slot_size(s) for s in self.input_slots)
 
     @property
     def n_outputs(self) -> int:
-        return sum(self._by_name[n].size for n in self.outputs)
+        """Columns of the targets: every output slot's units."""
+        return sum(self.slot_size(s) for s in self.output_slots)
+
+    def slot_size(self, slot: Slot) -> int:
+        """Units of a slot's group."""
+        return self._by_name[slot_group(slot)].size
 
     def set_params(self, values: Mapping[str, Array]) -> None:
         """Replace parameters (broadcast over replicas); masked connections are forced to 0."""
@@ -289,17 +447,20 @@ class Network:
         twin = Network(
             self.groups, self.projections, replicas=self.replicas,
             outputs=self.outputs, dtype=self.dtype if dtype is None else dtype,
+            steps=self.steps, clamp=self.clamped, target_steps=self.target_steps,
+            initial=self.initial,
         )
         twin.set_params(self.params)
         return twin
 
     # ------------------------------------------------------------------ data
 
-    def split(self, a: Array, names: Sequence[str], what: str) -> dict[str, Array]:
-        """Split ``(N, n_total)`` or ``(R, N, n_total)`` columns into per-group ``(·, N, n)``."""
+    def split(self, a: Array, names: Sequence[Slot], what: str) -> dict[Slot, Array]:
+        """Split ``(N, n_total)`` or ``(R, N, n_total)`` columns into per-slot ``(·, N, n)``
+        (``names``: groups, or ``(group, step)`` slots of a recurrent network)."""
         given = np.shape(a)
         a = np.asarray(a)
-        total = sum(self._by_name[n].size for n in names)
+        total = sum(self.slot_size(n) for n in names)
         if a.ndim == 2:
             a = a[None]
         if a.ndim != 3 or a.shape[-1] != total or a.shape[0] not in (1, self.replicas):
@@ -310,30 +471,34 @@ class Network:
         if not np.issubdtype(a.dtype, np.number) or np.issubdtype(a.dtype, np.complexfloating):
             raise DataError(f"{what} must be real numbers, got dtype {a.dtype}")
         a = a.astype(self.dtype, copy=False)
-        out: dict[str, Array] = {}
+        out: dict[Slot, Array] = {}
         start = 0
         for n in names:
-            size = self._by_name[n].size
+            size = self.slot_size(n)
             out[n] = a[..., start:start + size]
             start += size
         return out
 
     # ------------------------------------------------------------------ the equations
 
-    def forward(self, X: Array | Mapping[str, Array]) -> Activity:
-        """Forward pass, eqs. (1)–(2), group by group in topological order.
+    def forward(self, X: Array | Mapping[Slot, Array]) -> Activity:
+        """Forward pass, eqs. (1)–(2), group by group in topological order (and step by step).
 
         ``X``: ``(N, n_in)`` (shared by all replicas) or ``(R, N, n_in)``, or a
-        mapping from input-group name to such arrays.
+        mapping from input slot (input-group name) to such arrays.
         """
-        xs = self._input_map(X) if isinstance(X, Mapping) else self.split(X, self.inputs, "inputs")
+        xs = (self._input_map(X) if isinstance(X, Mapping)
+              else self.split(X, self.input_slots, "inputs"))
         return self.propagate(xs)
 
-    def propagate(self, xs: Mapping[str, Array]) -> Activity:
-        """Eqs. (1)–(2) from inputs already split per input group and checked (by
-        :meth:`split` or :meth:`check_cases`): ``xs[name]`` ``(1 or R, N, n)`` in the dtype."""
-        net: dict[str, Array] = {}
-        y: dict[str, Array] = dict(xs)
+    def propagate(self, xs: Mapping[Slot, Array]) -> Activity:
+        """Eqs. (1)–(2) from inputs already split per input slot and checked (by
+        :meth:`split` or :meth:`check_cases`): ``xs[slot]`` ``(1 or R, N, n)`` in the dtype.
+        A recurrent network runs its ``T`` steps (:meth:`unroll`)."""
+        if self.recurrent:
+            return self.unroll(xs)
+        net: dict[Slot, Array] = {}
+        y: dict[Slot, Array] = dict(xs)
         for g in self.groups:
             if g.is_input:
                 continue
@@ -347,15 +512,49 @@ class Network:
             y[g.name] = self.functions[g.name].forward(x)  # eq (2): y = f(x), (R,N,n)
         return Activity(net, y)
 
-    def _input_map(self, X: Mapping[str, Array]) -> dict[str, Array]:
-        """Check a mapping ``{input group: (N, n) or (R, N, n)}`` as :meth:`split` checks arrays."""
-        if set(X) != set(self.inputs):
+    def unroll(self, xs: Mapping[Slot, Array]) -> Activity:
+        """Eqs. (1)–(2) of a recurrent network, synchronously for steps ``1 … T``.
+
+        ``xs[(group, step)]`` ``(1 or R, N, n)``: the clamped slots' data. Returns
+        the history of every group, keyed ``(group, t)`` for ``t = 0 … T``: the
+        layers of the unrolled net, kept for the backward pass.
+        """
+        N = next(iter(xs.values())).shape[-2]
+        x: dict[Slot, Array] = {}
+        y: dict[Slot, Array] = {}
+        for g in self.groups:  # step 0: data, else `initial` (input groups: off), (1,N,n)
+            rest = 0.0 if g.is_input else self.initial
+            y[g.name, 0] = xs.get((g.name, 0), np.full((1, N, g.size), rest, dtype=self.dtype))
+        for t in range(1, self.steps + 1):
+            for g in self.groups:
+                now = (g.name, t)
+                if now in xs:
+                    y[now] = xs[now]  # clamped: the data, (1 or R, N, n)
+                    continue
+                if g.is_input:
+                    y[now] = np.zeros((1, N, g.size), dtype=self.dtype)  # off
+                    continue
+                first, *more = self.into[g.name]
+                # eq (1): x_j(t) = Σ_i y_i(t − delay) w_ji, (R,N,n_src)@(R,n_src,n) -> (R,N,n)
+                s = y[first.source, t - self.delays[first]] @ self.params[first.param]
+                for p in more:
+                    s = s + y[p.source, t - self.delays[p]] @ self.params[p.param]  # eq (1)
+                if g.bias:
+                    s = s + self.params[bias_param(g.name)]  # eq (1) bias, (R,1,n): same each step
+                x[now] = s
+                y[now] = self.functions[g.name].forward(s)  # eq (2): y(t) = f(x(t)), (R,N,n)
+        return Activity(x, y)
+
+    def _input_map(self, X: Mapping[Slot, Array]) -> dict[Slot, Array]:
+        """Check a mapping ``{input slot: (N, n) or (R, N, n)}`` as :meth:`split` checks arrays."""
+        if set(X) != set(self.input_slots):
+            what = "slots (group, step)" if self.recurrent else "groups"
             raise ShapeError(
-                f"inputs given for groups {sorted(X)}, expected exactly the input groups "
-                f"{list(self.inputs)}"
+                f"inputs given for {what} {sorted(X)}, expected exactly the input {what} "
+                f"{list(self.input_slots)}"
             )
-        out = {name: self.split(X[name], [name], f"inputs of group {name!r}")[name]
-               for name in self.inputs}
+        out = {name: self.split(X[name], [name], f"inputs of {slot_label(name)}")[name]
+               for name in self.input_slots}
         cases = {a.shape[-2] for a in out.values()}
         if len(cases) > 1:
             raise ShapeError(f"input groups were given different numbers of cases: {sorted(cases)}")
@@ -365,19 +564,20 @@ class Network:
                     care: Array | None = None) -> None:
         """Validate user data: shapes (via :meth:`split`), finite numbers, matching case
         counts and, for ``error``, targets in its range. One clear error for the first problem."""
-        xs = self._input_map(X) if isinstance(X, Mapping) else self.split(X, self.inputs, "inputs")
+        xs = (self._input_map(X) if isinstance(X, Mapping)
+              else self.split(X, self.input_slots, "inputs"))
         for name, a in xs.items():
-            _finite(a, f"inputs of group {name!r}" if len(xs) > 1 else "inputs")
+            _finite(a, f"inputs of {slot_label(name)}" if len(xs) > 1 else "inputs")
         if D is None:
             return
         n_cases = next(iter(xs.values())).shape[-2]
-        ds = self.split(D, self.outputs, "targets")
+        ds = self.split(D, self.output_slots, "targets")
         d_cases = next(iter(ds.values())).shape[-2]
         if d_cases != n_cases:
             raise ShapeError(f"{n_cases} cases of inputs but {d_cases} cases of targets")
         for a in ds.values():
             _finite(a, "targets")
-        cares = self.split(care, self.outputs, "care mask") if care is not None else {}
+        cares = self.split(care, self.output_slots, "care mask") if care is not None else {}
         for a in cares.values():
             if a.shape[-2] != n_cases or not np.isin(a, (0, 1)).all():
                 raise DataError(
@@ -388,17 +588,19 @@ class Network:
             for name, a in ds.items():
                 error.check_targets(a, cares.get(name))
 
-    def _per_output(self, a: Array | Mapping[str, Array] | None, what: str) -> dict[str, Array]:
-        """``a`` split per output group (``{}`` for ``None``; a mapping is taken as split)."""
+    def _per_output(self, a: Array | Mapping[Slot, Array] | None, what: str
+                    ) -> dict[Slot, Array]:
+        """``a`` split per output slot (``{}`` for ``None``; a mapping is taken as split)."""
         if a is None:
             return {}
-        return dict(a) if isinstance(a, Mapping) else self.split(a, self.outputs, what)
+        return dict(a) if isinstance(a, Mapping) else self.split(a, self.output_slots, what)
 
     def output(self, activity: Activity) -> Array:
-        """Output groups' activity side by side, ``(R, N, n_out)``."""
-        if len(self.outputs) == 1:
-            return activity.y[self.outputs[0]]
-        return np.concatenate([activity.y[n] for n in self.outputs], axis=-1)
+        """Output slots' activity side by side, ``(R, N, n_out)`` (a recurrent network: the
+        output groups at their target steps, step by step)."""
+        if len(self.output_slots) == 1:
+            return activity.y[self.output_slots[0]]
+        return np.concatenate([activity.y[n] for n in self.output_slots], axis=-1)
 
     def predict(self, X: Array) -> Array:
         """Outputs for inputs ``X``: ``(R, N, n_out)``. Inputs are checked (shape, finite)."""
@@ -408,45 +610,46 @@ class Network:
     def output_deltas(
         self,
         activity: Activity,
-        D: Array | Mapping[str, Array],
+        D: Array | Mapping[Slot, Array],
         error: ErrorFunction,
-        care: Array | Mapping[str, Array] | None = None,
-    ) -> dict[str, Array]:
-        """Eqs. (4)–(5) at the output groups: ``dE/dx`` per output group, ``(R, N, n)``.
+        care: Array | Mapping[Slot, Array] | None = None,
+    ) -> dict[Slot, Array]:
+        """Eqs. (4)–(5) at the output slots: ``dE/dx`` per output slot, ``(R, N, n)``.
 
-        ``D`` and ``care``: arrays with every output group's columns, or (already split
-        and checked) mappings from output group to its columns."""
+        ``D`` and ``care``: arrays with every output slot's columns, or (already split
+        and checked) mappings from output slot to its columns."""
         ds, cares = self._per_output(D, "targets"), self._per_output(care, "care mask")
         return {
-            n: error.dE_dx(activity.y[n], ds[n], activity.x[n], self.functions[n], cares.get(n))
-            for n in self.outputs
+            n: error.dE_dx(activity.y[n], ds[n], activity.x[n], self.functions[slot_group(n)],
+                           cares.get(n))
+            for n in self.output_slots
         }
 
     def error(
-        self, activity: Activity, D: Array | Mapping[str, Array], error: ErrorFunction,
-        care: Array | Mapping[str, Array] | None = None,
+        self, activity: Activity, D: Array | Mapping[Slot, Array], error: ErrorFunction,
+        care: Array | Mapping[Slot, Array] | None = None,
     ) -> Array:
-        """Eq. (3) (or another error function) per replica, summed over output groups: ``(R,)``.
-
-        ``D`` and ``care`` as in :meth:`output_deltas`."""
+        """Eq. (3) (or another error function) per replica, summed over output slots (groups,
+        and the steps with targets): ``(R,)``. ``D`` and ``care`` as in :meth:`output_deltas`."""
         ds, cares = self._per_output(D, "targets"), self._per_output(care, "care mask")
         total = np.zeros(self.replicas, dtype=self.dtype)
-        for n in self.outputs:
+        for n in self.output_slots:
             total = total + error.value(
-                activity.y[n], ds[n], activity.x[n], self.functions[n], cares.get(n)
+                activity.y[n], ds[n], activity.x[n], self.functions[slot_group(n)], cares.get(n)
             )
         return total
 
     def backward(
         self,
         activity: Activity,
-        output_dE_dx: Mapping[str, Array],
+        output_dE_dx: Mapping[Slot, Array],
         *,
         tie_rule: str = "sum",
     ) -> dict[str, Array]:
-        """Backward pass, eqs. (5)–(7), in reverse topological order.
+        """Backward pass, eqs. (5)–(7), in reverse topological order (a recurrent network:
+        through time, :meth:`backward_through_time`).
 
-        ``output_dE_dx``: ``dE/dx`` of each output group, ``(R, N, n)``.
+        ``output_dE_dx``: ``dE/dx`` of each output slot, ``(R, N, n)``.
         Returns ``dE/dw`` for every parameter, summed over the ``N`` cases,
         shaped like the parameters. For tied weights the gradient is the sum over
         the projections that share them (``tie_rule="sum"``, PDP p. 355: the true
@@ -454,6 +657,8 @@ class Network:
         """
         if tie_rule not in ("sum", "mean"):
             raise ConfigError(f"tie_rule must be 'sum' or 'mean', got {tie_rule!r}")
+        if self.recurrent:
+            return self.backward_through_time(activity, output_dE_dx, tie_rule=tie_rule)
         grads: dict[str, Array] = {}
         dE_dy: dict[str, Array] = {}
         for g in reversed(self.groups):
@@ -484,13 +689,65 @@ class Network:
                         dE_dy[p.source] += back
                     else:
                         dE_dy[p.source] = back
+        return self._tied(grads, tie_rule)
+
+    def backward_through_time(
+        self,
+        activity: Activity,
+        output_dE_dx: Mapping[Slot, Array],
+        *,
+        tie_rule: str = "sum",
+    ) -> dict[str, Array]:
+        """Eqs. (5)–(7) through the unrolled net: steps ``T … 1``, groups in reverse order.
+
+        ``activity``: the history from :meth:`unroll`; ``output_dE_dx``: ``dE/dx`` of
+        each output slot ``(group, t)``, ``(R, N, n)``. Error reaches a unit from the
+        units it feeds at the same step (delay 0) and at the next step (delay 1);
+        each weight's gradient sums eq. (6) over every step it is used at: the
+        corresponding weights of the layered net are tied (Nature Fig. 5).
+        """
+        grads: dict[str, Array] = {}
+        dE_dy: dict[Slot, Array] = {}  # error arriving at (group, t) from what it feeds
+        for t in range(self.steps, 0, -1):
+            for g in reversed(self.groups):
+                now = (g.name, t)
+                if now not in activity.x:
+                    continue  # an input or a clamp: set from outside, no weights into it
+                dE_dx = output_dE_dx.get(now)
+                if now in dE_dy:
+                    # eq (5): dE/dx(t) = dE/dy(t) · f'(x(t)), (R,N,n); error from later units …
+                    from_later = self.functions[g.name].backward(
+                        activity.x[now], activity.y[now], dE_dy.pop(now)
+                    )
+                    dE_dx = from_later if dE_dx is None else dE_dx + from_later  # … + targets
+                if dE_dx is None:
+                    continue  # nothing depends on this group at this step
+                if g.bias:
+                    # eq (6) for the bias (y_i = 1): Σ_c dE/dx_j(t), summed over steps, (R,1,n)
+                    b = bias_param(g.name)
+                    db = dE_dx.sum(axis=-2, keepdims=True)
+                    grads[b] = grads[b] + db if b in grads else db
+                for p in self.into[g.name]:
+                    src = (p.source, t - self.delays[p])
+                    # eq (6): dE/dw_ji += Σ_c dE/dx_j(t) · y_i(t − delay), (R,n_src,N)@(R,N,n)
+                    dE_dw = activity.y[src].swapaxes(-1, -2) @ dE_dx
+                    grads[p.param] = grads[p.param] + dE_dw if p.param in grads else dE_dw
+                    if src in activity.x:
+                        # eq (7): dE/dy_i(t − delay) += Σ_j dE/dx_j(t) · w_ji, (R,N,n)@(R,n,n_src)
+                        back = dE_dx @ self.params[p.param].swapaxes(-1, -2)
+                        dE_dy[src] = dE_dy[src] + back if src in dE_dy else back
+        return self._tied(grads, tie_rule)
+
+    def _tied(self, grads: dict[str, Array], tie_rule: str) -> dict[str, Array]:
+        """Complete the gradients: zeros where nothing depends on a parameter, masks, and
+        Nature's averaging over each parameter's uses (``tie_rule="mean"``)."""
         for name, w in self.params.items():
             if name not in grads:
                 grads[name] = np.zeros_like(w)  # nothing depends on it
         for name, mask in self.masks.items():
             grads[name] *= mask  # absent connections have no gradient
         if tie_rule == "mean":
-            for name, count in self.tie_counts.items():
+            for name, count in self.uses.items():
                 if count > 1:
                     grads[name] /= count
         return grads
@@ -521,6 +778,9 @@ class Network:
     def describe(self) -> str:
         """One line per group and projection, for people."""
         lines = []
+        if self.recurrent:
+            lines.append(f"runs {self.steps} time step{'s' if self.steps > 1 else ''}, "
+                         f"initial activity {self.initial:g}")
         for g in self.groups:
             kind = "input" if g.is_input else f"{g.activation}{' + bias' if g.bias else ''}"
             lines.append(f"group {g.name}: {g.size} units, {kind}")
@@ -530,8 +790,17 @@ class Network:
                 extra.append(f"mask {int(np.sum(p.mask))}/{np.size(p.mask)}")
             if p.tie is not None:
                 extra.append(f"tied as {p.tie!r}")
+            if self.delays[p]:
+                extra.append("from the previous step")
             detail = f" ({', '.join(extra)})" if extra else ""
             lines.append(f"projection {p.source} -> {p.target}{detail}")
+        if self.recurrent:
+            for name, steps in self.clamped.items():
+                lines.append(f"group {name} clamped at step{'s' if len(steps) > 1 else ''} "
+                             f"{_ranges(steps)}")
+            for name, steps in self.target_steps.items():
+                lines.append(f"group {name} has targets at step{'s' if len(steps) > 1 else ''} "
+                             f"{_ranges(steps)}")
         return "\n".join(lines)
 
 
@@ -545,6 +814,33 @@ def _positive_int(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
         raise ConfigError(f"{what} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def _steps(given: object, low: int, high: int, what: str) -> tuple[int, ...]:
+    """``given`` as sorted distinct integer steps within ``low … high``, or one clear error."""
+    if isinstance(given, (int, np.integer)) and not isinstance(given, bool):
+        given = [given]
+    try:
+        values = list(given)  # type: ignore[call-overload]
+    except TypeError:
+        raise ConfigError(f"{what} must be a list of steps, got {given!r}") from None
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise ConfigError(f"{what} must be a list of integer steps, got {given!r}")
+        if not low <= v <= high:
+            raise ConfigError(f"{what}: step {v} is outside the network's steps {low} … {high}")
+    return tuple(sorted({int(v) for v in values}))
+
+
+def _ranges(steps: Sequence[int]) -> str:
+    """``1, 2, 3, 5`` → ``"1-3, 5"``."""
+    runs: list[list[int]] = []
+    for v in steps:
+        if runs and runs[-1][1] == v - 1:
+            runs[-1][1] = v
+        else:
+            runs.append([v, v])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def chain(names: Iterable[str]) -> list[Projection]:

@@ -45,7 +45,7 @@ import numpy as np
 from backprop86.arrays import Array
 from backprop86.errors import ConfigError
 from backprop86.functions import ErrorFunction, error_function
-from backprop86.network import Activity, Network
+from backprop86.network import Activity, Network, slot_group, slot_label
 
 #: Default pass mark for the relative error of a float64 check (see the module docstring).
 THRESHOLD = 1e-6
@@ -178,10 +178,12 @@ def _error_of(error: str | ErrorFunction) -> ErrorFunction:
 
 
 def _kind(net: Network, name: str) -> str:
+    """``weights``, ``bias``, ``tied xK`` (K uses: projections, and steps of a recurrent net),
+    ``masked``."""
+    count = net.uses.get(name, 1)
     if name.startswith("b:"):
-        return "bias"
+        return "bias" + (f", tied x{count}" if count > 1 else "")
     parts = []
-    count = net.tie_counts.get(name, 1)
     if count > 1:
         parts.append(f"tied x{count}")
     if name in net.masks:
@@ -281,7 +283,9 @@ def gradcheck(
         Seed of the random directions.
     tie_rule:
         ``"sum"`` checks the true gradient of tied arrays; ``"mean"`` checks
-        Nature's averaged rule, i.e. the true gradient divided by the tie count.
+        Nature's averaged rule, i.e. the true gradient divided by the array's
+        uses (:attr:`Network.uses`: its projections, times the steps of a
+        recurrent network).
     threshold:
         Pass mark for the relative error.
     """
@@ -306,7 +310,7 @@ def gradcheck(
         g = analytic[name]
         mask = work.masks.get(name)
         n_entries = int(np.prod(w.shape[1:])) if mask is None else int(mask.sum())
-        scale = 1.0 / work.tie_counts.get(name, 1) if tie_rule == "mean" else 1.0
+        scale = 1.0 / work.uses.get(name, 1) if tie_rule == "mean" else 1.0
         limit = max_entries if directions is None else int(directions)
         a_list, n_list = [], []  # analytic and numeric derivatives, (R,) each
         if n_entries <= limit:
@@ -337,14 +341,13 @@ def gradcheck(
 def _kink_notes(net: Network, activity: Activity, eps: float) -> list[str]:
     """Warn when a ReLU net input is so close to 0 that a central difference may cross the kink."""
     notes = []
-    for g in net.groups:
-        if g.activation == "relu":
-            x = activity.x[g.name]
+    for slot, x in activity.x.items():  # every group (and step) that computed a net input
+        if net.group(slot_group(slot)).activation == "relu":
             closest = float(np.min(np.abs(x))) if x.size else np.inf
             if closest < 100 * eps:
                 notes.append(
-                    f"group {g.name!r} (relu) has a net input {closest:.1e} from the kink at 0; "
-                    "a central difference there is unreliable"
+                    f"{slot_label(slot)} (relu) has a net input {closest:.1e} from the kink "
+                    "at 0; a central difference there is unreliable"
                 )
     return notes
 

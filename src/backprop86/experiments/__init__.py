@@ -238,9 +238,9 @@ def _resolve(value: Any, params: dict[str, Any]) -> Any:
 
 
 _CHAIN_KEYS = ("sizes", "activation", "output_activation", "bias")
-_GRAPH_KEYS = ("groups", "projections", "outputs")
+_GRAPH_KEYS = ("groups", "projections", "outputs", "steps", "clamp", "target_steps", "initial")
 _GROUP_KEYS = ("name", "size", "activation", "bias")
-_PROJECTION_KEYS = ("from", "to", "mask", "tie")
+_PROJECTION_KEYS = ("from", "to", "mask", "tie", "delay")
 
 
 def _known_keys(table: Any, known: tuple[str, ...], where: str,
@@ -257,7 +257,12 @@ def _known_keys(table: Any, known: tuple[str, ...], where: str,
 
 
 def build_network(spec: dict[str, Any], *, replicas: int = 1, dtype: str = "float64") -> Network:
-    """A network from a ``[network]`` table: a chain (``sizes``) or explicit groups, projections."""
+    """A network from a ``[network]`` table: a chain (``sizes``) or explicit groups, projections.
+
+    A recurrent network (:mod:`backprop86.network`) adds ``steps = T``, ``initial``
+    (activity of non-input units at step 0), ``clamp = {group = [steps]}``,
+    ``target_steps = {group = [steps]}`` and, per projection, ``delay = 0 | 1``
+    (default 1 for a projection back to an earlier group or to itself)."""
     _known_keys(spec, _CHAIN_KEYS if "sizes" in spec else _GRAPH_KEYS, "[network]")
     if "sizes" in spec:
         last = len(spec["sizes"]) - 1
@@ -284,10 +289,16 @@ def build_network(spec: dict[str, Any], *, replicas: int = 1, dtype: str = "floa
         _known_keys(p, _PROJECTION_KEYS, "[[network.projections]]", required=("from", "to"))
         mask = p.get("mask")
         mask = None if mask is None else np.asarray(mask, dtype=float)
-        projections.append(Projection(p["from"], p["to"], mask, p.get("tie")))
+        projections.append(Projection(p["from"], p["to"], mask, p.get("tie"), p.get("delay")))
     if not groups:
         raise ConfigError("[network] needs either sizes = [...] or [[network.groups]] tables")
-    return Network(groups, projections, replicas=replicas, outputs=spec.get("outputs"), dtype=dtype)
+    for key in ("clamp", "target_steps"):
+        if not isinstance(spec.get(key, {}), dict):
+            raise ConfigError(f"[network] {key} must be a table {{group = [steps]}}, "
+                              f"got {spec[key]!r}")
+    return Network(groups, projections, replicas=replicas, outputs=spec.get("outputs"),
+                   dtype=dtype, steps=spec.get("steps", 1), clamp=spec.get("clamp"),
+                   target_steps=spec.get("target_steps"), initial=spec.get("initial", 0.0))
 
 
 # ----------------------------------------------------------------------------
