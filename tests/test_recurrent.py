@@ -274,3 +274,106 @@ def test_the_cli_refuses_a_target_beyond_the_last_step_with_exit_2(tmp_path, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "target steps of group 's': step 3 is outside the network's steps 1 … 2" in err[0]
+
+
+# ----------------------------------------------------------------------------
+# Nature Fig. 5: an iterative net run for 3 steps is a layered net with tied weights
+# ----------------------------------------------------------------------------
+
+
+def iterative(targets: tuple[int, ...]) -> Network:
+    """Fig. 5 (top): 3 fully connected units with biases, run synchronously for 3 steps."""
+    return Network([Group("s", 3)], [Projection("s", "s")], steps=3, clamp={"s": [0]},
+                   target_steps={"s": list(targets)})
+
+
+def layered(targets: tuple[int, ...]) -> Network:
+    """Fig. 5 (bottom): one layer per step, the weights between layers tied, and the bias of
+    every layer a tied weight from an always-on unit."""
+    groups = [Group("in", 3, None, False), Group("one", 1, None, False)]
+    groups += [Group(f"h{t}", 3, "logistic", False) for t in (1, 2, 3)]
+    projections = []
+    for t, source in ((1, "in"), (2, "h1"), (3, "h2")):
+        projections += [Projection(source, f"h{t}", tie="W"), Projection("one", f"h{t}", tie="b")]
+    return Network(groups, projections, outputs=[f"h{t}" for t in targets])
+
+
+@pytest.mark.parametrize("targets", [(3,), (2, 3)], ids=["target at step 3", "steps 2 and 3"])
+@pytest.mark.parametrize("tie_rule", ["sum", "mean"])
+def test_nature_fig5_iterative_and_layered_nets_are_the_same(targets, tie_rule):
+    """The same outputs and, sweep after sweep, the same weight changes under each tie rule."""
+    rng = np.random.default_rng(5)
+    W, b = rng.uniform(-1, 1, (3, 3)), rng.uniform(-1, 1, (1, 3))
+    P = np.array(list(itertools.product([0, 1], repeat=3)), float)  # (8, 3)
+    D = rng.uniform(0.1, 0.9, (8, 3 * len(targets)))
+    rec, lay = iterative(targets), layered(targets)
+    rec.set_params({"w:s->s": W, "b:s": b})
+    lay.set_params({"W": W, "b": b})
+    assert rec.uses == {"w:s->s": 3, "b:s": 3} and lay.tie_counts == {"W": 3, "b": 3}
+    ones = np.ones((8, 1))
+    np.testing.assert_allclose(rec.predict(P), lay.predict(np.hstack([P, ones])), rtol=1e-14)
+    cfg = TrainConfig(lr=0.5, momentum=0.9, max_sweeps=5, tie_rule=tie_rule, engine="readable")
+    r1 = Trainer(rec, Task("fig5", P, D), cfg, [0], initialized=True).train()
+    r2 = Trainer(lay, Task("fig5", np.hstack([P, ones]), D), cfg, [0], initialized=True).train()
+    np.testing.assert_allclose(r1.history, r2.history, rtol=1e-13)
+    np.testing.assert_allclose(rec.params["w:s->s"], lay.params["W"], rtol=1e-13)
+    np.testing.assert_allclose(rec.params["b:s"], lay.params["b"], rtol=1e-13)
+    assert not np.allclose(rec.params["w:s->s"][0], W)  # the weights did change
+
+
+def test_nature_fig5_the_two_tie_rules_differ_by_the_number_of_steps():
+    rng = np.random.default_rng(6)
+    net = iterative((3,))
+    random_params(net, 6)
+    P = np.array(list(itertools.product([0, 1], repeat=3)), float)
+    D = rng.uniform(0.1, 0.9, (8, 3))
+    act = net.forward(P)
+    deltas = net.output_deltas(act, D, SSE)
+    total, mean = (net.backward(act, deltas, tie_rule=r) for r in ("sum", "mean"))
+    for name in total:
+        np.testing.assert_allclose(mean[name] * 3, total[name], rtol=1e-14)
+
+
+# ----------------------------------------------------------------------------
+# Central differences on recurrent nets: every tied array, both rules
+# ----------------------------------------------------------------------------
+
+
+def synchronous() -> Network:
+    """Every projection takes a step; two projections share one array across groups."""
+    groups = [Group("in", 2, None, False), Group("a", 2, "tanh"), Group("b", 2)]
+    projections = [Projection("in", "a", delay=1), Projection("a", "b", tie="shared", delay=1),
+                   Projection("b", "a", tie="shared"), Projection("b", "b", mask=[[1, 0], [1, 1]])]
+    return Network(groups, projections, replicas=2, steps=4, clamp={"in": [0, 2]},
+                   target_steps={"b": [2, 4]}, initial=0.2)
+
+
+def teacher_forced() -> Network:
+    """The output is clamped to the data at step 2 (and starts from it), targets elsewhere."""
+    groups = [Group("in", 1, None, False), Group("h", 3, "relu"), Group("out", 2, "softmax")]
+    projections = [Projection("in", "h"), Projection("h", "h"), Projection("h", "out"),
+                   Projection("out", "h")]
+    return Network(groups, projections, replicas=3, steps=4, clamp={"out": [0, 2]},
+                   target_steps={"out": [1, 3, 4]})
+
+
+@pytest.mark.parametrize("build", [elman, loop, synchronous, teacher_forced])
+@pytest.mark.parametrize("tie_rule", ["sum", "mean"])
+@pytest.mark.parametrize("error", ["sse", "cross_entropy"])
+def test_gradcheck_passes_on_recurrent_nets(build, tie_rule, error):
+    from backprop86.analysis.gradcheck import gradcheck
+
+    net = build()
+    if error == "cross_entropy" and net.group(net.outputs[0]).activation not in (
+            "logistic", "softmax"):
+        pytest.skip("cross-entropy needs logistic or softmax outputs")
+    random_params(net, 7)
+    rng = np.random.default_rng(7)
+    X = rng.uniform(-1, 1, (5, net.n_inputs))
+    D = rng.uniform(0, 1, (5, net.n_outputs))
+    if net.group(net.outputs[0]).activation == "softmax":  # one distribution per slot
+        D = np.concatenate([np.eye(2)[rng.integers(0, 2, 5)] for _ in net.output_slots], axis=1)
+    care = (rng.uniform(size=D.shape) < 0.8).astype(float)
+    report = gradcheck(net, X, D, error, care, tie_rule=tie_rule)
+    assert report.passed, report.format()
+    assert all("tied x" in row.kind for row in report.rows)  # every array is used at every step
