@@ -377,3 +377,45 @@ def test_gradcheck_passes_on_recurrent_nets(build, tie_rule, error):
     report = gradcheck(net, X, D, error, care, tie_rule=tie_rule)
     assert report.passed, report.format()
     assert all("tied x" in row.kind for row in report.rows)  # every array is used at every step
+
+
+# ----------------------------------------------------------------------------
+# The shift register (PDP pp. 354-357): task, check, experiment
+# ----------------------------------------------------------------------------
+
+
+def test_shift_register_task_shifts_two_places_left_circularly():
+    from backprop86.tasks import make_task
+
+    task = make_task("shift_register", units=3, shift=2)
+    assert task.n_cases == 8
+    i = task.labels.index("001")
+    assert task.targets[i].tolist() == [1.0, 0.0, 0.0]
+    with pytest.raises(ConfigError, match="shift_register needs units ≥ 2"):
+        make_task("shift_register", units=1)
+
+
+def test_one_place_per_step_tells_a_shift_register_from_other_weights():
+    from backprop86.analysis.checks import CHECKS
+
+    net = shift_net(R=2)
+    shift = np.zeros((3, 3))
+    shift[[1, 2, 0], [0, 1, 2]] = 6.0  # unit j listens to unit j + 1
+    other = shift.copy()
+    other[0, 0] = 3.0
+    net.set_params({"w:s->s": np.stack([shift, other]), "b:s": -3.0 * np.ones((1, 3))})
+    result = CHECKS["one_place_per_step"](net, shift_task())
+    assert result.passed.tolist() == [True, False]
+    y = net.predict(shift_task().inputs)[0]  # the ideal weights shift two places in two steps
+    assert np.all((y > 0.5) == (shift_task().targets > 0.5))
+
+
+def test_shift_register_experiment_runs_from_the_cli(capsys):
+    assert main(["run", "shift-register", "--seeds", "4", "--set", "max_sweeps=100"]) == 0
+    out = capsys.readouterr().out
+    assert "shifts one place per step" in out and "trained by the readable engine" in out
+    assert main(["run", "shift-register", "--seeds", "2", "--set", "units=5",
+                 "--set", "max_sweeps=20"]) == 0
+    capsys.readouterr()
+    assert main(["run", "shift-register", "--set", "engine=numpy-first"]) == 2
+    assert "the network is recurrent" in capsys.readouterr().err

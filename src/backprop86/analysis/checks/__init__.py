@@ -14,6 +14,8 @@ package imports it:
 ``local_minimum_11_11``   addition: every sum right except 11 + 11 (PDP's local minimum)
 ``three_xors``            negation (PDP Fig. 12): each output depends on the flag and its own
                           data bit only, i.e. three separate XORs
+``one_place_per_step``    shift register (PDP pp. 354-357): each unit listens only to its
+                          neighbour one place along the shift, with wrap-around
 ``family_units``          family trees (Nature Fig. 4): units for nationality, generation and
                           branch of the family among the person1 encoding
 ========================  ===================================================================
@@ -24,10 +26,18 @@ An experiment lists the checks to run in ``checks = [...]``; a claim of kind
 
 from __future__ import annotations
 
-from backprop86.analysis.checks import addition, encoders, family, negation, parity, symmetry
+from backprop86.analysis.checks import (
+    addition,
+    encoders,
+    family,
+    negation,
+    parity,
+    recurrent,
+    symmetry,
+)
 from backprop86.analysis.checks.base import CHECKS, ON, CheckResult, register, run_checks
 
 __all__ = ["CHECKS", "ON", "CheckResult", "register", "run_checks"]
 
 #: The family modules (imported for their registrations).
-FAMILIES = (addition, encoders, family, negation, parity, symmetry)
+FAMILIES = (addition, encoders, family, negation, parity, recurrent, symmetry)
