@@ -240,7 +240,8 @@ def test_cli_checkpoint_resume_equals_straight_run(tmp_path, capsys):
 def test_cli_ctrl_c_saves_checkpoint_and_history(tmp_path):
     """Ctrl-C a real `backprop86 run`: it prints the result so far, saves a checkpoint, exits 130.
 
-    No --checkpoint was given, so it goes to EXPERIMENT.checkpoint.npz in the working folder.
+    No --checkpoint was given, so it goes to EXPERIMENT.checkpoint.partial.npz in the working
+    folder, and the results so far to r.partial.json (never over a complete r.json).
     """
     env = {**os.environ, "BACKPROP86_PROGRESS": "1"}  # the bar on stderr says training began
     cmd = [sys.executable, "-m", "backprop86", "run", "xor", "--set", "max_sweeps=3000000",
@@ -259,8 +260,9 @@ def test_cli_ctrl_c_saves_checkpoint_and_history(tmp_path):
         proc.kill()
     assert proc.returncode == 130, err
     assert "interrupted at sweep" in out, err
-    saved = checkpoint.load(tmp_path / "xor.checkpoint.npz")
-    record = json.loads((tmp_path / "r.json").read_text())
+    saved = checkpoint.load(tmp_path / "xor.checkpoint.partial.npz")
+    record = json.loads((tmp_path / "r.partial.json").read_text())
     assert record["interrupted"] and record["sweeps_done"] == saved.sweep > 0
     assert saved.arrays["loop:history"].shape == (1, saved.sweep)
-    assert "--resume xor.checkpoint.npz" in err
+    assert not (tmp_path / "r.json").exists()
+    assert "--json r.json --resume xor.checkpoint.partial.npz" in err

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from backprop86 import experiments
 from backprop86.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_list_names_every_shipped_experiment_with_its_source(capsys):
@@ -121,12 +125,14 @@ def test_importing_the_package_does_not_import_matplotlib():
     ("argv", "line"),
     [
         (["run", "xor", "--plot", "figs"],
-         "backprop86 run: error: --plot needs matplotlib: pip install 'backprop86[plots]'"),
+         "backprop86 run: error: --plot needs matplotlib, a dependency of backprop86 missing "
+         "here: pip install matplotlib"),
         (["sweep", "xor", "--seeds", "2", "--plot", "figs"],
-         "backprop86 sweep: error: --plot needs matplotlib: pip install 'backprop86[plots]'"),
+         "backprop86 sweep: error: --plot needs matplotlib, a dependency of backprop86 missing "
+         "here: pip install matplotlib"),
         (["reproduce", "--only", "xor", "--out", "out"],
-         "backprop86 reproduce: error: the figures need matplotlib: pip install "
-         "'backprop86[plots]', or pass --no-plots"),
+         "backprop86 reproduce: error: the figures need matplotlib, a dependency of backprop86 "
+         "missing here: pip install matplotlib, or pass --no-plots"),
     ],
 )
 def test_figures_without_matplotlib_are_refused_before_any_work(
@@ -142,3 +148,39 @@ def test_figures_without_matplotlib_are_refused_before_any_work(
     captured = capsys.readouterr()
     assert captured.err == line + "\n" and captured.out == ""
     assert list(tmp_path.iterdir()) == []  # nothing trained, nothing written
+
+
+def test_a_default_install_has_what_every_documented_command_needs():
+    """matplotlib (figures, `reproduce`) and tqdm (progress bars) are dependencies, not extras;
+    the old extras stay, empty, so that old install commands keep working."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    core = {re.split(r"[<>=!~ ;\[]", d, maxsplit=1)[0] for d in project["dependencies"]}
+    assert {"numpy", "matplotlib", "tqdm"} <= core
+    extras = project["optional-dependencies"]
+    assert extras["plots"] == [] and extras["progress"] == []
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "xor", "--seeds", "3", "--set", "max_sweeps=50", "--json", "{d}/r.json",
+     "--weights", "{d}/w.npz"],
+    ["xor", "--steps", "50", "--json", "{d}/r.json"],
+    ["sweep", "xor", "--seeds", "3", "--set", "max_sweeps=50", "--json", "{d}/r.json"],
+])
+def test_a_reader_that_stops_early_loses_no_file(tmp_path, argv):
+    """`backprop86 run ... --json x.json | head`: the table's reader goes away before the
+    files are written; the command still writes them and exits 0."""
+    import subprocess
+    import sys
+
+    argv = [a.replace("{d}", str(tmp_path)) for a in argv]
+    proc = subprocess.Popen([sys.executable, "-m", "backprop86", *argv],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the first line is printed
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "Broken pipe" not in err, err
+    outputs = [a for a in argv if str(tmp_path) in a]
+    assert outputs and all(Path(a).stat().st_size > 0 for a in outputs)

@@ -154,7 +154,10 @@ def test_run_prints_checks_and_claims_of_the_variant(capsys):
     out = capsys.readouterr().out
     assert "\nchecks:\n" in out and "carry units:" in out and "stuck at 11+11:" in out
     assert "solved with one extra hidden unit" in out
-    assert "runs stuck at the 11+11 local minimum" not in out
+    # the minimal net's claims are not judged on the 3-unit net, and the table says so
+    assert "published   runs stuck at the 11+11 local minimum" not in out
+    assert ("not judged: runs stuck at the 11+11 local minimum — the claim holds for hidden = 2 "
+            "(this run: 3)") in out
 
 
 def test_run_series_json_and_plot(tmp_path, capsys):
@@ -257,3 +260,18 @@ def test_handbook_xor_deviations_do_not_change_its_run():
     largest = [max(float(np.abs(v).max()) for v in net.forward(task.inputs).x.values())
                for net in nets]
     assert max(largest) < 15.935773
+
+
+def test_a_claim_that_does_not_apply_is_named_with_its_reason(capsys):
+    """A claim whose `when` this run does not meet is not judged, and the table says why."""
+    assert main(["run", "handbook-xor", "--set", "grain=pattern"]) == 0
+    out = capsys.readouterr().out
+    assert "verdict" not in out
+    assert ("not judged: sweeps_to_stop — the claim holds for grain = 'sweep' "
+            "(this run: 'pattern')") in out
+    exp = load("family-trees-tuned").with_settings(["max_sweeps=300"])
+    assert "seeds with every training case right after 1,500 sweeps" not in [
+        c["what"] for c in exp.claims]
+    assert exp.unjudged == ["not judged: seeds with every training case right after 1,500 "
+                            "sweeps — the claim holds for max_sweeps = 1500 (this run: 300)"]
+    assert load("family-trees-tuned").unjudged == []

@@ -173,3 +173,137 @@ def test_xor_plot_draws_the_trained_net_and_prints_what_xor_prints(tmp_path, cap
     assert names == sorted(f"{kind}-xor-hidden2-seed0.{ext}"
                            for kind in ("decision-boundary", "hidden") for ext in ("png", "svg"))
     assert all((tmp_path / "fig" / n).stat().st_size > 0 for n in names)
+
+
+# ----------------------------------------------------------------------------
+# Figures a reader can use (issue 13, item 10)
+# ----------------------------------------------------------------------------
+
+
+def _drawn(monkeypatch, module_name):
+    """Keep every figure the module saves: ``(figure, written paths)``."""
+    import importlib
+
+    from backprop86.plots import base
+
+    module = importlib.import_module(module_name)
+    kept = []
+
+    def save(fig, path):
+        written = base.save(fig, path)
+        kept.append((fig, written))
+        return written
+
+    monkeypatch.setattr(module, "save", save)
+    return kept
+
+
+def _text_inside(fig, written):
+    """Every visible text lies inside the figure, and the PNG is the whole figure."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()  # lay out and draw as the PNG was (the SVG, drawn last, measures text
+    renderer = fig.canvas.get_renderer()  # in its own way)
+    box = fig.bbox
+    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
+    assert texts
+    for t in texts:
+        e = t.get_window_extent(renderer)
+        assert (e.x0 >= box.x0 - 0.5 and e.y0 >= box.y0 - 0.5 and e.x1 <= box.x1 + 0.5
+                and e.y1 <= box.y1 + 0.5), f"{t.get_text()!r} is cut off: {e} outside {box}"
+    height, width = png_pixels(written[0]).shape[:2]
+    assert (width, height) == (round(box.width), round(box.height))
+
+
+def _squares_distinct(fig, min_gap_px=2.0):
+    """In every Hinton panel each square is smaller than its cell, and two neighbouring
+    full-size squares are apart by at least ``min_gap_px`` pixels of ground."""
+    from matplotlib.patches import Rectangle
+
+    panels = 0
+    for ax in fig.axes:
+        squares = [p for p in ax.patches if isinstance(p, Rectangle)
+                   and tuple(p.get_facecolor()[:3]) in ((1.0, 1.0, 1.0), (0.0, 0.0, 0.0))]
+        if not squares:
+            continue
+        panels += 1
+        cell = abs(ax.transData.transform((1, 0))[0] - ax.transData.transform((0, 0))[0])
+        side = max(max(p.get_width(), p.get_height()) for p in squares)
+        assert side < 1, "a square fills its cell"
+        assert cell * (1 - side) >= min_gap_px, f"gap {cell * (1 - side):.2f} px"
+    assert panels
+
+
+def family_sized_net() -> Network:
+    """Five receiving groups with long unit names, as the family-trees network has."""
+    from backprop86.experiments import load
+
+    net = load("family-trees").network(replicas=1)
+    rng = np.random.default_rng(0)
+    net.set_params({k: rng.normal(0, 1, v.shape) for k, v in net.params.items()})
+    return net
+
+
+def test_hinton_weights_keeps_labels_inside_and_squares_apart(tmp_path, monkeypatch):
+    kept = _drawn(monkeypatch, "backprop86.plots.hinton")
+    net = family_sized_net()
+    W = net.params["w:person1->person_code"]
+    W[...] = np.sign(W)  # every square full size: neighbours must still stay apart
+    plots.hinton_weights(tmp_path / "w", net, title="weights: every square full size")
+    (fig, written), = kept
+    _text_inside(fig, written)
+    _squares_distinct(fig)
+
+
+def test_hinton_activity_and_receptive_fields_keep_labels_inside(tmp_path, monkeypatch):
+    kept = _drawn(monkeypatch, "backprop86.plots.hinton")
+    labels = [f"a long case label {i}" for i in range(60)]
+    units = [f"hidden_group[{j + 1}]" for j in range(12)]
+    plots.hinton_activity(tmp_path / "a", np.ones((60, 12)), case_labels=labels,
+                          unit_labels=units, title="hidden activity")
+    net = Network.mlp([64, 10, 2])
+    net.set_params({k: np.sign(np.random.default_rng(1).normal(0, 1, v.shape))
+                    for k, v in net.params.items()})
+    plots.receptive_fields(tmp_path / "r", net, (8, 8), title="receptive fields")
+    assert len(kept) == 2
+    for fig, written in kept:
+        _text_inside(fig, written)
+        _squares_distinct(fig, min_gap_px=1.0)
+
+
+def test_nature_fig4_keeps_labels_inside(tmp_path, monkeypatch):
+    kept = _drawn(monkeypatch, "backprop86.plots.family")
+    plots.nature_fig4(tmp_path / "f", family_sized_net(), title="Fig. 4")
+    (fig, written), = kept
+    _text_inside(fig, written)
+    _squares_distinct(fig)
+
+
+def test_a_figure_too_small_for_its_labels_grows_to_hold_them(tmp_path):
+    fig = plots.new_figure((200, 150))
+    ax = fig.add_subplot()
+    ax.set_yticks(range(3), ["a very long label that cannot fit in 200 pixels"] * 3)
+    ax.set_xlabel("another label far wider than the figure it is drawn in, on purpose")
+    written = plots.save(fig, tmp_path / "small")
+    _text_inside(fig, written)
+    height, width = png_pixels(written[0]).shape[:2]
+    assert width > 200 and height >= 150
+
+
+def test_time_axes_are_in_the_claims_unit(tmp_path, monkeypatch):
+    """Chauvin and the PDP chapter count presentations of each pattern; the article sweeps."""
+    from backprop86.experiments import figures, load
+    from backprop86.experiments.series import run_all
+
+    assert figures.time_unit(load("chauvin")) == "presentations"
+    assert figures.time_unit(load("parity")) == "presentations"
+    assert figures.time_unit(load("xor")) == "sweeps"
+    assert figures.time_unit(load("handbook-xor")) == "sweeps"
+    labels = []
+    monkeypatch.setattr(plots, "trend", lambda path, *a, **k: labels.append(
+        (k["xlabel"], k["ylabel"])) or [])
+    exp = load("chauvin").with_settings(["max_sweeps=30"])
+    figures.draw_series(run_all(exp, [0, 1]), tmp_path, "chauvin")
+    assert labels[0] == ("hidden units H",
+                         "presentations of each pattern (sweeps) to stop, median (IQR)")
+    assert labels[1][0] == "learning rate η"

@@ -419,3 +419,51 @@ def test_shift_register_experiment_runs_from_the_cli(capsys):
     capsys.readouterr()
     assert main(["run", "shift-register", "--set", "engine=numpy-first"]) == 2
     assert "the network is recurrent" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------
+# Sizes and experiment files: the history counted, the new keys known
+# ----------------------------------------------------------------------------
+
+
+def test_a_recurrent_nets_history_is_counted_in_its_size():
+    from backprop86.experiments import network_size
+    from backprop86.network import size_of
+
+    groups, projections = [Group("s", 3)], [Projection("s", "s")]
+    assert size_of(groups, projections, steps=4) == (15, 12)  # 3 units × steps 0 … 4
+    assert shift_net().history_units == 9
+    ff = Network.mlp([2, 3, 1])
+    assert ff.history_units == 4 and size_of(ff.groups, ff.projections)[0] == 4
+    spec = {"steps": 2, "clamp": {"s": [0]}, "groups": [{"name": "s", "size": 3}],
+            "projections": [{"from": "s", "to": "s"}]}
+    assert network_size(spec) == (9, 12)
+
+
+def test_an_experiment_file_takes_the_recurrent_keys_and_refuses_a_misspelt_one(tmp_path):
+    from backprop86.experiments import load
+
+    text = """
+name = "loop"
+[task]
+name = "shift_register"
+units = 3
+[network]
+steps = 2
+initial = 0.0
+clamp = { units = [0] }
+target_steps = { units = [2] }
+groups = [{ name = "units", size = 3 }]
+projections = [{ from = "units", to = "units", delay = 1 }]
+[train]
+bias_max = 0.0
+max_sweeps = 5
+"""
+    path = tmp_path / "loop.toml"
+    path.write_text(text)
+    exp = load(path)
+    net = build_network(exp.network_spec)
+    assert net.recurrent and net.steps == 2
+    path.write_text(text.replace("target_steps", "target_step"))
+    with pytest.raises(ConfigError, match="target_step"):
+        load(path)

@@ -19,7 +19,8 @@ def test_off_words(word):
 
 
 def test_other_words_are_errors_that_name_the_setting():
-    with pytest.raises(ConfigError, match=r"^bias must be true or false, got 'maybe'$"):
+    words = r"true or false \(or yes/on, no/off, 1/0\)"
+    with pytest.raises(ConfigError, match=rf"^bias must be {words}, got 'maybe'$"):
         parse_bool("maybe", "bias")
     with pytest.raises(ConfigError, match="got ''"):
         parse_bool("", "bias")
@@ -58,7 +59,8 @@ def test_every_setting_reads_the_same_words():
     exp = experiments.load("xor")
     assert exp.with_settings(["bias=on"]).params["bias"] is True
     assert exp.with_settings(["bias=0"]).params["bias"] is False
-    with pytest.raises(ConfigError, match="bias must be true or false, got 'maybe'"):
+    words = r"true or false \(or yes/on, no/off, 1/0\)"
+    with pytest.raises(ConfigError, match=rf"bias must be {words}, got 'maybe'"):
         exp.with_settings(["bias=maybe"])
-    with pytest.raises(ConfigError, match="decay_biases must be true or false, got 'maybe'"):
+    with pytest.raises(ConfigError, match=rf"decay_biases must be {words}, got 'maybe'"):
         TrainConfig().override(["decay_biases=maybe"])

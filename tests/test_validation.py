@@ -157,7 +157,8 @@ CLI_CASES = [
     (["run", "neg.toml"], "layer sizes must be integers ≥ 0, got [2, -2, 1]"),
     (["run", "typo.toml"], "[network]: unknown keys ['activaton']"),
     (["run", "negseed.toml"], "seeds must be integers ≥ 0, got -1"),
-    (["run", "taskparam.toml"], "task 'xor': xor() got an unexpected keyword argument 'bits'"),
+    (["run", "taskparam.toml"], "[task]: unknown keys ['bits'] for task 'xor'; its parameters "
+                                "are none"),
     (["run", "diverges.toml"], "training diverged at sweep 69 (replica 0, seed 0) in group "
                                "'output'"),
     (["run", "xor", "--set", "lr=abc"], "lr must be a number, got 'abc'"),

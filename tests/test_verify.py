@@ -147,3 +147,142 @@ def test_verify_a_run_whose_settings_pick_another_claim(tmp_path, capsys):
     capsys.readouterr()
     assert main(["verify", str(path)]) == 0
     assert "match: all" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------
+# Every result file the package writes (issue 13, item 7)
+# ----------------------------------------------------------------------------
+
+
+def test_verify_a_sweep_file(tmp_path, capsys):
+    path = tmp_path / "s.json"
+    assert main(["sweep", "xor", "--seeds", "5", "--grid", "hidden=2,3", *SHORT,
+                 "--json", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["verify", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "a sweep (`backprop86 sweep --json`), 2 runs to re-run" in out
+    assert "xor hidden=2: recorded by the numpy-first engine; re-ran with the numpy-first " \
+           "engine; match" in out
+    assert "match: all" in out and "of the 2 runs came out again" in out
+    data = json.loads(path.read_text())
+    data["points"][1]["solved"] += 1
+    path.write_text(json.dumps(data))
+    assert main(["verify", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "xor hidden=3:" in out and "solved: recorded" in out and "MISMATCH: 1 of 2 runs" in out
+
+
+def test_verify_an_interrupted_sweep(tmp_path, capsys, monkeypatch):
+    """The partial file of a Ctrl-C'd sweep re-runs each point to where it stopped."""
+    from contextlib import contextmanager
+
+    from backprop86.cli.commands import sweep
+
+    calls = {"n": 0}
+
+    @contextmanager
+    def bar(total, label, work):
+        calls["n"] += 1
+
+        def update(done, _total, _active):
+            if calls["n"] == 2 and done >= 40:
+                raise KeyboardInterrupt
+
+        yield update
+
+    monkeypatch.setattr(sweep, "sweep_bar", bar)
+    path = tmp_path / "s.json"
+    assert main(["sweep", "handbook-xor", "--seeds", "1", "--grid", "lr=0.5,0.25",
+                 "--json", str(path)]) == 130
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert main(["verify", str(tmp_path / "s.partial.json")]) == 0
+
+
+def test_verify_a_run_of_series_and_a_report(tmp_path, capsys):
+    path = tmp_path / "c.json"
+    assert main(["run", "chauvin", "--seeds", "2", "--set", "max_sweeps=100",
+                 "--json", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["verify", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "chauvin hidden=32:" in out and "chauvin lr=0.75:" in out and "of the 9 runs" in out
+    out_dir = tmp_path / "rep"
+    assert main(["reproduce", "--quick", "--only", "xor", "--only", "handbook-xor",
+                 "--no-plots", "--out", str(out_dir)]) == 0
+    capsys.readouterr()
+    results = str(out_dir / "results.json")
+    assert main(["verify", results]) == 0
+    out = capsys.readouterr().out
+    assert "a report's results (`backprop86 reproduce`), 2 runs" in out
+    assert main(["verify", results, "--only", "handbook-xor"]) == 0
+    assert "1 run to re-run" in capsys.readouterr().out
+    assert main(["verify", results, "--only", "parity"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_verify_refuses_a_model_file_in_one_line(tmp_path, capsys):
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps({"format": "backprop86-model", "version": 1}))
+    assert main(["verify", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a model written by `backprop86 fit`, not a result file" in err
+    assert err.count("\n") == 1
+
+
+def test_verify_checks_the_experiment_name_against_its_table(tmp_path, capsys):
+    path = _run_json(tmp_path, "xor", *SHORT)
+    data = json.loads(path.read_text())
+    data["experiment"] = "handbook-xor"  # a known name, but not the table's
+    path.write_text(json.dumps(data))
+    before = path.read_bytes()
+    capsys.readouterr()
+    assert main(["verify", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"backprop86: error: {path}: the experiment is named 'handbook-xor' but its "
+        "experiment_table is 'xor'; expected the two to agree (was the file edited?)\n")
+    assert captured.out == "" and path.read_bytes() == before
+
+
+def test_verify_reruns_with_the_recorded_engine(tmp_path, capsys):
+    """auto would pick numpy-last for 100 tiny networks; the file says numpy-first trained it."""
+    path = _run_json(tmp_path, "xor", "--seeds", "100", "--set", "max_sweeps=50",
+                     "--set", "engine=numpy-first")
+    data = json.loads(path.read_text())
+    data["config"]["engine"] = "auto"  # as if auto had chosen numpy-first where it ran
+    path.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["verify", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "recorded by the numpy-first engine; re-ran with the numpy-first engine" in out
+    assert "every number must match exactly" in out
+
+
+def test_verify_says_in_words_when_another_engine_reran(tmp_path, capsys, monkeypatch):
+    """The file's engine cannot run here (no numba): auto re-runs it, floats are compared
+    within the tolerance, and a different outcome is explained, not just reported."""
+    from backprop86.engine import select
+
+    path = _run_json(tmp_path, "xor", "--seeds", "100", "--set", "max_sweeps=200",
+                     "--set", "engine=numpy-last")
+    data = json.loads(path.read_text())
+    data["config"]["engine"] = "auto"
+    data["engine"] = "compiled-last"  # as if trained where numba was installed
+    path.write_text(json.dumps(data))
+    monkeypatch.setattr(select, "numba_missing", lambda: "it needs numba, which is not installed")
+    capsys.readouterr()
+    assert main(["verify", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert ("recorded by the compiled-last engine; re-ran with the numpy-last engine (the "
+            "compiled-last engine cannot train it here (engine 'compiled-last' cannot train "
+            "this run: it needs numba, which is not installed") in out
+    assert "floats within relative 1e-06" in out
+    data["replicas"][7]["solved"] = not data["replicas"][7]["solved"]
+    path.write_text(json.dumps(data))
+    assert main(["verify", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "replicas[7].solved: recorded" in out
+    assert ("note: the compiled-last and numpy-last engines agree to rounding, not bit for bit "
+            "(relative differences near 1e-15 a sweep); over 200 sweeps") in out

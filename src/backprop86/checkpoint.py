@@ -75,7 +75,7 @@ def _write(path: str | Path, meta: dict[str, Any], named: Mapping[str, Array]) -
 def _read(path: str | Path, kind: str) -> tuple[dict[str, Any], dict[str, Array]]:
     path = Path(path)
     what = "checkpoint" if kind == "checkpoint" else "weight file"
-    raw = load_arrays(path, what)
+    raw = load_arrays(path, "checkpoint" if kind == "checkpoint" else "weights")
     if "meta" not in raw or raw["meta"].dtype.kind != "U" or raw["meta"].ndim != 0:
         raise FileFormatError(f"{path} is not a backprop86 {what}: it has no meta record")
     try:
@@ -141,14 +141,14 @@ def restore_trainer(trainer: Trainer, meta: Mapping[str, Any], arrays: Mapping[s
                     label: str = "checkpoint") -> None:
     """Put ``trainer`` in the state :func:`trainer_state` recorded; mismatches give clear errors."""
     net, R = trainer.net, trainer.net.replicas
-    try:
-        sweep = int(meta["sweep"])
-        replicas = int(meta["replicas"])
-        seeds = [int(s) for s in meta["seeds"]]
-        notes = [str(n) for n in meta["notes"]]
-        rng_states = meta["order_rngs"]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise FileFormatError(f"{label}: its trainer record is incomplete ({exc!r})") from None
+    check_state(meta, arrays, label, trainer.config.history_every)
+    sweep, replicas = int(meta["sweep"]), int(meta["replicas"])
+    seeds, notes, rng_states = list(meta["seeds"]), list(meta["notes"]), meta["order_rngs"]
+    if sweep > trainer.config.max_sweeps:
+        raise ConfigError(
+            f"{label} stopped at sweep {sweep}, beyond this run's max_sweeps "
+            f"{trainer.config.max_sweeps}; resume with --set max_sweeps={sweep} or more"
+        )
     if replicas != R or seeds != trainer.seeds:
         raise ConfigError(
             f"{label} holds {replicas} replicas with seeds {_short(seeds)}, "
@@ -163,8 +163,11 @@ def restore_trainer(trainer: Trainer, meta: Mapping[str, Any], arrays: Mapping[s
         a = np.asarray(arrays[name])
         if a.shape != shape:
             raise FileFormatError(f"{label}: {name!r} has shape {a.shape}, expected {shape}")
-        if a.dtype.kind not in "fbiu":
-            raise FileFormatError(f"{label}: {name!r} holds {a.dtype}, expected numbers")
+        expected = np.dtype(dtype)
+        same = a.dtype == expected if expected.kind == "f" else a.dtype.kind == expected.kind
+        if not same:
+            raise FileFormatError(f"{label}: {name!r} holds {a.dtype}, expected {expected}; "
+                                  "the file is damaged or was written for another run")
         return a.astype(dtype, copy=True)
 
     expected = {f"param:{n}" for n in net.params}
@@ -208,6 +211,119 @@ def restore_trainer(trainer: Trainer, meta: Mapping[str, Any], arrays: Mapping[s
     trainer.sweep = sweep
 
 
+#: The loop's arrays: the kind of values each holds (``numpy.dtype.kind``) and in words.
+_LOOP_KINDS = {"active": ("b", "booleans"), "stopped": ("b", "booleans"),
+               "diverged": ("b", "booleans"), "sweeps": ("i", "integers"),
+               "first_solved": ("i", "integers"), "history": ("f", "floats")}
+
+
+def check_state(meta: Mapping[str, Any], arrays: Mapping[str, Array], label: str,
+                every: int | None = None) -> None:
+    """A trainer record and its arrays that hold together, whatever run they are for.
+
+    The counters: ``sweep`` ≥ 0; per replica ``0 ≤ sweeps ≤ sweep``, a replica still
+    training has done every sweep, ``first_solved`` is −1 or within its sweeps, a replica
+    is training exactly when it neither stopped nor diverged (never both); the history
+    has one column per ``every`` sweeps (when ``every`` is given) and finite errors while
+    a replica trained without diverging. Weights and optimizer state are finite numbers,
+    the weights in the recorded dtype; flags are booleans, counters integers. Anything
+    else: one :class:`FileFormatError` (``label`` names the file).
+    """
+    _check_record(meta, label)
+    loop = _loop_arrays(arrays, int(meta["replicas"]), label)
+    _check_counters(loop, int(meta["sweep"]), label)
+    for key, a in arrays.items():
+        if not key.startswith(("param:", "optimizer:")):
+            continue
+        a = np.asarray(a)
+        if a.dtype.kind not in "fiu" or not np.all(np.isfinite(a)):
+            raise _damaged(label, f"{key!r} holds a non-finite or non-numeric value")
+        if key.startswith("param:") and (a.dtype != np.dtype(meta["dtype"]) or a.ndim < 1
+                                         or a.shape[0] != meta["replicas"]):
+            raise _damaged(label, f"{key!r} is {a.dtype} of shape {a.shape}, expected "
+                                  f"{meta['dtype']} with {meta['replicas']} replicas first")
+    if every is not None:
+        _check_history(loop, int(meta["sweep"]), every, label)
+
+
+def _damaged(label: str, what: str) -> FileFormatError:
+    return FileFormatError(f"{label} is damaged: {what}")
+
+
+def _is_int(value: Any, low: int = 0) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _check_record(meta: Mapping[str, Any], label: str) -> None:
+    """The trainer record's values: counters, seeds, notes, generator states, dtype."""
+    sweep, replicas, seeds = meta.get("sweep"), meta.get("replicas"), meta.get("seeds")
+    if not _is_int(sweep):
+        raise _damaged(label, f"its sweep counter is {sweep!r}, expected an integer ≥ 0")
+    if not _is_int(replicas, 1):
+        raise _damaged(label, f"its replica count is {replicas!r}, expected an integer ≥ 1")
+    if (not isinstance(seeds, list) or len(seeds) != replicas
+            or not all(_is_int(s) for s in seeds)):
+        raise _damaged(label, f"its seeds are {_short_any(seeds)}, expected {replicas} "
+                              "integers ≥ 0")
+    notes = meta.get("notes")
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise _damaged(label, "its notes are not a list of strings")
+    rngs = meta.get("order_rngs", "missing")
+    if rngs is not None and (not isinstance(rngs, list) or len(rngs) != replicas
+                             or not all(isinstance(s, dict) for s in rngs)):
+        raise _damaged(label, f"expected {replicas} pattern-order generator states or none")
+    if meta.get("dtype") not in ("float64", "float32"):
+        raise _damaged(label, f"its dtype is {meta.get('dtype')!r}, expected float64 or "
+                              "float32")
+
+
+def _loop_arrays(arrays: Mapping[str, Array], replicas: int, label: str) -> dict[str, Array]:
+    loop: dict[str, Array] = {}
+    for name, (kind, words) in _LOOP_KINDS.items():
+        if f"loop:{name}" not in arrays:
+            raise _damaged(label, f"it lacks 'loop:{name}'")
+        a = np.asarray(arrays[f"loop:{name}"])
+        ndim = 2 if name == "history" else 1
+        if a.ndim != ndim or a.shape[0] != replicas or a.dtype.kind != kind:
+            raise _damaged(label, f"'loop:{name}' is {a.dtype} of shape {a.shape}, expected "
+                                  f"{words} with {replicas} rows")
+        loop[name] = a
+    return loop
+
+
+def _check_counters(loop: Mapping[str, Array], sweep: int, label: str) -> None:
+    sweeps, first = loop["sweeps"], loop["first_solved"]
+    active, stopped, diverged = loop["active"], loop["stopped"], loop["diverged"]
+    if np.any(sweeps < 0) or np.any(sweeps > sweep):
+        raise _damaged(label, f"a replica's sweep count lies outside 0…{sweep} (the run's "
+                              f"sweep): {sweeps.min()}…{sweeps.max()}")
+    if np.any(sweeps[active] != sweep):
+        raise _damaged(label, f"a replica still training has done fewer than the run's "
+                              f"{sweep} sweeps")
+    if np.any((first != -1) & ((first < 1) | (first > sweeps))):
+        raise _damaged(label, "a replica's first solved sweep is neither -1 (never) nor "
+                              "within its sweeps")
+    if np.any(stopped & diverged) or np.any(active != ~(stopped | diverged)):
+        raise _damaged(label, "its training / stopped / diverged flags contradict each other")
+
+
+def _check_history(loop: Mapping[str, Array], sweep: int, every: int, label: str) -> None:
+    history, columns = loop["history"], history_columns(sweep, every)
+    if history.shape[1] != columns:
+        raise _damaged(label, f"its history holds {history.shape[1]} entries per replica, but "
+                              f"{sweep} sweeps recorded every {every} make {columns}")
+    kept = np.arange(columns)[None, :] < history_columns(loop["sweeps"], every)[:, None]
+    kept &= ~loop["diverged"][:, None]
+    if not np.all(np.isfinite(history[kept])):
+        raise _damaged(label, "its history holds a non-finite error of a replica that did "
+                              "not diverge")
+
+
+def _short_any(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
 def _short(seeds: list[int]) -> str:
     return str(seeds) if len(seeds) <= 6 else f"[{seeds[0]}, {seeds[1]}, …, {seeds[-1]}]"
 
@@ -233,6 +349,12 @@ def load(path: str | Path) -> Checkpoint:
     for key in ("run", "trainer"):
         if not isinstance(meta.get(key), dict):
             raise FileFormatError(f"{path}: the checkpoint lacks its {key} record")
+    config = meta["run"].get("config")
+    every = config.get("history_every") if isinstance(config, dict) else None
+    check_state(meta["trainer"], arrays, str(path), every if _is_int(every, 1) else None)
+    if meta["run"].get("seeds") != meta["trainer"]["seeds"]:
+        raise FileFormatError(f"{path} is damaged: its run record and its trainer name "
+                              "different seeds")
     return Checkpoint(Path(path), meta, arrays)
 
 
@@ -260,6 +382,11 @@ def check_same_run(checkpoint: Checkpoint, run: Mapping[str, Any]) -> None:
             if key == "max_sweeps" or a.get(key) == b.get(key):
                 continue
             diffs.append(f"{key}={_fmt(a.get(key))} (now {_fmt(b.get(key))})")
+    for section in ("task", "network", "split"):
+        a = (saved.get("experiment_table") or {}).get(section)
+        b = (run.get("experiment_table") or {}).get(section)
+        if a != b:
+            diffs.append(f"another [{section}] table")
     if list(saved.get("seeds", [])) != list(run.get("seeds", [])):
         diffs.append(f"seeds={_short(list(saved.get('seeds', [])))} "
                      f"(now {_short(list(run.get('seeds', [])))})")
@@ -319,4 +446,10 @@ def load_weights(path: str | Path, net: Network) -> None:
             raise ConfigError(
                 f"{path}: parameter {name!r} has shape {a.shape}, this network needs {w.shape}"
             )
+        if a.dtype.kind != "f":
+            raise FileFormatError(f"{path} is damaged: parameter {name!r} holds {a.dtype}, "
+                                  "expected floats")
+        if not np.all(np.isfinite(a)):
+            raise FileFormatError(f"{path} is damaged: parameter {name!r} holds a non-finite "
+                                  "value (NaN or inf)")
     net.set_params(arrays)

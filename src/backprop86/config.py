@@ -19,6 +19,8 @@ from backprop86.errors import ConfigError
 from backprop86.functions import ERRORS
 from backprop86.init import SCHEMES
 from backprop86.optim import OPTIMIZERS
+from backprop86.resources import SizeError, whole_number
+from backprop86.switches import assignments as split_assignments
 from backprop86.switches import parse_bool, split_assignment
 
 #: How sweeps are computed (:mod:`backprop86.engine`): ``auto`` picks the fastest that pays off.
@@ -198,10 +200,8 @@ class TrainConfig:
 
     def override(self, assignments: list[str]) -> TrainConfig:
         """Apply ``key=value`` strings (the CLI's ``--set``), each parsed by its field's type."""
-        changes: dict[str, Any] = {}
-        for item in assignments:
-            key, value = parse_assignment(item)
-            changes[key] = value
+        split_assignments(assignments)  # a key given twice: refused, naming both
+        changes = dict(parse_assignment(item) for item in assignments)
         return self.replace(**changes)
 
 
@@ -260,11 +260,7 @@ def _coerce(key: str, value: Any, tp: Any, *, from_text: bool = False) -> Any:
         if tp is bool:
             return parse_bool(value, key)
         if tp is int:
-            if isinstance(value, bool):
-                raise ValueError
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            return int(str(value).replace("_", ""))
+            return whole_number(key, value, low=None)  # one reading of counts, 64-bit at most
         if tp is float:
             if isinstance(value, bool):
                 raise ValueError
@@ -285,6 +281,8 @@ def _coerce(key: str, value: Any, tp: Any, *, from_text: bool = False) -> Any:
             return tuple(
                 _coerce(key, v, a, from_text=from_text) for v, a in zip(items, args, strict=True)
             )
+    except SizeError:
+        raise
     except (ValueError, TypeError, StopIteration):
         raise ConfigError(f"{key} must be {_describe(tp)}, got {value!r}") from None
     raise ConfigError(f"{key}: cannot read values of type {tp}")  # pragma: no cover
@@ -304,7 +302,7 @@ def _split_items(text: str) -> list[Any]:
 
 def _describe(tp: Any) -> str:
     if tp is bool:
-        return "true or false"
+        return "true or false (or yes/on, no/off, 1/0)"
     if tp is int:
         return "an integer"
     if tp is float:

@@ -32,7 +32,7 @@ import numpy as np
 
 from backprop86.arrays import Array
 from backprop86.errors import DataError, FileFormatError
-from backprop86.io import atomic_write
+from backprop86.io import FILE_KINDS, atomic_write, human_size, read_bytes, read_text
 
 # ----------------------------------------------------------------------------
 # CSV
@@ -77,18 +77,7 @@ def read_csv(path: str | Path) -> Table:
     """Read a CSV file with a header row; every data row must have the header's length."""
     path = Path(path)
     label = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise FileFormatError(f"cannot read {label}: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise FileFormatError(
-            f"{label} line {line} is not UTF-8 text (byte {raw[exc.start]:#04x}); "
-            "expected a CSV file saved as UTF-8"
-        ) from None
+    text = read_text(path, "csv")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: tuple[str, ...] | None = None
     header_line = 0
@@ -203,15 +192,17 @@ IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x
 def read_idx(path: str | Path) -> Array:
     """An IDX file's array, shaped by its header (e.g. ``(60000, 28, 28)`` unsigned bytes)."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise FileFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
+    raw = read_bytes(path, "idx")
     if raw[:2] == b"\x1f\x8b":  # gzip
+        limit = FILE_KINDS["idx"].limit
         try:
-            raw = gzip.decompress(raw)
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as unpacked:
+                raw = unpacked.read(limit + 1)  # never more than the limit: a gzip bomb stops
         except (OSError, EOFError) as exc:
             raise FileFormatError(f"{path} is a damaged gzip file ({exc})") from None
+        if len(raw) > limit:
+            raise FileFormatError(f"{path} unpacks to more than the {human_size(limit)} "
+                                  "allowed for an IDX file; is it the right file?")
     return parse_idx(raw, str(path))
 
 

@@ -149,7 +149,7 @@ def read_wts(path: str | Path, net: Network) -> dict[str, np.ndarray]:
     unit for **all** units, input units included.
     """
     path = Path(path)
-    text = read_text(path, "weight file")
+    text = read_text(path, "wts")
     try:
         numbers = [float(tok) for tok in text.split()]
     except ValueError:

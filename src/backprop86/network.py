@@ -61,6 +61,7 @@ import numpy as np
 from backprop86.arrays import Array
 from backprop86.errors import ConfigError, DataError, ShapeError
 from backprop86.functions import Activation, ErrorFunction, activation
+from backprop86.resources import check, weights_estimate
 
 #: Where a column of data belongs: an input or output group's name (feed-forward networks),
 #: or a ``(group, step)`` pair (recurrent networks).
@@ -251,9 +252,13 @@ class Network:
             for g in self.groups:
                 if g.bias and not g.is_input:
                     self.uses[bias_param(g.name)] = computed[g.name]
+        shapes = self.param_shapes()
+        check(weights_estimate(self.replicas, sum(int(np.prod(s)) for s in shapes.values()),
+                               self.dtype.name),
+              f"a network of {self.replicas:,} replicas", {"replicas": "replicas"})
         self.params: dict[str, Array] = {
             name: np.zeros((self.replicas, *shape), dtype=self.dtype)
-            for name, shape in self.param_shapes().items()
+            for name, shape in shapes.items()
         }
 
     # ------------------------------------------------------------------ building
@@ -274,15 +279,9 @@ class Network:
         Groups are named ``input``, ``hidden1``, ``hidden2``, …, ``output``.
         ``Network.mlp([2, 4, 1], bias=False)`` is the article's network.
         """
-        if len(sizes) < 2:
-            raise ConfigError(f"an MLP needs at least 2 layer sizes, got {list(sizes)}")
-        names = ["input"] + [f"hidden{i}" for i in range(1, len(sizes) - 1)] + ["output"]
-        groups = [Group("input", _positive_int(sizes[0], "input size"), None, False)]
-        for i, (name, n) in enumerate(zip(names[1:], sizes[1:], strict=True), start=1):
-            last = i == len(sizes) - 1
-            act = (output_activation or activation) if last else activation
-            groups.append(Group(name, _positive_int(n, f"size of {name}"), act, bias))
-        return cls(groups, chain(names), replicas=replicas, dtype=dtype)
+        groups = mlp_groups(sizes, activation=activation, output_activation=output_activation,
+                            bias=bias)
+        return cls(groups, chain(g.name for g in groups), replicas=replicas, dtype=dtype)
 
     def _validate(self) -> None:
         if not self.groups:
@@ -403,6 +402,14 @@ class Network:
     def hidden(self) -> tuple[str, ...]:
         """Groups that are neither inputs nor outputs, in topological order."""
         return tuple(g.name for g in self.groups if not g.is_input and g.name not in self.outputs)
+
+    @property
+    def history_units(self) -> int:
+        """Units whose activity a pass keeps per case: the non-input units of a feed-forward
+        net; every unit at every step ``0 … T`` of a recurrent one (its history, for BPTT)."""
+        if self.recurrent:
+            return sum(g.size for g in self.groups) * (self.steps + 1)
+        return sum(g.size for g in self.groups if not g.is_input)
 
     @property
     def n_inputs(self) -> int:
@@ -808,6 +815,40 @@ def _finite(a: Array, what: str) -> None:
     if not np.all(np.isfinite(a)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
         raise DataError(f"{what} hold a non-finite value (NaN or inf) at index {bad}")
+
+
+def mlp_groups(sizes: Sequence[int], *, activation: str = "logistic",
+               output_activation: str | None = None, bias: bool = True) -> list[Group]:
+    """The groups of :meth:`Network.mlp`: ``input``, ``hidden1``, …, ``output``."""
+    if len(sizes) < 2:
+        raise ConfigError(f"an MLP needs at least 2 layer sizes, got {list(sizes)}")
+    names = ["input"] + [f"hidden{i}" for i in range(1, len(sizes) - 1)] + ["output"]
+    groups = [Group("input", _positive_int(sizes[0], "input size"), None, False)]
+    for i, (name, n) in enumerate(zip(names[1:], sizes[1:], strict=True), start=1):
+        last = i == len(sizes) - 1
+        act = (output_activation or activation) if last else activation
+        groups.append(Group(name, _positive_int(n, f"size of {name}"), act, bias))
+    return groups
+
+
+def size_of(groups: Sequence[Group], projections: Sequence[Projection],
+            steps: object = 1) -> tuple[int, int]:
+    """``(units, parameters)`` of one replica of a network of these groups and projections,
+    counted without building it: its non-input units, and its weights (a tied array once)
+    and biases. A recurrent network (``steps`` > 1, or a delayed projection) keeps the
+    history of every unit, steps ``0 … T``: its units are counted once per step of it
+    (:attr:`Network.history_units`). Sizes must be integers; the network's other rules are
+    not checked here."""
+    size = {g.name: _positive_int(g.size, f"size of group {g.name!r}") for g in groups}
+    units = sum(n for g, n in zip(groups, size.values(), strict=True) if not g.is_input)
+    T = _positive_int(steps, "steps (the time steps T)")
+    order = {g.name: i for i, g in enumerate(groups)}
+    if T > 1 or any(p.delay or (p.delay is None and order.get(p.source, 0) >= order.get(
+            p.target, 0)) for p in projections):
+        units = sum(size.values()) * (T + 1)
+    shapes = {p.param: size.get(p.source, 0) * size.get(p.target, 0) for p in projections}
+    biases = sum(size[g.name] for g in groups if g.bias and not g.is_input)
+    return units, sum(shapes.values()) + biases
 
 
 def _positive_int(value: object, what: str) -> int:

@@ -39,7 +39,8 @@ from backprop86.config import TrainConfig
 from backprop86.errors import ConfigError, DataError, DivergenceError, FileFormatError
 from backprop86.init import rng_for
 from backprop86.io import load_json, save_json
-from backprop86.network import Network
+from backprop86.network import Network, chain, mlp_groups, size_of
+from backprop86.resources import check, run_estimate
 from backprop86.tasks.base import Task
 from backprop86.train import Progress, Trainer, TrainResult
 
@@ -211,6 +212,19 @@ def build(n_in: int, hidden: Sequence[int], n_out: int, *, activation: str, outp
     sizes = [int(n_in), *(int(h) for h in hidden), int(n_out)]
     return Network.mlp(sizes, activation=activation, output_activation=output,
                        replicas=replicas, dtype=dtype)
+
+
+def check_size(n_cases: int, n_in: int, hidden: Sequence[int], n_out: int, replicas: int,
+               config: TrainConfig, names: Mapping[str, str] | None = None) -> None:
+    """Refuse, in one line, training ``replicas`` chains ``n_in → hidden… → n_out`` on
+    ``n_cases`` cases when it would not fit in memory (:mod:`backprop86.resources`);
+    nothing is made."""
+    groups = mlp_groups([int(n_in), *(int(h) for h in hidden), int(n_out)])
+    units, params = size_of(groups, chain(g.name for g in groups))
+    estimate = run_estimate(replicas=replicas, cases=n_cases, inputs=n_in, outputs=n_out,
+                            units=units, params=params, settings=config)
+    check(estimate, f"training {replicas:,} network{'s' * (replicas != 1)} on "
+                    f"{n_cases:,} rows", names)
 
 
 def as_task(X: Array, D: Array, name: str = "table") -> Task:
@@ -413,7 +427,7 @@ class Model:
     def load(cls, path: str | Path) -> Model:
         """Read a model written by :meth:`save` (``path``: its stem, ``.json`` or ``.npz``)."""
         weights, meta_path = model_paths(path)
-        meta = load_json(meta_path)
+        meta = load_json(meta_path, "model")
         if meta.get("format") != MODEL_FORMAT:
             raise FileFormatError(f"{meta_path} is not a backprop86 model file (no \"format\": "
                                   f"\"{MODEL_FORMAT}\"); expected one written by backprop86 fit")

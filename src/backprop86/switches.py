@@ -6,9 +6,13 @@ thing in a TOML file, after ``--set`` and in the environment:
 * on: ``1``, ``true``, ``yes``, ``on``; off: ``0``, ``false``, ``no``, ``off``
   (any case, surrounding spaces ignored); any other word is an error that names
   the setting and the words it accepts;
-* an environment switch that is unset or empty takes its default;
+* an environment switch that is unset or empty takes its default; every
+  ``BACKPROP86_*`` switch is listed in :data:`SWITCHES` with the values it
+  takes, and :func:`check_environment` refuses an unknown one, or a known one
+  with a value it does not take (the command line calls it before any work);
 * ``KEY=VALUE`` splits at the first ``=``; the key loses surrounding spaces and
-  its dashes become underscores (``init-scale`` is ``init_scale``).
+  its dashes become underscores (``init-scale`` is ``init_scale``); in one list
+  of assignments (:func:`assignments`) a key may be given once.
 
 This module imports only :mod:`backprop86.errors`, so every layer may use it.
 """
@@ -16,6 +20,8 @@ This module imports only :mod:`backprop86.errors`, so every layer may use it.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from backprop86.errors import ConfigError
 
@@ -29,7 +35,7 @@ def parse_bool(text: object, name: str) -> bool:
 
     ``text`` is usually a string; a ``bool`` is returned as it is, and other values
     (a TOML integer) are read through ``str``. The error names ``name``:
-    ``"bias must be true or false, got 'maybe'"``.
+    ``"bias must be true or false (or yes/on, no/off, 1/0), got 'maybe'"``.
     """
     if isinstance(text, bool):
         return text
@@ -38,7 +44,8 @@ def parse_bool(text: object, name: str) -> bool:
         return True
     if word in OFF_WORDS:
         return False
-    raise ConfigError(f"{name} must be true or false, got {text!r}")
+    raise ConfigError(f"{name} must be true or false (or {'/'.join(ON_WORDS[2:])}, "
+                      f"{'/'.join(OFF_WORDS[2:])}, 1/0), got {text!r}")
 
 
 def env_flag(name: str, default: bool) -> bool:
@@ -63,3 +70,75 @@ def split_assignment(item: str, option: str = "--set", form: str = "KEY=VALUE") 
     if not eq or not key:
         raise ConfigError(f"{option} expects {form}, got {item!r}")
     return key, value
+
+
+def assignments(items: Sequence[str], option: str = "--set",
+                form: str = "KEY=VALUE") -> list[tuple[str, str]]:
+    """Each of ``items`` split by :func:`split_assignment`; a key given twice is refused,
+    naming both: ``"--set gives lr twice (lr=0.1 and lr=0.2); give each setting once"``."""
+    out: list[tuple[str, str]] = []
+    first: dict[str, str] = {}
+    for item in items:
+        key, value = split_assignment(item, option, form)
+        if key in first:
+            raise ConfigError(f"{option} gives {key} twice ({first[key]} and {item.strip()}); "
+                              "give each setting once")
+        first[key] = item.strip()
+        out.append((key, value))
+    return out
+
+
+# ----------------------------------------------------------------------------
+# Environment switches
+# ----------------------------------------------------------------------------
+
+#: The words an on/off switch takes, as the README lists them.
+ON_OFF = f"on: {', '.join(ON_WORDS)}; off: {', '.join(OFF_WORDS)} (any case)"
+
+
+def _on_off(name: str, value: str) -> None:
+    if value.strip() and value.strip().lower() not in (*ON_WORDS, *OFF_WORDS):
+        raise ConfigError(f"environment switch {name}={value!r} is neither on nor off; "
+                          f"it takes {ON_OFF}, or empty for its default")
+
+
+def _any_text(name: str, value: str) -> None:
+    """A switch whose value is free text (written by the program that reads it)."""
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A ``BACKPROP86_*`` environment variable: who reads it, the values it takes in words,
+    and the check of a value (raises :class:`ConfigError`)."""
+
+    name: str
+    reader: str
+    values: str
+    check: Callable[[str, str], None]
+
+
+#: Every environment switch of the project; any other ``BACKPROP86_*`` variable is refused.
+SWITCHES: dict[str, Switch] = {s.name: s for s in (
+    Switch("BACKPROP86_PROGRESS", "the command line: progress bars on stderr",
+           f"{ON_OFF}; unset or empty: on when stderr is a terminal", _on_off),
+    Switch("BACKPROP86_REQUIRE_TORCH", "the test suite: the PyTorch cross-checks must run, "
+           "not skip (CI sets it)", f"{ON_OFF}; unset or empty: off", _on_off),
+    Switch("BACKPROP86_BENCH_BLAS_ENV", "benchmarks/run.py, which sets it when it re-executes "
+           "itself", "any text (the OpenBLAS variables it removed, or 'kept')", _any_text),
+)}
+
+
+def check_environment(environ: Mapping[str, str] | None = None) -> None:
+    """Refuse, in one line, a ``BACKPROP86_*`` variable that is not a known switch
+    (``BACKPROP86_FAST=banana``) or a known switch with a value it does not take
+    (``BACKPROP86_PROGRESS=banana``). ``environ`` defaults to ``os.environ``."""
+    env = os.environ if environ is None else environ
+    for name in sorted(env):
+        if not name.startswith("BACKPROP86_"):
+            continue
+        switch = SWITCHES.get(name)
+        if switch is None:
+            known = ", ".join(SWITCHES)
+            raise ConfigError(f"unknown environment switch {name}={env[name]!r}; the "
+                              f"BACKPROP86_ switches are {known} (unset it, or fix its name)")
+        switch.check(name, env[name])

@@ -34,6 +34,7 @@ from backprop86.functions import CrossEntropy, DeadZone, ErrorFunction, error_fu
 from backprop86.init import check_seeds, initialize, rng_for
 from backprop86.network import Network, slot_group
 from backprop86.optim import Optimizer, Schedule, make_optimizer
+from backprop86.resources import check, run_estimate
 from backprop86.tasks.base import Task
 
 #: Called after every sweep with (sweeps done, max sweeps, replicas still training).
@@ -142,6 +143,7 @@ class Trainer:
     ) -> None:
         self.net, self.config = net, config
         given = [task] if isinstance(task, Task) else list(task)
+        check_memory(net, given, config)
         self.tasks = [t.coded(*config.targets) for t in given]
         self.task = self.tasks[0]
         self.seeds = check_seeds(seeds, config.init)
@@ -418,6 +420,23 @@ def _stacked(arrays: list[Array], dtype: np.dtype) -> Array:
     if len(arrays) == 1:
         return arrays[0].astype(dtype, copy=False)  # the task's own array when it has the dtype
     return np.stack(arrays).astype(dtype, copy=False)
+
+
+def check_memory(net: Network, tasks: Sequence[Task], config: TrainConfig) -> None:
+    """Refuse, in one line, a run whose history, optimizer state, activations and records
+    would not fit in memory (:mod:`backprop86.resources`), before any of them is made."""
+    if not tasks:
+        return
+    first = tasks[0]
+    units = net.history_units
+    params = sum(int(w.size) for w in net.params.values()) // net.replicas
+    estimate = run_estimate(
+        replicas=net.replicas, cases=first.n_cases, inputs=first.n_inputs,
+        outputs=first.n_outputs, units=units, params=params, settings=config,
+        per_replica_cases=len(tasks) > 1,
+    )
+    check(estimate, f"training {net.replicas:,} replica{'s' * (net.replicas != 1)}",
+          {"replicas": "the replicas"})
 
 
 def _check_per_replica(net: Network, tasks: list[Task]) -> None:

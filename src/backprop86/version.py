@@ -5,4 +5,4 @@ package's front door (``backprop86/__init__.py``) from below would be an import
 cycle.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

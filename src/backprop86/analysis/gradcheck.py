@@ -141,7 +141,7 @@ class GradcheckReport:
             f"{'max rel err':>11}  {'max abs err':>11}  {'noise':>8}"
         )
         if self.replicas > 1:
-            header += "  worst replica"
+            header += "  worst replica"  # counted from 1, as every output counts
         lines = [
             f"gradient check: central differences, h = {self.eps:g}, float64, "
             f"{self.replicas} replica{'s' if self.replicas > 1 else ''}, "
@@ -158,7 +158,7 @@ class GradcheckReport:
                 f"{float(np.max(row.noise)):>8.1e}"
             )
             if self.replicas > 1:
-                line += f"  {row.worst_replica:>13d}"
+                line += f"  {row.worst_replica + 1:>13d}"  # replicas counted from 1
             if not row.passes(self.threshold):
                 line += "  <-- wrong"
             lines.append(line)

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any, TextIO
 
 from backprop86.cli.args import Parser, UsageError
 from backprop86.errors import Backprop86Error
+from backprop86.switches import check_environment
 from backprop86.version import __version__
 
 #: Subcommands, in the order ``--help`` lists them, and their modules.
@@ -72,12 +75,58 @@ def _show_notes() -> None:
     log.setLevel(logging.INFO)
 
 
+class _StdoutGuard:
+    """Standard output that survives a reader who stops early (``| head``, quitting ``less``).
+
+    Tables go to stdout before a command writes its files; if the reader has gone, the
+    first write raises ``BrokenPipeError``. Instead of ending the command there (and
+    losing ``--json``, ``--weights``, models not yet written), stdout is pointed at the
+    null device and the command carries on to the end.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._to_null()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_null()
+
+    def _to_null(self) -> None:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, self._stream.fileno())
+        finally:
+            os.close(null)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``backprop86`` command."""
     _show_notes()
+    stdout = sys.stdout
+    sys.stdout = _StdoutGuard(stdout)  # type: ignore[assignment]
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout = stdout
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         parser = build_parser(_command_in(argv))
         args = parser.parse_args(argv)
+        check_environment()  # a misspelt or mistyped BACKPROP86_* switch: one line, now
         if args.command is None:
             raise UsageError(
                 f"a command is required: one of {', '.join(COMMANDS)} (see `backprop86 --help`)"

@@ -1,4 +1,4 @@
-"""Progress of long runs on stderr, through tqdm when it is installed.
+"""Progress of long runs on stderr, through tqdm (a dependency; silent if it was removed).
 
 Progress is shown only when it is wanted — ``BACKPROP86_PROGRESS`` says so
 (``1``/``on``, ``0``/``off``, …: :func:`backprop86.switches.env_flag`), and when it
@@ -36,7 +36,7 @@ def sweep_bar(total: int, label: str, work: int) -> Iterator[Progress | None]:
         return
     try:
         from tqdm import tqdm
-    except ImportError:  # progress is optional
+    except ImportError:  # installed without its dependencies: run on, silently
         yield None
         return
     bar = tqdm(total=total, desc=label, unit="sweep", file=sys.stderr, leave=False, mininterval=0.2)

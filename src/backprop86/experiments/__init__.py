@@ -72,11 +72,14 @@ import numpy as np
 
 from backprop86.config import TrainConfig, parse_value, setting_names
 from backprop86.errors import ConfigError, FileFormatError
+from backprop86.experiments.schema import validate
 from backprop86.init import initialize
 from backprop86.io import read_text
-from backprop86.network import Group, Network, Projection
-from backprop86.switches import parse_bool, split_assignment
-from backprop86.tasks import Task, make_task
+from backprop86.network import Group, Network, Projection, chain, mlp_groups, size_of
+from backprop86.resources import PER_REPLICA, Estimate, Part, check, run_estimate, whole_number
+from backprop86.switches import assignments as split_assignments
+from backprop86.switches import parse_bool
+from backprop86.tasks import Task, make_task, task_shape
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
@@ -129,19 +132,62 @@ class Experiment:
         return dict(_resolve(self.split, self.params))
 
     def seeds(self, count: int | None = None) -> list[int]:
-        """The seeds of a run: the file's default, or ``count`` seeds from ``first``."""
+        """The seeds of a run: the file's default, or ``count`` seeds from ``first``.
+
+        The run they make is checked first (:meth:`check_size`): a count whose run
+        would not fit in memory is refused before anything is made.
+        """
         if count is None:
+            self.check_size(len(self.default_seeds))
             return list(self.default_seeds)
-        if count < 1:
-            raise ConfigError(f"--seeds must be a positive integer, got {count}")
+        count = whole_number("--seeds", count, 1)
+        self.check_size(count)
         return list(range(self.first_seed, self.first_seed + count))
 
-    def with_settings(self, assignments: Sequence[str]) -> Experiment:
-        """Apply ``key=value`` overrides: experiment parameters or TrainConfig fields."""
+    def estimate(self, replicas: int, *, training: bool = True) -> Estimate:
+        """The memory of a run of ``replicas`` seeds (:func:`backprop86.resources.run_estimate`),
+        from the sizes the file gives: neither the network nor the task is made (except a
+        task read from files, whose size only the files tell)."""
+        replicas = whole_number("replicas", replicas, 1)
+        spec = dict(_resolve(self.task_spec, self.params))
+        name = spec.pop("name", None)
+        shape = task_shape(name, **spec) if isinstance(name, str) else None
+        if shape is None:
+            task = self.task()
+            shape = (task.n_cases, task.n_inputs, task.n_outputs)
+        cases, n_in, n_out = shape
+        params = {**self.params, "n_inputs": n_in, "n_outputs": n_out}
+        units, weights = network_size(_resolve(self.network_spec, params))
+        return run_estimate(replicas=replicas, cases=cases, inputs=n_in, outputs=n_out,
+                            units=units, params=weights, settings=self.config,
+                            training=training, per_replica_cases=bool(self.split))
+
+    def check_size(self, replicas: int, names: dict[str, str] | None = None, *,
+                   training: bool = True, what: str | None = None) -> None:
+        """Refuse, in one line, a run of ``replicas`` seeds that would not fit in memory
+        (:func:`backprop86.resources.check`). ``names`` names the settings as the caller's
+        command line does; by default the parameters that size the task and the network
+        are named as ``--set`` takes them."""
+        named = {"units": self._setters(self.network_spec, "the layer sizes"),
+                 "cases": self._setters(self.task_spec, "")}
+        kind = "a run" if training else "a gradient check"
+        check(self.estimate(replicas, training=training),
+              what or f"{kind} of {self.name} with {replicas:,} replica{'s' * (replicas != 1)}",
+              {**named, **(names or {})})
+
+    def _setters(self, spec: Any, otherwise: str) -> str:
+        """``--set hidden`` for the integer parameters ``spec`` refers to (``"$hidden"``);
+        ``otherwise`` when it refers to none."""
+        found = [k for k, v in self.params.items() if isinstance(v, int)
+                 and not isinstance(v, bool) and _mentions_param(spec, k)]
+        return " or ".join(f"--set {k}" for k in found) if found else otherwise
+
+    def with_settings(self, assignments: Sequence[str], option: str = "--set") -> Experiment:
+        """Apply ``key=value`` overrides: experiment parameters or TrainConfig fields; a key
+        given twice is refused (``option`` names where they came from in the message)."""
         params = dict(self.params)
         train_changes: list[str] = []
-        for item in assignments:
-            key, text = split_assignment(item)
+        for key, text in split_assignments(assignments, option):
             if key in params:
                 params[key] = _parse_param(key, text.strip(), params[key])
             elif key in setting_names():
@@ -162,6 +208,23 @@ class Experiment:
         return _claims_for(
             self.raw.get("published", {}), {**self.config.to_dict(), **self.params}
         )
+
+    @property
+    def unjudged(self) -> list[str]:
+        """The claims that do not apply to this run, each in words with the reason: its
+        ``when`` names a value this run's parameters or settings do not have."""
+        current = {**self.config.to_dict(), **self.params}
+        tables = self.raw.get("published", {})
+        tables = tables if isinstance(tables, list) else [tables] if tables else []
+        out = []
+        for table in tables:
+            when = table.get("when", {}) if isinstance(table, dict) else {}
+            differ = [f"{k} = {v!r} (this run: {current.get(k)!r})" for k, v in when.items()
+                      if current.get(k) != v]
+            if differ:
+                what = table.get("what") or table.get("metric") or "a published value"
+                out.append(f"not judged: {what} — the claim holds for {', '.join(differ)}")
+        return out
 
     @property
     def published(self) -> dict[str, Any]:
@@ -185,18 +248,29 @@ def _mentions(value: Any, names: tuple[str, ...]) -> bool:
     return False
 
 
+def _mentions_param(value: Any, key: str) -> bool:
+    """Whether ``value`` (a table, list or string, recursively) refers to parameter ``key``."""
+    if isinstance(value, str):
+        match = _PARAM_REF.fullmatch(value)
+        return bool(match) and match.group(1) == key
+    if isinstance(value, dict):
+        return any(_mentions_param(v, key) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions_param(v, key) for v in value)
+    return False
+
+
 def _parse_param(key: str, text: str, current: Any) -> Any:
     """The text of parameter ``key``'s new value, read as the type of its ``current`` value."""
     if isinstance(current, bool):
         return parse_bool(text, key)
+    if isinstance(current, int):
+        return whole_number(key, text, low=None)
     try:
-        if isinstance(current, int):
-            return int(text)
         if isinstance(current, float):
             return float(text)
     except ValueError:
-        kind = {int: "an integer", float: "a number"}[type(current)]
-        raise ConfigError(f"{key} must be {kind}, got {text!r}") from None
+        raise ConfigError(f"{key} must be a number, got {text!r}") from None
     return text
 
 
@@ -256,6 +330,21 @@ def _known_keys(table: Any, known: tuple[str, ...], where: str,
         raise ConfigError(f"{where} {table!r} lacks {', '.join(missing)}")
 
 
+def _check_network_keys(spec: Any, label: str) -> None:
+    """The keys of a ``[network]`` table and of its groups and projections (on reading)."""
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{label}: [network] must be a table, got {spec!r}")
+    _known_keys(spec, _CHAIN_KEYS if "sizes" in spec else _GRAPH_KEYS, f"{label}: [network]")
+    for key, known, required in (("groups", _GROUP_KEYS, ("name", "size")),
+                                 ("projections", _PROJECTION_KEYS, ("from", "to"))):
+        tables = spec.get(key, [])
+        if not isinstance(tables, list):
+            raise ConfigError(f"{label}: [network] {key} must be an array of tables, "
+                              f"got {tables!r}")
+        for table in tables:
+            _known_keys(table, known, f"{label}: [[network.{key}]]", required=required)
+
+
 def build_network(spec: dict[str, Any], *, replicas: int = 1, dtype: str = "float64") -> Network:
     """A network from a ``[network]`` table: a chain (``sizes``) or explicit groups, projections.
 
@@ -263,6 +352,21 @@ def build_network(spec: dict[str, Any], *, replicas: int = 1, dtype: str = "floa
     (activity of non-input units at step 0), ``clamp = {group = [steps]}``,
     ``target_steps = {group = [steps]}`` and, per projection, ``delay = 0 | 1``
     (default 1 for a projection back to an earlier group or to itself)."""
+    groups, projections = network_parts(spec)
+    return Network(groups, projections, replicas=replicas, outputs=spec.get("outputs"),
+                   dtype=dtype, steps=spec.get("steps", 1), clamp=spec.get("clamp"),
+                   target_steps=spec.get("target_steps"), initial=spec.get("initial", 0.0))
+
+
+def network_size(spec: dict[str, Any]) -> tuple[int, int]:
+    """``(units, parameters)`` per replica of the network a ``[network]`` table describes
+    (:func:`backprop86.network.size_of`; a recurrent net's units counted once per step of
+    its history), without making its weights."""
+    return size_of(*network_parts(spec), steps=spec.get("steps", 1))
+
+
+def network_parts(spec: dict[str, Any]) -> tuple[list[Group], list[Projection]]:
+    """The groups and projections of a ``[network]`` table, checked key by key."""
     _known_keys(spec, _CHAIN_KEYS if "sizes" in spec else _GRAPH_KEYS, "[network]")
     if "sizes" in spec:
         last = len(spec["sizes"]) - 1
@@ -270,14 +374,10 @@ def build_network(spec: dict[str, Any], *, replicas: int = 1, dtype: str = "floa
         for s in sizes:
             if isinstance(s, bool) or not isinstance(s, int) or s < 0:
                 raise ConfigError(f"layer sizes must be integers ≥ 0, got {spec['sizes']}")
-        return Network.mlp(
-            sizes,
-            activation=spec.get("activation", "logistic"),
-            output_activation=spec.get("output_activation"),
-            bias=bool(spec.get("bias", True)),
-            replicas=replicas,
-            dtype=dtype,
-        )
+        groups = mlp_groups(sizes, activation=spec.get("activation", "logistic"),
+                            output_activation=spec.get("output_activation"),
+                            bias=bool(spec.get("bias", True)))
+        return groups, chain(g.name for g in groups)
     groups = []
     for g in spec.get("groups", []):
         _known_keys(g, _GROUP_KEYS, "[[network.groups]]", required=("name", "size"))
@@ -296,9 +396,7 @@ def build_network(spec: dict[str, Any], *, replicas: int = 1, dtype: str = "floa
         if not isinstance(spec.get(key, {}), dict):
             raise ConfigError(f"[network] {key} must be a table {{group = [steps]}}, "
                               f"got {spec[key]!r}")
-    return Network(groups, projections, replicas=replicas, outputs=spec.get("outputs"),
-                   dtype=dtype, steps=spec.get("steps", 1), clamp=spec.get("clamp"),
-                   target_steps=spec.get("target_steps"), initial=spec.get("initial", 0.0))
+    return groups, projections
 
 
 # ----------------------------------------------------------------------------
@@ -328,17 +426,21 @@ def load(name_or_path: str | Path, _chain: tuple[str, ...] = ()) -> Experiment:
         path = packaged[text]
     elif text.endswith(".toml") or Path(text).exists():
         path = Path(text)
-        if not path.is_file():
+        if not path.exists() and not path.is_symlink():
             raise ConfigError(f"no experiment file {path}")
     else:
         raise ConfigError(
             f"unknown experiment {text!r}; expected one of {', '.join(packaged)} "
             "or the path of a .toml file (see `backprop86 list`)"
         )
+    document = read_text(path, "experiment")
     try:
-        raw = tomllib.loads(read_text(path))
+        raw = tomllib.loads(document)
     except tomllib.TOMLDecodeError as exc:
         raise FileFormatError(f"{path} is not valid TOML: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # a 5000-digit integer; arrays nested too deep
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise FileFormatError(f"{path} is not usable TOML ({reason})") from None
     return from_dict(_extended(raw, (*_chain, text)), path)
 
 
@@ -375,17 +477,11 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 def from_dict(raw: dict[str, Any], path: Path | None = None) -> Experiment:
     """Build an :class:`Experiment` from a parsed TOML document."""
     label = str(path) if path else "experiment"
-    known = {"name", "title", "source", "params", "task", "network", "train", "seeds",
-             "published", "deviations", "checks", "split", "quick", "extends",
-             "variants", "series", "compare", "reproduce"}
-    unknown = set(raw) - known
-    if unknown:
-        raise ConfigError(
-            f"{label}: unknown top-level keys {sorted(unknown)}; expected {sorted(known)}"
-        )
     for key in ("name", "task", "network"):
         if key not in raw:
             raise ConfigError(f"{label}: missing {key!r}")
+    validate(raw, label)
+    _check_network_keys(raw["network"], label)
     config = _resolve_paths(TrainConfig.from_dict(raw.get("train", {})), path)
     seeds = raw.get("seeds", {})
     exp = Experiment(
@@ -414,6 +510,9 @@ def _default_seeds(seeds: dict[str, Any]) -> tuple[int, ...]:
         count = seeds["count"]
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ConfigError(f"[seeds] count must be a positive integer, got {count!r}")
+        count = whole_number("[seeds] count", count, 1)
+        check(Estimate((Part("the seeds", count * PER_REPLICA, ("replicas",)),)),
+              f"[seeds] count = {count:,}", {"replicas": "[seeds] count"})
         return tuple(range(first, first + count))
     return tuple(int(s) for s in seeds.get("default", [first]))
 

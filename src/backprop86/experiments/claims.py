@@ -87,6 +87,9 @@ RULES = {
     ),
 }
 
+#: The kinds of claim, each with its rule in :data:`RULES`.
+KINDS = ("exact", "single-run", "median", "upper-bound", "rate", "about-rate", "check")
+
 #: Replicas that must show a structure before it is "within the distribution": one could be
 #: a fluke of one seed (parity 5-bit: 1 of 23).
 CHECK_MIN_COUNT = 3
@@ -113,7 +116,7 @@ def judge(claim: dict[str, Any], run: Run) -> dict[str, Any] | None:
     else:
         raise ConfigError(
             f"experiment {run.experiment.name!r}: unknown claim kind {kind!r}; expected one of "
-            f"{', '.join(RULES)}"
+            f"{', '.join(KINDS)}"
         )
     out["kind"] = kind
     out["source"] = claim.get("source", run.experiment.source)

@@ -15,8 +15,38 @@ from pathlib import Path
 import numpy as np
 
 from backprop86 import plots
+from backprop86.experiments import Experiment
 from backprop86.experiments.runner import Run
 from backprop86.experiments.series import SeriesRun
+
+#: Readable axis names of the parameters a series or a sweep varies.
+AXIS_NAMES = {"hidden": "hidden units H", "lr": "learning rate η", "momentum": "momentum α",
+              "init_scale": "initial weight range"}
+
+
+def axis_name(key: str) -> str:
+    """``hidden`` → ``hidden units H``; a key without a name stays as it is."""
+    return AXIS_NAMES.get(key, key)
+
+
+def time_unit(exp: Experiment) -> str:
+    """The unit in which the experiment's claims count training time: ``presentations``
+    when a claim (a ``[published]`` entry or a ``[[series]]``) speaks of presentations of
+    each pattern, as the PDP chapter does, else ``sweeps``. One presentation of each
+    pattern is one sweep: the unit names the same count in the source's words."""
+    published = exp.raw.get("published", [])
+    claims = published if isinstance(published, list) else [published]
+    texts = [str(c.get(k, "")) for c in [*claims, *exp.raw.get("series", [])]
+             if isinstance(c, dict) for k in ("what", "published", "source")]
+    return "presentations" if any("presentation" in t.lower() for t in texts) else "sweeps"
+
+
+def time_axis(exp: Experiment) -> str:
+    """An axis that counts sweeps, in the claim's unit: ``presentations of each pattern
+    (sweeps)`` or ``sweeps through the training set``."""
+    if time_unit(exp) == "presentations":
+        return "presentations of each pattern (sweeps)"
+    return "sweeps through the training set"
 
 
 def picks(run: Run) -> list[tuple[str, int]]:
@@ -80,11 +110,14 @@ def draw_series(series: list[SeriesRun], folder: str | Path, stem: str) -> list[
     written: list[Path] = []
     for s in series:
         iqrs = [tuple(q) if q else None for q in s.iqrs()]
+        exp = s.runs[0].experiment
+        event = {"sweeps_to_stop": "to stop", "sweeps_to_solve": "to solve"}.get(s.metric, "")
         written += plots.trend(
             Path(folder) / f"{stem}-{s.spec['param']}",
             [float(v) for v in s.values], s.medians(), iqrs,  # type: ignore[arg-type]
             published=[(float(a), float(b)) for a, b in s.spec.get("points", [])],
-            xlabel=s.spec["param"], ylabel=s.metric.replace("_", " "),
+            xlabel=axis_name(s.spec["param"]),
+            ylabel=f"{time_axis(exp).split(' through')[0]} {event}, median (IQR)".strip(),
             title=f"{stem}: {s.name}",
         )
     return [p for p in written if p.suffix == ".png"]

@@ -26,9 +26,9 @@ import numpy as np
 
 from backprop86.errors import ConfigError
 from backprop86.experiments import Experiment
+from backprop86.experiments.schema import PEERS
 from backprop86.tasks import Task
 
-PEERS = ("MLPClassifier",)
 #: backprop86's activation names → MLPClassifier's.
 _ACTIVATIONS = {"logistic": "logistic", "tanh": "tanh", "relu": "relu", "linear": "identity"}
 

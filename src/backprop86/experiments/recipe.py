@@ -22,7 +22,7 @@ from typing import Any
 
 from backprop86.config import TrainConfig
 from backprop86.errors import Backprop86Error, FileFormatError
-from backprop86.experiments import DATA_DIR, Experiment, from_dict, load
+from backprop86.experiments import DATA_DIR, Experiment, from_dict, load, names
 
 
 def recipe(exp: Experiment, seeds: Sequence[int]) -> dict[str, Any]:
@@ -58,6 +58,7 @@ def rebuild(record: Mapping[str, Any], label: str = "the record") -> tuple[Exper
     table = record.get("experiment_table")
     if table is not None and not isinstance(table, dict):
         raise FileFormatError(f"{label}: experiment_table must be a JSON object")
+    check_name(record["experiment"], table, label)
     file = record.get("experiment_file")
     path = Path(file) if file else None
     try:
@@ -80,6 +81,22 @@ def rebuild(record: Mapping[str, Any], label: str = "the record") -> tuple[Exper
             f"{label} cannot be rebuilt: its experiment table is malformed ({exc!r})"
         ) from None
     return exp, seeds
+
+
+def check_name(name: Any, table: Mapping[str, Any] | None, label: str) -> None:
+    """The record's experiment name must be the name in its experiment table, or, when it
+    has none, a shipped experiment's: else one clear error."""
+    if not isinstance(name, str) or not name:
+        raise FileFormatError(f"{label}: experiment must be an experiment's name, got {name!r}")
+    if table:
+        if table.get("name") != name:
+            raise FileFormatError(
+                f"{label}: the experiment is named {name!r} but its experiment_table is "
+                f"{table.get('name')!r}; expected the two to agree (was the file edited?)")
+    elif name not in names():
+        raise FileFormatError(
+            f"{label}: unknown experiment {name!r} and no experiment_table to rebuild it from; "
+            f"expected a shipped experiment ({', '.join(names())}) or a record with its table")
 
 
 def _without_init_file(table: Mapping[str, Any]) -> dict[str, Any]:

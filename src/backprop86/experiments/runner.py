@@ -57,14 +57,21 @@ class Run:
         return int(self.result.sweeps.max(initial=0))
 
     @property
+    def interrupted(self) -> bool:
+        """Whether Ctrl-C stopped the run before it finished: its numbers are partial."""
+        return bool(self.result.interrupted)
+
+    @property
     def verdict(self) -> dict[str, Any] | None:
-        """The verdict on the first claim that applies (``None`` when there is none)."""
-        return judge(self.experiment.published, self)
+        """The verdict on the first claim that applies (``None`` when there is none, or when
+        the run was interrupted: no verdict is given on partial numbers)."""
+        return None if self.interrupted else judge(self.experiment.published, self)
 
     @property
     def verdicts(self) -> list[dict[str, Any]]:
-        """Verdicts on every published claim that applies (:mod:`backprop86.experiments.claims`)."""
-        return judge_all(self)
+        """Verdicts on every published claim that applies (:mod:`backprop86.experiments.claims`);
+        none for an interrupted run."""
+        return [] if self.interrupted else judge_all(self)
 
     def to_json(self) -> dict[str, Any]:
         """The machine-readable record: experiment, config, versions, summary, replicas."""
@@ -235,14 +242,34 @@ def format_run(run_: Run) -> str:
         lines += ["", *_labelled(heldout_rows(s["heldout"]))]
     if run_.checks:
         lines += ["", "checks:", *check_lines(run_)]
+    lines += _verdicts_and_notes(run_)
+    return "\n".join(lines)
+
+
+def interrupted_line(sweep: int) -> str:
+    """What is printed instead of verdicts when Ctrl-C stopped a run: ``interrupted at sweep
+    1,234: no verdict``."""
+    return f"interrupted at sweep {sweep:,}: no verdict"
+
+
+def _verdicts_and_notes(run_: Run) -> list[str]:
+    """The end of a run's table: its verdicts (or, interrupted, :func:`interrupted_line`
+    in their place), the deviations, the trainer's notes, the engine."""
+    exp, lines = run_.experiment, []
     for v in run_.verdicts:
         lines += ["", *claim_lines(v)]
+    if exp.unjudged:
+        lines += ["", *exp.unjudged]
+    notes = run_.result.notes
+    if run_.interrupted:  # the trainer's own "interrupted at sweep N" note says no more
+        lines += ["", interrupted_line(run_.sweeps_done)]
+        notes = [n for n in notes if not n.startswith("interrupted at sweep")]
     if exp.deviations:
         lines += ["", "deviations from the source:"] + [f"  - {d}" for d in exp.deviations]
-    if run_.result.notes:
-        lines += ["", *run_.result.notes]
+    if notes:
+        lines += ["", *notes]
     lines += ["", engine_line(run_.result.engine, run_.result.why_not)]
-    return "\n".join(lines)
+    return lines
 
 
 def accuracy_text(m: dict[str, Any]) -> str:
@@ -290,13 +317,7 @@ def _format_test_run(run_: Run) -> str:
             table.append((name, accuracy_text(mean_ci(peer["test_accuracy"])),
                           f"{peer['seconds']:.2f} s, one seed after another"))
         lines += fmt.table(table, "<<<", indent="  ")
-    for v in run_.verdicts:
-        lines += ["", *claim_lines(v)]
-    if exp.deviations:
-        lines += ["", "deviations from the source:"] + [f"  - {d}" for d in exp.deviations]
-    if run_.result.notes:
-        lines += ["", *run_.result.notes]
-    lines += ["", engine_line(run_.result.engine, run_.result.why_not)]
+    lines += _verdicts_and_notes(run_)
     return "\n".join(lines)
 
 

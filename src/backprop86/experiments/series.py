@@ -42,7 +42,7 @@ from backprop86.analysis.statistics import median_ci
 from backprop86.analysis.summary import SWEEP_METRICS, sweeps_to
 from backprop86.errors import ConfigError
 from backprop86.experiments import Experiment
-from backprop86.experiments.runner import Run, engine_lines, run
+from backprop86.experiments.runner import Run, engine_lines, interrupted_line, run
 from backprop86.train import Progress
 
 #: |Spearman ρ| at least this for a trend to count as reproduced.
@@ -87,8 +87,19 @@ class SeriesRun:
         values = [sweeps_to(self.metric, r.result) for r in self.runs]
         return [float(v.mean()) if v.size else None for v in values]
 
-    def verdict(self) -> dict[str, Any]:
-        return trend_verdict(self)
+    @property
+    def interrupted(self) -> bool:
+        """Whether Ctrl-C stopped the series: its last point is partial, later ones missing."""
+        return any(r.interrupted for r in self.runs)
+
+    @property
+    def sweeps_done(self) -> int:
+        """The sweep at which the last point stopped (where Ctrl-C stopped it, if it did)."""
+        return self.runs[-1].sweeps_done if self.runs else 0
+
+    def verdict(self) -> dict[str, Any] | None:
+        """The trend verdict; ``None`` for an interrupted series (no verdict on partial data)."""
+        return None if self.interrupted else trend_verdict(self)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -106,6 +117,7 @@ class SeriesRun:
             "published_points": self.spec.get("points", []),
             "source": self.spec.get("source"),
             "verdict": self.verdict(),
+            "interrupted": self.interrupted,
             "points": [r.to_json() for r in self.runs],
         }
 
@@ -131,18 +143,38 @@ def series_specs(exp: Experiment) -> list[dict[str, Any]]:
 def run_series(
     exp: Experiment, spec: dict[str, Any], seeds: list[int], progress: Progress | None = None
 ) -> SeriesRun:
-    """Run ``exp`` (with the series' fixed settings) at every value of its parameter."""
-    base = exp.with_settings(list(spec.get("set", [])))
-    runs = []
-    for value in spec["values"]:
-        point = base.with_settings([f"{spec['param']}={value}"])
+    """Run ``exp`` (with the series' fixed settings) at every value of its parameter.
+
+    A point stopped by Ctrl-C ends the series there: its values are those run.
+    """
+    runs: list[Run] = []
+    for point in series_points(exp, spec):
         runs.append(run(point, seeds, progress=progress))
-    return SeriesRun(spec, list(spec["values"]), runs)
+        if runs[-1].interrupted:
+            break
+    return SeriesRun(spec, list(spec["values"])[:len(runs)], runs)
+
+
+def series_points(exp: Experiment, spec: dict[str, Any]) -> list[Experiment]:
+    """``exp`` with the series' fixed settings, at every value of its parameter."""
+    base = exp.with_settings(list(spec.get("set", [])))
+    return [base.with_settings([f"{spec['param']}={value}"]) for value in spec["values"]]
 
 
 def run_all(exp: Experiment, seeds: list[int], progress: Progress | None = None) -> list[SeriesRun]:
-    """Every series of ``exp``."""
-    return [run_series(exp, spec, seeds, progress) for spec in series_specs(exp)]
+    """Every series of ``exp``; every point is checked to fit in memory before any trains, and
+    Ctrl-C ends the list at the series it stopped."""
+    specs = series_specs(exp)
+    for spec in specs:
+        for value, point in zip(spec["values"], series_points(exp, spec), strict=True):
+            point.check_size(len(seeds), what=f"a run of {exp.name} at {spec['param']}={value} "
+                                              f"with {len(seeds):,} seed{'s' * (len(seeds) != 1)}")
+    out: list[SeriesRun] = []
+    for spec in specs:
+        out.append(run_series(exp, spec, seeds, progress))
+        if out[-1].interrupted:
+            break
+    return out
 
 
 # ----------------------------------------------------------------------------
@@ -245,6 +277,12 @@ def format_series(s: SeriesRun) -> str:
         ])
     lines = [head, *fmt.table(rows, ">" * 6, widths=SERIES_WIDTHS, indent="  ")]
     v = s.verdict()
+    if v is None:
+        if s.spec.get("published"):
+            lines.append(f"  published   {s.spec['published']}  ({s.spec.get('source', '')})")
+        lines.append(f"  {interrupted_line(s.sweeps_done)} (at {s.spec['param']} = "
+                     f"{s.values[-1]})")
+        return "\n".join(lines)
     if v["log2_fit"] is not None:
         a, b = v["log2_fit"]
         lines.append(f"  fit: median = {a:,.0f} {'−' if b < 0 else '+'} {abs(b):,.1f}·log₂"

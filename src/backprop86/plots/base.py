@@ -8,6 +8,8 @@ backend, and never touch pyplot's global state or the user's chosen backend.
 
 from __future__ import annotations
 
+import math
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,11 +38,16 @@ def new_figure(size: tuple[int, int]) -> Figure:
 
 
 def save(fig: Figure, path: str | Path) -> list[Path]:
-    """Write ``fig`` as ``path.png`` and ``path.svg`` (Agg renders the PNG); return the paths."""
+    """Write ``fig`` as ``path.png`` and ``path.svg`` (Agg renders the PNG); return the paths.
+
+    The figure's size is a minimum: when its titles, labels or tick labels do not fit
+    in it, it grows until they do (:func:`fit_contents`), so nothing is cut off.
+    """
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
+    fit_contents(fig)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     written = []
@@ -51,6 +58,35 @@ def save(fig: Figure, path: str | Path) -> list[Path]:
             fig.savefig(out, format=fmt, dpi=DPI, metadata=_metadata(fmt))
             written.append(out)
     return written
+
+
+#: Room kept between the outermost text and the figure's edge, inches.
+EDGE = 0.04
+
+
+def fit_contents(fig: Figure, tries: int = 8) -> None:
+    """Grow ``fig`` (never shrink it) until every artist, text included, lies inside it.
+
+    Constrained layout fits the axes to the figure, but when the figure is too small
+    for its labels (long, rotated tick labels under many panels) they spill over the
+    edge and would be cut from the saved image; each try adds the overflow (and half
+    as much again) and lays the figure out again.
+    """
+    renderer = fig.canvas.get_renderer()
+    for _ in range(tries):
+        with warnings.catch_warnings():  # a layout with no room left is what this mends
+            warnings.filterwarnings("ignore", "constrained_layout not applied", UserWarning)
+            fig.draw_without_rendering()  # runs the layout
+        inside = fig.get_tightbbox(renderer)  # inches, from the figure's lower left corner
+        width, height = fig.get_size_inches()
+        grow_x = max(0.0, EDGE - inside.x0) + max(0.0, inside.x1 - width + EDGE)
+        grow_y = max(0.0, EDGE - inside.y0) + max(0.0, inside.y1 - height + EDGE)
+        if grow_x <= 1 / DPI and grow_y <= 1 / DPI:  # less than a pixel
+            return
+        # half as much again: a label centred on axes that widen moves as they do
+        # (in whole pixels, so that the PNG holds the whole figure)
+        fig.set_size_inches(math.ceil((width + 1.5 * grow_x) * DPI) / DPI,
+                            math.ceil((height + 1.5 * grow_y) * DPI) / DPI)
 
 
 def _metadata(fmt: str) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Hinton diagrams, the 1986 papers' way of drawing weights and activities.
 
 A white square is a positive value, a black one negative, its area proportional
-to the magnitude, on a grey ground.
+to the magnitude, on a grey ground. The largest square is :data:`MAX_SIDE` of its
+cell, so two neighbouring full-size squares stay apart by a strip of ground.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ from backprop86.plots.base import new_figure, save
 
 if TYPE_CHECKING:  # pragma: no cover
     from backprop86.network import Network
+
+#: Side of the largest square (``|w| = scale``) as a fraction of its cell: the rest is the
+#: gap that keeps two neighbouring full-size squares distinct.
+MAX_SIDE = 0.8
+#: Pixels per character of a tick label (the "small" font), to make room for the labels.
+CHAR_PX = 7
 
 
 def hinton(
@@ -42,7 +49,7 @@ def hinton(
     scale = float(scale if scale is not None else np.abs(M).max(initial=0.0)) or 1.0
     ax.add_patch(Rectangle((-0.5, -0.5), cols, rows, facecolor="#8c8c8c", edgecolor="none"))
     for (i, j), w in np.ndenumerate(M):
-        side = 0.95 * np.sqrt(min(abs(w) / scale, 1.0))
+        side = MAX_SIDE * np.sqrt(min(abs(w) / scale, 1.0))
         if side > 0:
             ax.add_patch(Rectangle((j - side / 2, i - side / 2), side, side,
                                    facecolor="white" if w > 0 else "black", edgecolor="none"))
@@ -95,7 +102,10 @@ def hinton_weights(
     cols = max(M.shape[1] for M, _ in mats)
     rows = sum(M.shape[0] for M, _ in mats)
     cell = max(14, min(44, (width - 160) // max(cols, 1)))
-    height = max(220, min(1600, 120 + rows * cell + 70 * len(mats)))
+    # each panel: its rows, its title, and its column labels (rotated when long)
+    below = [CHAR_PX * max(map(len, labels)) if max(map(len, labels)) > 3 else 20
+             for _, labels in mats]
+    height = max(220, 90 + rows * cell + sum(30 + b for b in below))
     fig = new_figure((width, height))
     axes = fig.subplots(len(mats), 1, squeeze=False,
                         height_ratios=[M.shape[0] + 1.5 for M, _ in mats])[:, 0]

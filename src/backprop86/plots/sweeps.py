@@ -23,6 +23,7 @@ def error_curves(
     *,
     title: str,
     ylabel: str = "error",
+    xlabel: str = "sweeps through the training set",
     size: tuple[int, int] = (700, 450),
 ) -> list[Path]:
     """The error over sweeps of many seeds: median with 25–75 % and 5–95 % bands.
@@ -30,7 +31,9 @@ def error_curves(
     ``sweeps``: ``(K,)`` sweep numbers (1-based, increasing); ``curves``:
     ``(R, K)`` error of each replica at those sweeps (NaN once it stopped);
     ``solved``: ``(R,)``. Solved and failed replicas are drawn separately, the
-    failures in red, so a plateau of stuck seeds stands out from the rest.
+    failures in red, so a plateau of stuck seeds stands out from the rest. ``xlabel``
+    names the sweeps in the unit of the experiment's claims (e.g. "presentations of
+    each pattern (sweeps)").
     """
     sweeps = np.asarray(sweeps, dtype=float)
     curves = np.asarray(curves, dtype=float)
@@ -60,7 +63,7 @@ def error_curves(
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(sweeps[0], sweeps[-1])
-    ax.set_xlabel("sweep through the training set (log scale)")
+    ax.set_xlabel(f"{xlabel} (log scale)")
     ax.set_ylabel(f"{ylabel} (log scale)")
     ax.set_title(title)
     ax.grid(True, which="major", alpha=0.3)

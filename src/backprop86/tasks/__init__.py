@@ -19,9 +19,9 @@ from backprop86.tasks import (
     shift,
     symmetry,
 )
-from backprop86.tasks.base import TASKS, Task, make_task, register
+from backprop86.tasks.base import TASKS, Task, make_task, register, task_shape
 
-__all__ = ["TASKS", "Task", "make_task", "register"]
+__all__ = ["TASKS", "Task", "make_task", "register", "task_shape"]
 
 #: The generator modules (imported for their registrations).
 GENERATORS = (arithmetic, boolean, digits, encoder, family, parity, shift, symmetry)

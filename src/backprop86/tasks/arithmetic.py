@@ -28,7 +28,17 @@ def from_bits(bits: np.ndarray) -> np.ndarray:
     return b @ weights
 
 
-@register("addition")
+def _addition_shape(bits: int = 2) -> tuple[int, int, int]:
+    bits = _bits(bits, "addition")
+    return 4**bits, 2 * bits, bits + 1
+
+
+def _negation_shape(bits: int = 3) -> tuple[int, int, int]:
+    bits = _bits(bits, "negation")
+    return 2 ** (bits + 1), bits + 1, bits
+
+
+@register("addition", _addition_shape)
 def addition(bits: int = 2) -> Task:
     """Two ``bits``-bit numbers in, their ``bits + 1``-bit sum out, every case.
 
@@ -47,7 +57,7 @@ def addition(bits: int = 2) -> Task:
     return Task(f"addition-{bits}", X, D, labels, description=f"sum of two {bits}-bit numbers")
 
 
-@register("negation")
+@register("negation", _negation_shape)
 def negation(bits: int = 3) -> Task:
     """PDP Table 9: the first input is a flag; the other ``bits`` are copied (flag 0) or negated.
 

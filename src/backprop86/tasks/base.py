@@ -14,6 +14,7 @@ import numpy as np
 
 from backprop86.arrays import Array
 from backprop86.errors import ConfigError, DataError, ShapeError
+from backprop86.resources import check, task_estimate
 
 
 def _numbers(task: str, what: str, value: object) -> Array:
@@ -142,24 +143,56 @@ class Task:
 
 TASKS: dict[str, Callable[..., Task]] = {}
 
+#: Each generator's sizes from its parameters, ``(cases, inputs, outputs)``, known before
+#: the cases are made (generators that read files have none).
+SHAPES: dict[str, Callable[..., tuple[int, int, int]]] = {}
 
-def register(name: str) -> Callable[[Callable[..., Task]], Callable[..., Task]]:
-    """Decorator: make a task generator available by ``name``."""
+
+def register(
+    name: str, shape: Callable[..., tuple[int, int, int]] | None = None
+) -> Callable[[Callable[..., Task]], Callable[..., Task]]:
+    """Decorator: make a task generator available by ``name``; ``shape(**params)`` gives
+    its ``(cases, inputs, outputs)`` without making the cases (checking the parameters as
+    the generator does), so that a size too large is refused before anything is made."""
 
     def deco(fn: Callable[..., Task]) -> Callable[..., Task]:
         TASKS[name] = fn
+        if shape is not None:
+            SHAPES[name] = shape
         return fn
 
     return deco
 
 
-def make_task(name: str, **params: object) -> Task:
-    """Build the task ``name`` with generator parameters ``params``."""
+def _generator(name: str) -> Callable[..., Task]:
     try:
-        generator = TASKS[name]
+        return TASKS[name]
     except KeyError:
         known = ", ".join(sorted(TASKS))
         raise ConfigError(f"unknown task {name!r}; expected one of {known}") from None
+
+
+def task_shape(name: str, **params: object) -> tuple[int, int, int] | None:
+    """``(cases, inputs, outputs)`` of the task ``name`` with ``params``, without making it;
+    ``None`` when its generator reads them from files, or when ``params`` do not fit its
+    signature (the generator then says so)."""
+    _generator(name)
+    if name not in SHAPES:
+        return None
+    try:
+        return SHAPES[name](**params)
+    except TypeError:
+        return None
+
+
+def make_task(name: str, **params: object) -> Task:
+    """Build the task ``name`` with generator parameters ``params``; a task whose cases would
+    not fit in memory is refused before they are made (:mod:`backprop86.resources`)."""
+    generator = _generator(name)
+    shape = task_shape(name, **params)
+    if shape is not None:
+        check(task_estimate(*shape), f"task {name!r} with {shape[0]:,} cases",
+              {"cases": " or ".join(params) or "its parameters"})
     try:
         return generator(**params)
     except TypeError as exc:

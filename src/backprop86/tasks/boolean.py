@@ -17,7 +17,11 @@ def all_binary(n: int) -> np.ndarray:
     return np.array(list(itertools.product((0, 1), repeat=n)), dtype=np.float64)
 
 
-@register("xor")
+def _xor_shape() -> tuple[int, int, int]:
+    return 4, 2, 1
+
+
+@register("xor", _xor_shape)
 def xor() -> Task:
     """XOR (PDP Table 1): 00→0, 01→1, 10→1, 11→0."""
     X = all_binary(2)

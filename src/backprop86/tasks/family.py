@@ -136,7 +136,11 @@ def cases() -> list[tuple[str, str, tuple[str, ...]]]:
     return out
 
 
-@register("family_trees")
+def _shape() -> tuple[int, int, int]:
+    return len(cases()), len(PEOPLE) + len(RELATIONS), len(PEOPLE)
+
+
+@register("family_trees", _shape)
 def family_trees() -> Task:
     """All 104 family-tree cases: inputs ``(104, 24 + 12)``, targets ``(104, 24)``.
 

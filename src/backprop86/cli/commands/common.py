@@ -22,10 +22,16 @@ def add_json_arg(p: argparse.ArgumentParser) -> None:
 
 
 def require_matplotlib(who_needs: str, prog: str, hint: str = "") -> None:
-    """Stop with one line (exit 2) before any work when matplotlib is not installed:
-    ``"--plot needs matplotlib: pip install …"``; ``hint`` names another way out."""
+    """Stop with one line (exit 2) before any work when matplotlib cannot be imported.
+
+    matplotlib is a dependency of backprop86, so this happens only in an install made
+    without its dependencies (``pip install --no-deps``) or after it was removed:
+    ``"--plot needs matplotlib, a dependency of backprop86 missing here: pip install
+    matplotlib"``; ``hint`` names another way out.
+    """
     if importlib.util.find_spec("matplotlib") is None:
-        raise UsageError(f"{who_needs} matplotlib: pip install 'backprop86[plots]'{hint}", prog)
+        raise UsageError(f"{who_needs} matplotlib, a dependency of backprop86 missing here: "
+                         f"pip install matplotlib{hint}", prog)
 
 
 def experiment_from(args: argparse.Namespace) -> Experiment:

@@ -15,7 +15,9 @@ column: text in it, or at most :data:`MAX_INTEGER_CLASSES` distinct integers,
 means classes; other numbers mean regression. The line ``task: …`` says which
 and why. Every problem with the data or the destination is found before
 training and reported in one line (exit 2); an existing model is replaced only
-when the new one is complete.
+when the new one is complete: Ctrl-C saves the partly trained model as
+``MODEL.partial.npz`` and ``MODEL.partial.json`` (and ``--json`` as
+``PATH.partial.json``), never over a complete one, and exits 130.
 """
 
 from __future__ import annotations
@@ -28,10 +30,13 @@ import numpy as np
 from backprop86 import data_files, fmt, supervised
 from backprop86.cli.args import UsageError, positive_int
 from backprop86.cli.commands.common import add_json_arg
+from backprop86.cli.interrupted import INTERRUPTED, output_path, say_partial
+from backprop86.cli.progress import sweep_bar
 from backprop86.config import TrainConfig
-from backprop86.errors import DataError
+from backprop86.errors import ConfigError, DataError
 from backprop86.experiments.runner import engine_line
-from backprop86.io import check_writable, save_json, versions
+from backprop86.io import Output, check_outputs, save_json, versions
+from backprop86.resources import SizeError, whole_number
 
 PROG = "backprop86 fit"
 #: A numeric target with at most this many distinct values, all integers, is taken as classes.
@@ -41,8 +46,11 @@ MAX_INTEGER_CLASSES = 10
 def hidden_sizes(text: str) -> tuple[int, ...]:
     """argparse type: ``"8"`` or ``"8,4"`` (one size per hidden group), ``"0"`` for none."""
     try:
-        sizes = tuple(int(p) for p in text.replace(" ", "").split(",") if p)
-    except ValueError:
+        sizes = tuple(whole_number("--hidden", p, 0) for p in text.replace(" ", "").split(",")
+                      if p)
+    except SizeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    except ConfigError:
         sizes = (-1,)
     if not sizes or any(s < 0 for s in sizes):
         raise argparse.ArgumentTypeError(
@@ -96,9 +104,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     weights, meta = supervised.model_paths(args.out)
-    for path in (weights, meta, args.json):
-        if path is not None:
-            check_writable(path)  # before training, not after it
+    check_outputs([Output("--out (weights)", weights), Output("--out (model)", meta),
+                   Output("--json", args.json)], [("DATA.csv", args.data)])  # before training
     if args.seed < 0:
         raise UsageError(f"--seed must be an integer ≥ 0, got {args.seed}", PROG)
     table = data_files.read_csv(args.data)
@@ -128,6 +135,8 @@ def main(args: argparse.Namespace) -> int:
         classes, index = [], None
         D = data_files.numbers(table, [args.target])
         output = "linear"
+    supervised.check_size(len(X), X.shape[1], args.hidden, D.shape[1], args.seeds, config,
+                          {"replicas": "--seeds", "units": "--hidden", "cases": "the rows"})
     seeds = list(range(args.seed, args.seed + args.seeds))
     if args.test_fraction > 0:
         train, test = supervised.validation_split(len(X), args.test_fraction, args.seed, index)
@@ -139,11 +148,14 @@ def main(args: argparse.Namespace) -> int:
     x_scale = supervised.Scaling.of(X[train])
     d_scale = supervised.Scaling.of(D[train]) if kind == "regression" else None
     Dt = D if d_scale is None else d_scale.apply(D)
-    fit = supervised.fit_best(
-        x_scale.apply(X[train]), Dt[train], kind=kind, hidden=args.hidden,
-        activation=args.activation, output=output, config=config, seeds=seeds,
-        validation_fraction=args.validation_fraction,
-    )
+    work = len(seeds) * config.max_sweeps * len(train)
+    with sweep_bar(config.max_sweeps, PROG, work) as progress:
+        fit = supervised.fit_best(
+            x_scale.apply(X[train]), Dt[train], kind=kind, hidden=args.hidden,
+            activation=args.activation, output=output, config=config, seeds=seeds,
+            validation_fraction=args.validation_fraction, progress=progress,
+        )
+    complete = not fit.result.interrupted
     model = supervised.Model(kind, inputs, args.target, classes, x_scale, d_scale, fit.net, {})
     print(f"{table.path}: {len(X)} rows, {len(inputs)} inputs ({', '.join(inputs)}), "
           f"target {args.target!r}")
@@ -159,11 +171,20 @@ def main(args: argparse.Namespace) -> int:
     model.record = {"data": str(args.data), "rows": {"train": len(train), "test": len(test)},
                     "config": config.to_dict(), "seeds": seeds, **record, "scores": scores,
                     "versions": versions()}
-    model.save(args.out)
-    print(f"model: {meta} and {weights}")
-    if args.json is not None:
-        save_json(args.json, {"model": str(meta), **model.record})
-    return 0
+    if not complete:
+        model.record["interrupted_at"] = fit.trainer.sweep
+    out = args.out if complete else weights.with_name(f"{weights.stem}.partial")
+    saved_weights, saved_meta = model.save(out)
+    print(f"model: {saved_meta} and {saved_weights}")
+    json_path = None if args.json is None else output_path(args.json, complete=complete)
+    if json_path is not None:
+        save_json(json_path, {"model": str(saved_meta), **model.record})
+    if complete:
+        return 0
+    print(f"\ninterrupted at sweep {fit.trainer.sweep:,}: the model is only partly trained")
+    say_partial(PROG, [(meta, saved_meta), (weights, saved_weights),
+                       *([(args.json, json_path)] if json_path is not None else [])])
+    return INTERRUPTED
 
 
 def decide_kind(table: data_files.Table, target: str, task: str) -> tuple[str, str]:

@@ -50,16 +50,22 @@ def main(args: argparse.Namespace) -> int:
     exp = experiment_from(args)
     cfg = exp.config
     first = exp.default_seeds[0] if args.seed is None else args.seed
-    seeds = [first + r for r in range(args.replicas)]
-    task = exp.task().coded(*cfg.targets)
     if args.weights is None:
+        exp.check_size(args.replicas, {"replicas": "--replicas"}, training=False)
+        seeds = [first + r for r in range(args.replicas)]
+        task = exp.task().coded(*cfg.targets)
         net = exp.initial_network(seeds)
-        where = f"initial weights ({cfg.init}) from seeds {', '.join(map(str, seeds))}"
+        where = (f"initial weights from {Path(cfg.init_file or '').name} (the same for every "
+                 f"replica)" if cfg.init == "file" else
+                 f"initial weights ({cfg.init}) from seeds {', '.join(map(str, seeds))}")
     else:
         replicas = checkpoint.weights_meta(args.weights).get("replicas")
         if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
             raise FileFormatError(f"{args.weights}: the weight file does not say how many "
                                   "replicas it holds")
+        exp.check_size(replicas, {"replicas": f"the replicas of {args.weights}"},
+                       training=False)
+        task = exp.task().coded(*cfg.targets)
         net = exp.network(replicas=replicas)
         checkpoint.load_weights(args.weights, net)
         where = f"weights from {args.weights} ({replicas} replica{'s' if replicas > 1 else ''})"

@@ -21,7 +21,7 @@ import numpy as np
 
 from backprop86 import data_files, supervised
 from backprop86.errors import DataError
-from backprop86.io import atomic_write, check_writable
+from backprop86.io import Output, atomic_write, check_outputs
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -36,8 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.out is not None:
-        check_writable(args.out)
+    check_outputs([Output("--out", args.out)],
+                  [("DATA.csv", args.data), *(("MODEL", p) for p in supervised.model_paths(
+                      args.model))])
     model = supervised.Model.load(args.model)
     table = data_files.read_csv(args.data)
     check_columns(table, model)

@@ -13,6 +13,13 @@ and collects its published-versus-measured tables. It writes
 * ``DIR/figures/``: Hinton diagrams of trained weights and hidden codes, trends (PNG;
   ``run --plot`` also writes SVG).
 
+The report is made in a fresh folder beside ``DIR`` and moved in when it is written:
+``report.md``, ``results.json`` and the figures replace those of an earlier report (the
+PNG and SVG files in ``DIR/figures``, which only this command writes there, all go, so
+no stale figure stays beside a new report); nothing else in ``DIR`` is touched. Ctrl-C
+writes the report of the runs finished so far, marked interrupted and with no verdict
+for the run it stopped, to ``DIR.partial`` instead, never over a complete report.
+
 ``--quick`` uses each file's ``[quick]`` table: ``seeds`` (fewer seeds),
 ``set`` (e.g. a lower ``max_sweeps``) and ``variants`` (the variants to keep);
 the report says what quick mode changed. ``--only NAME`` restricts the run.
@@ -21,7 +28,10 @@ the report says what quick mode changed. ``--only NAME`` restricts the run.
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +39,20 @@ from typing import Any
 
 from backprop86 import experiments, fmt
 from backprop86.cli.commands.common import require_matplotlib
-from backprop86.errors import Backprop86Error, ConfigError
+from backprop86.cli.interrupted import INTERRUPTED, output_path, say_partial
+from backprop86.errors import Backprop86Error, ConfigError, FileFormatError
 from backprop86.experiments import Experiment
 from backprop86.experiments.claims import describe_measured
-from backprop86.io import atomic_write, command_line, load_json, save_json, versions
+from backprop86.experiments.runner import interrupted_line
+from backprop86.io import (
+    Output,
+    atomic_write,
+    check_outputs,
+    command_line,
+    load_json,
+    save_json,
+    versions,
+)
 
 PROG = "backprop86 reproduce"
 
@@ -52,7 +72,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--only", action="append", default=[], metavar="NAME",
                    help="run only this experiment (repeatable)")
     p.add_argument("--no-plots", dest="plots", action="store_false",
-                   help="skip the figures (no matplotlib needed)")
+                   help="skip the figures (faster)")
     p.add_argument("--table", type=Path, metavar="RESULTS_JSON",
                    help="train nothing: print the summary table of verdicts of a results.json "
                         "this command wrote (the README's claims table is this, for "
@@ -75,6 +95,8 @@ class Entry:
     record: dict[str, Any] = field(default_factory=dict)
     error: str = ""
     interrupted: bool = False
+    #: The sweep at which Ctrl-C stopped the run (``None``: it finished).
+    stopped_at: int | None = None
 
 
 def plan(exp: Experiment, quick: bool) -> tuple[list[int], list[tuple[str, list[str]]], list[str]]:
@@ -101,30 +123,35 @@ def run_one(exp: Experiment, variant: str, settings: list[str], seeds: list[int]
     from backprop86.experiments.runner import format_run, run
     from backprop86.experiments.series import format_all, run_all, series_specs
 
-    e = exp.with_settings(settings)
+    where = f"{exp.name}'s [quick] set" + (f" with variant {variant!r}" if variant else "")
+    e = exp.with_settings(settings, option=where)
     stem = exp.name + (f"-{_slug(variant)}" if variant else "")
     entry = Entry(exp.name, variant, e.title, settings, len(seeds), 0.0)
     start = time.perf_counter()
     if series_specs(e):
         series = run_all(e, seeds)
         entry.text = format_all(e, series)
+        # no verdict on an interrupted series (the finished ones keep theirs)
         entry.verdicts = [{**s.verdict(), "what": f"trend with {s.name}", "kind": "trend",
                            "source": s.spec.get("source", e.source),
-                           "measured_text": _trend_text(s)} for s in series]
+                           "measured_text": _trend_text(s)} for s in series
+                          if not s.interrupted]
         # the trend verdicts too, as a run's record keeps its claims' (reproduce --table)
         entry.record = {"series": [s.to_json() for s in series], "verdicts": entry.verdicts}
-        entry.interrupted = any(r.result.interrupted for s in series for r in s.runs)
-        if figures is not None:
+        entry.interrupted = any(s.interrupted for s in series)
+        entry.stopped_at = series[-1].sweeps_done if entry.interrupted else None
+        if figures is not None and not entry.interrupted:  # none of a half-trained net
             from backprop86.experiments.figures import draw_series
 
             entry.figures = draw_series(series, figures, stem)
     else:
         result = run(e, seeds)
         entry.text = format_run(result)
-        entry.verdicts = result.verdicts
+        entry.verdicts = result.verdicts  # none when interrupted
         entry.record = result.to_json()
-        entry.interrupted = result.result.interrupted
-        if figures is not None:
+        entry.interrupted = result.interrupted
+        entry.stopped_at = result.sweeps_done if entry.interrupted else None
+        if figures is not None and not entry.interrupted:  # none of a half-trained net
             from backprop86.experiments.figures import draw_run
 
             entry.figures = draw_run(result, figures, stem)
@@ -170,35 +197,96 @@ def main(args: argparse.Namespace) -> int:
         require_matplotlib("the figures need", PROG, hint=", or pass --no-plots")
     out: Path = args.out
     figures = out / "figures" if args.plots else None
-    entries: list[Entry] = []
-    started = time.perf_counter()
-    stopped = False
-    for name in chosen:
-        exp = experiments.load(name)
-        seeds, runs, quick_set = plan(exp, args.quick)
-        for variant, settings in runs:
-            label = name + (f" ({variant})" if variant else "")
-            print(f"{PROG}: {label}, {len(seeds)} seeds …", file=sys.stderr, flush=True)
-            try:
-                entry = run_one(exp, variant, [*quick_set, *settings], seeds, figures)
-            except Backprop86Error as exc:
-                entry = Entry(name, variant, exp.title, [*quick_set, *settings], len(seeds), 0.0,
-                              error=str(exc))
-            entries.append(entry)
-            print(f"{PROG}: {label} done in {entry.seconds:.1f} s"
-                  + (f" — failed: {entry.error}" if entry.error else ""), file=sys.stderr)
-            if entry.interrupted:
-                stopped = True
-                break
-        if stopped:
-            break
-    total = time.perf_counter() - started
-    write_report(out, entries, quick=args.quick, seconds=total, stopped=stopped)
-    print(f"{PROG}: wrote {out / 'report.md'} and {out / 'results.json'} in {total:.0f} s",
+    check_outputs([Output("--out", out, folder=True),  # before any experiment runs
+                   Output("--out (results)", out / "results.json"),
+                   Output("--out (report)", out / "report.md"),
+                   Output("--out (figures)", figures, folder=True)])
+    staging = _staging(out)  # the new report is made here, and moved into place when written
+    try:
+        entries, stopped, total = _run_all(chosen, args, staging)
+        write_report(staging, entries, quick=args.quick, seconds=total, stopped=stopped)
+        target = output_path(out, complete=not stopped, folder=True)
+        install(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    print(f"{PROG}: wrote {target / 'report.md'} and {target / 'results.json'} in {total:.0f} s",
           file=sys.stderr)
     if stopped:
-        return 130
+        say_partial(PROG, [(out, target)])
+        return INTERRUPTED
     return 1 if any(e.error for e in entries) else 0
+
+
+def _run_all(chosen: list[str], args: argparse.Namespace,
+             folder: Path) -> tuple[list[Entry], bool, float]:
+    """Run every chosen experiment and variant, figures into ``folder/figures``: the entries,
+    whether Ctrl-C stopped them, and the seconds taken."""
+    figures = folder / "figures" if args.plots else None
+    entries: list[Entry] = []
+    started = time.perf_counter()
+    try:
+        for name in chosen:
+            exp = experiments.load(name)
+            seeds, runs, quick_set = plan(exp, args.quick)
+            for variant, settings in runs:
+                label = name + (f" ({variant})" if variant else "")
+                plural = "s" if len(seeds) != 1 else ""
+                print(f"{PROG}: {label}, {len(seeds)} seed{plural} …", file=sys.stderr,
+                      flush=True)
+                try:
+                    entry = run_one(exp, variant, [*quick_set, *settings], seeds, figures)
+                except Backprop86Error as exc:
+                    entry = Entry(name, variant, exp.title, [*quick_set, *settings], len(seeds),
+                                  0.0, error=str(exc))
+                entries.append(entry)
+                print(f"{PROG}: {label} done in {entry.seconds:.1f} s"
+                      + (f" — failed: {entry.error}" if entry.error else ""), file=sys.stderr)
+                if entry.interrupted:
+                    return entries, True, time.perf_counter() - started
+    except KeyboardInterrupt:  # between runs, or while drawing: the finished runs are kept
+        return entries, True, time.perf_counter() - started
+    return entries, False, time.perf_counter() - started
+
+
+def _staging(out: Path) -> Path:
+    """A fresh, empty folder beside ``out`` (same file system, so its files move in by
+    renaming) to make the new report in."""
+    base = out if out.name else out.resolve()  # "." names the folder it is
+    try:
+        base.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{base.name}.", suffix=".new", dir=base.parent))
+    except OSError as exc:
+        raise FileFormatError(f"cannot write the report into {out}: {exc.strerror or exc}"
+                              ) from None
+
+
+#: What this command writes in its folder; nothing else there is touched.
+REPORT_FILES = ("report.md", "results.json")
+#: The kinds of file this command draws into ``DIR/figures``.
+FIGURE_SUFFIXES = (".png", ".svg")
+
+
+def install(staging: Path, target: Path) -> None:
+    """Move the report made in ``staging`` into ``target``, so that no figure of an earlier
+    report stays beside the new one: the PNG and SVG files in ``target/figures`` (the figures
+    a report drew there) go, the new ones come; ``report.md`` and ``results.json`` are
+    replaced, the report last. Any other file in ``target`` is left as it is."""
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        old, new = target / "figures", staging / "figures"
+        if old.is_dir():
+            for f in old.iterdir():
+                if f.suffix in FIGURE_SUFFIXES and f.is_file():
+                    f.unlink()
+        if new.is_dir():
+            old.mkdir(exist_ok=True)
+            for f in sorted(new.iterdir()):
+                os.replace(f, old / f.name)
+        for name in reversed(REPORT_FILES):  # results.json, then the report that cites it
+            os.replace(staging / name, target / name)
+    except OSError as exc:
+        raise FileFormatError(f"cannot write the report into {target}: "
+                              f"{exc.strerror or exc}") from None
 
 
 # ----------------------------------------------------------------------------
@@ -218,6 +306,7 @@ def write_report(out: Path, entries: list[Entry], *, quick: bool, seconds: float
         "runs": [{
             "experiment": e.name, "variant": e.variant or None, "settings": e.settings,
             "seeds": e.seeds, "seconds": e.seconds, "error": e.error or None,
+            "interrupted_at": e.stopped_at,
             "figures": [str(p.relative_to(out)) for p in e.figures],
             "result": e.record,
         } for e in entries],
@@ -248,12 +337,14 @@ def markdown(out: Path, entries: list[Entry], *, quick: bool, seconds: float,
     if stopped:
         lines += ["**Interrupted**: the runs below are those finished before Ctrl-C.", ""]
     lines += ["## Summary", "",
-              *claims_table([(e.name, e.variant, e.error, e.verdicts) for e in entries])]
+              *claims_table([(e.name, e.variant, e.error, e.verdicts, e.stopped_at)
+                             for e in entries])]
     for e in entries:
         label = e.name + (f" — variant: {e.variant}" if e.variant else "")
         lines += ["", f"## {label}", ""]
         settings = ", ".join(f"`{s}`" for s in e.settings) or "none"
-        lines.append(f"{e.seeds} seeds; settings changed from the file: {settings}; "
+        plural = "s" if e.seeds != 1 else ""
+        lines.append(f"{e.seeds} seed{plural}; settings changed from the file: {settings}; "
                      f"{e.seconds:.1f} s.")
         if e.error:
             lines += ["", f"**Failed**: {e.error}"]
@@ -265,14 +356,19 @@ def markdown(out: Path, entries: list[Entry], *, quick: bool, seconds: float,
     return "\n".join(lines) + "\n"
 
 
-def claims_table(runs: list[tuple[str, str, str, list[dict[str, Any]]]]) -> list[str]:
+def claims_table(runs: list[tuple[str, str, str, list[dict[str, Any]], int | None]]
+                 ) -> list[str]:
     """The summary table: one row per published claim of each ``(name, variant, error,
-    verdicts)`` run, with its verdict as judged (never reworded)."""
+    verdicts, stopped_at)`` run, with its verdict as judged (never reworded); a run that
+    Ctrl-C stopped at sweep ``stopped_at`` gets no verdict."""
     lines = ["| experiment | claim | published | measured | verdict |", "|---|---|---|---|---|"]
-    for name, variant, error, verdicts in runs:
+    for name, variant, error, verdicts, stopped_at in runs:
         label = name + (f" ({variant})" if variant else "")
         if error:
             lines.append(f"| {label} | — | — | failed: {_cell(error)} | — |")
+            continue
+        if stopped_at is not None:
+            lines.append(f"| {label} | — | — | {interrupted_line(stopped_at)} | — |")
             continue
         if not verdicts:
             lines.append(f"| {label} | (no published claim) | — | — | — |")
@@ -294,7 +390,8 @@ def table_from_results(record: Any, path: Path) -> list[str]:
                           "(expected a 'runs' list)")
     try:
         return claims_table([(r["experiment"], r.get("variant") or "", r.get("error") or "",
-                              (r.get("result") or {}).get("verdicts", [])) for r in runs])
+                              (r.get("result") or {}).get("verdicts", []),
+                              r.get("interrupted_at")) for r in runs])
     except (KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{path}: a run lacks its experiment or verdicts ({exc})") from None
 

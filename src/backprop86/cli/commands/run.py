@@ -6,13 +6,17 @@
 state at the end (and when Ctrl-C stops the run); ``--resume PATH`` continues
 such a run — with the same settings, ``max_sweeps`` may grow — so that the
 result equals an uninterrupted run bit for bit. Ctrl-C finishes the sweep in
-progress, prints the result so far, always writes a checkpoint (to
-``EXPERIMENT.checkpoint.npz`` when no ``--checkpoint`` was given) and exits 130.
+progress, prints the numbers so far with no verdict ("interrupted at sweep N: no
+verdict"), writes ``--json`` and ``--weights`` to ``PATH.partial.*`` and the
+checkpoint to ``CHECKPOINT.partial.npz`` (``EXPERIMENT.checkpoint.partial.npz`` when no
+``--checkpoint`` was given), never over a complete result
+(:mod:`backprop86.cli.interrupted`), draws no figures, and exits 130.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -25,15 +29,15 @@ from backprop86.cli.commands.common import (
     experiment_from,
     require_matplotlib,
 )
+from backprop86.cli.interrupted import INTERRUPTED, output_path, partial_path, say_partial
 from backprop86.cli.progress import sweep_bar
 from backprop86.experiments import Experiment
 from backprop86.experiments.recipe import recipe
 from backprop86.experiments.runner import format_run, run
 from backprop86.experiments.series import format_all, run_all, series_specs
-from backprop86.io import check_writable, save_json, versions
+from backprop86.io import Output, check_outputs, save_json, versions
 
-#: Exit status of a run stopped by Ctrl-C (128 + SIGINT), after its checkpoint is saved.
-INTERRUPTED = 130
+PROG = "backprop86 run"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -48,14 +52,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="write the trained weights of every replica here (.npz, no pickle), "
                         "with the run's settings and seeds")
     p.add_argument("--checkpoint", type=Path, metavar="PATH",
-                   help="save weights, optimizer and trainer state here at the end and on "
-                        "Ctrl-C (.npz, no pickle), to continue later with --resume")
+                   help="save weights, optimizer and trainer state here at the end (.npz, no "
+                        "pickle; after Ctrl-C to PATH.partial.npz), to continue with --resume")
     p.add_argument("--resume", type=Path, metavar="PATH",
                    help="continue the run saved in this checkpoint; give the same experiment, "
                         "--set and --seeds (only max_sweeps may change)")
     p.add_argument("--plot", type=Path, metavar="DIR",
                    help="draw Hinton diagrams of the trained weights and hidden codes (PNG and "
-                        "SVG) into DIR; needs matplotlib")
+                        "SVG) into DIR")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -63,12 +67,10 @@ def main(args: argparse.Namespace) -> int:
     seeds = exp.seeds(args.seeds)
     if args.plot is not None:
         require_matplotlib("--plot needs", "backprop86 run")
+    check_outputs(outputs(args), inputs(args, exp))  # before training, not after it
     if series_specs(exp):
         return _main_series(args, exp, seeds)
     record = recipe(exp, seeds)
-    for path in (args.json, args.weights, args.checkpoint):
-        if path is not None:
-            check_writable(path)  # before training, not after it
     saved = None
     if args.resume is not None:
         saved = checkpoint.load(args.resume)
@@ -79,43 +81,81 @@ def main(args: argparse.Namespace) -> int:
     with sweep_bar(exp.config.max_sweeps, exp.name, work) as progress:
         result = run(exp, seeds, progress=progress, prepare=prepare)
     print(format_run(result))
+    complete = not result.interrupted
+    moved: list[tuple[Path, Path]] = []  # (output asked for, where its partial version went)
     if args.json:
-        save_json(args.json, result.to_json())
+        target = output_path(args.json, complete=complete)
+        save_json(target, result.to_json())
+        moved += [] if complete else [(args.json, target)]
     if args.weights:
-        checkpoint.save_weights(args.weights, result.net, record)
-    if args.plot:
-        from backprop86.experiments.figures import draw_run
+        target = output_path(args.weights, complete=complete)
+        checkpoint.save_weights(target, result.net, record)
+        moved += [] if complete else [(args.weights, target)]
+    if complete:
+        if args.plot:
+            from backprop86.experiments.figures import draw_run
 
-        for path in draw_run(result, args.plot):
-            print(f"figure: {path}", file=sys.stderr)
-    interrupted = result.result.interrupted
-    target = args.checkpoint
-    if target is None and interrupted:
-        target = Path(f"{exp.name}.checkpoint.npz")
-    if target is not None:
-        if result.trainer.resumable:
-            checkpoint.save(target, result.trainer, record)
-            if interrupted:
-                print(f"backprop86 run: interrupted at sweep {result.sweeps_done}; checkpoint "
-                      f"saved to {target}; continue with: {_continue(args, target)}",
-                      file=sys.stderr)
-        else:
-            print("backprop86 run: interrupted in the middle of a sweep, so no checkpoint "
-                  "could be written", file=sys.stderr)
-    return INTERRUPTED if interrupted else 0
+            for path in draw_run(result, args.plot):
+                print(f"figure: {path}", file=sys.stderr)
+        if args.checkpoint is not None:
+            checkpoint.save(args.checkpoint, result.trainer, record)
+        return 0
+    say_partial(PROG, moved)
+    if args.plot:
+        print(f"{PROG}: no figures drawn from an interrupted run", file=sys.stderr)
+    target = partial_path(args.checkpoint or Path(f"{exp.name}.checkpoint.npz"))
+    if result.trainer.resumable:
+        checkpoint.save(target, result.trainer, record)
+        print(f"{PROG}: interrupted at sweep {result.sweeps_done:,}; checkpoint saved to "
+              f"{target}; continue with: {_continue(args, target)}", file=sys.stderr)
+    else:
+        print(f"{PROG}: interrupted in the middle of a sweep, so no checkpoint could be written",
+              file=sys.stderr)
+    return INTERRUPTED
+
+
+def outputs(args: argparse.Namespace) -> list[Output]:
+    """Where this run will write."""
+    return [Output("--json", args.json), Output("--weights", args.weights),
+            Output("--checkpoint", args.checkpoint), Output("--plot", args.plot, folder=True)]
+
+
+def inputs(args: argparse.Namespace, exp: Experiment) -> list[tuple[str, Path | None]]:
+    """What this run reads and no output may replace. A checkpoint may be saved over the
+    one it resumed from: it holds the same run, further on."""
+    read: list[tuple[str, Path | None]] = [
+        ("EXPERIMENT_OR_TOML", exp.path),
+        ("init_file", Path(exp.config.init_file) if exp.config.init_file else None),
+    ]
+    same = (args.resume is not None and args.checkpoint is not None
+            and os.path.realpath(args.resume) == os.path.realpath(args.checkpoint))
+    if args.resume is not None and not same:
+        read.append(("--resume", args.resume))
+    return read
 
 
 def _main_series(args: argparse.Namespace, exp: Experiment, seeds: list[int]) -> int:
     """An experiment whose result is a trend: run every point of every series, print the tables."""
     if args.checkpoint is not None or args.resume is not None or args.weights is not None:
         raise UsageError(f"experiment {exp.name!r} runs a series of points; --weights, "
-                         "--checkpoint and --resume work only for single runs", "backprop86 run")
-    series = run_all(exp, seeds)
+                         "--checkpoint and --resume work only for single runs", PROG)
+    work = len(seeds) * exp.config.max_sweeps * exp.task().n_cases
+    with sweep_bar(exp.config.max_sweeps, exp.name, work) as progress:
+        series = run_all(exp, seeds, progress)
     print(format_all(exp, series))
+    complete = not any(s.interrupted for s in series)
     if args.json:
-        save_json(args.json, {"experiment": exp.name, "title": exp.title, "source": exp.source,
-                              "deviations": list(exp.deviations), "versions": versions(),
-                              "series": [s.to_json() for s in series]})
+        target = output_path(args.json, complete=complete)
+        save_json(target, {"experiment": exp.name, "title": exp.title, "source": exp.source,
+                           "deviations": list(exp.deviations), "versions": versions(),
+                           "interrupted": not complete,
+                           "series": [s.to_json() for s in series]})
+        if not complete:
+            say_partial(PROG, [(args.json, target)])
+    if not complete:
+        if args.plot:
+            print(f"{PROG}: no figures drawn from an interrupted run", file=sys.stderr)
+        return INTERRUPTED
     if args.plot:
         from backprop86.experiments.figures import draw_series
 
@@ -125,10 +165,14 @@ def _main_series(args: argparse.Namespace, exp: Experiment, seeds: list[int]) ->
 
 
 def _continue(args: argparse.Namespace, target: Path) -> str:
-    """The command line that resumes this run."""
+    """The command line that resumes this run and writes the outputs asked for."""
     words = ["backprop86", "run", args.experiment]
     for item in args.settings:
         words += ["--set", item]
     if args.seeds is not None:
         words += ["--seeds", str(args.seeds)]
+    for flag, value in (("--json", args.json), ("--weights", args.weights),
+                        ("--checkpoint", args.checkpoint), ("--plot", args.plot)):
+        if value is not None:
+            words += [flag, str(value)]
     return shlex.join([*words, "--resume", str(target)])

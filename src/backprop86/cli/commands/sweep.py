@@ -17,7 +17,10 @@ Markdown table, one column per published claim (docs/family-trees.md is this);
 ``--plot DIR`` draws error curves, a decision boundary and the hidden
 representations of one seed per point, and the solved rate across the grid.
 Ctrl-C stops the point in training, prints the table of what is finished (the
-interrupted point marked partial) and writes the partial JSON.
+interrupted point marked partial, with no verdict) and writes the partial JSON to
+``PATH.partial.json``, never over ``PATH`` (:mod:`backprop86.cli.interrupted`); the
+points finished so far are kept there as the sweep goes, and ``PATH`` is written
+only when every point is done.
 """
 
 from __future__ import annotations
@@ -36,14 +39,16 @@ from backprop86 import fmt
 from backprop86.analysis.failures import classify_failures, count_kinds
 from backprop86.cli.args import UsageError, nonnegative_int, positive_int
 from backprop86.cli.commands.common import require_matplotlib
+from backprop86.cli.interrupted import INTERRUPTED, partial_path, say_partial
 from backprop86.cli.progress import sweep_bar
 from backprop86.errors import Backprop86Error, ConfigError
 from backprop86.experiments import Experiment, load
 from backprop86.experiments.claims import describe_measured, verdict_word_and_numbers
+from backprop86.experiments.figures import axis_name, time_axis, time_unit
 from backprop86.experiments.runner import engine_lines, run
-from backprop86.io import command_line, load_json, save_json, versions
+from backprop86.io import Output, check_outputs, command_line, load_json, save_json, versions
 from backprop86.network import Network
-from backprop86.switches import split_assignment
+from backprop86.switches import assignments, split_assignment
 from backprop86.tasks import Task
 
 PROG = "backprop86 sweep"
@@ -79,7 +84,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", type=Path, metavar="PATH",
                    help="write one entry per grid point, the config and versions here")
     p.add_argument("--plot", type=Path, metavar="DIR",
-                   help="draw figures (PNG and SVG) into DIR; needs matplotlib")
+                   help="draw figures (PNG and SVG) into DIR")
     p.add_argument("--plot-seed", type=nonnegative_int, metavar="S",
                    help="seed whose decision boundary and hidden units are drawn "
                         "(default: each experiment's first seed)")
@@ -115,6 +120,19 @@ def parse_grid(items: list[str]) -> list[tuple[str, list[str]]]:
     return grid
 
 
+def check_no_overlap(grid: list[tuple[str, list[str]]], settings: list[str]) -> None:
+    """Refuse a key that both ``--grid`` and ``--set`` give (which would win is not said
+    anywhere), and a key ``--set`` gives twice."""
+    try:
+        fixed = dict(assignments(settings))
+    except ConfigError as exc:
+        raise UsageError(str(exc), PROG) from None
+    for key, values in grid:
+        if key in fixed:
+            raise UsageError(f"{key} is given by both --grid {key}={','.join(values)} and "
+                             f"--set {key}={fixed[key].strip()}; give it in one of them", PROG)
+
+
 @dataclass(frozen=True)
 class Point:
     """One grid point of one experiment: the experiment with the point's settings applied."""
@@ -137,14 +155,18 @@ class Point:
         return re.sub(r"[^A-Za-z0-9_.+-]+", "_", "-".join(parts))
 
 
-def grid_points(experiments: list[Experiment], grid: list[tuple[str, list[str]]]) -> list[Point]:
-    """Every experiment at every point of the product of the grid's values, checked up front."""
+def grid_points(experiments: list[Experiment], grid: list[tuple[str, list[str]]],
+                replicas: int | None = None) -> list[Point]:
+    """Every experiment at every point of the product of the grid's values, checked up front
+    (with ``replicas`` seeds per point: that each point's run fits in memory)."""
     points = []
     for exp in experiments:
         for combo in itertools.product(*(values for _, values in grid)):
             assignments = [f"{key}={value}" for (key, _), value in zip(grid, combo, strict=True)]
             try:
                 at = exp.with_settings(assignments)
+                if replicas is not None:
+                    at.check_size(replicas)
                 at.task()
                 at.network(replicas=1)
             except Backprop86Error as exc:
@@ -326,7 +348,8 @@ def format_table(results: list[PointResult], *, planned: int) -> str:
     for res in results:
         if res.interrupted:
             lines.append(f"* {res.point.name}: interrupted at sweep {res.sweeps_done:,} of "
-                         f"{res.point.experiment.config.max_sweeps:,}: partial numbers")
+                         f"{res.point.experiment.config.max_sweeps:,}: partial numbers, "
+                         "no verdict")
     lines += verdict_lines(results)
     mid = first.point.experiment.config.mid
     lines += ["", f"Failures by kind (≈ {mid:g}: within {UNDECIDED:g} of it; "
@@ -399,7 +422,10 @@ def to_json(
         "experiments": [
             {"name": e.name, "title": e.title, "source": e.source, "params": e.params,
              "config": e.config.to_dict(), "published": e.published or None,
-             "deviations": list(e.deviations)}
+             "deviations": list(e.deviations),
+             # the whole file as read: `verify` rebuilds each point from it
+             "experiment_file": str(e.path) if e.path is not None else None,
+             "experiment_table": dict(e.raw) if e.raw else None}
             for e in experiments
         ],
         "undecided_within": UNDECIDED,
@@ -407,25 +433,27 @@ def to_json(
         "points_done": len(results),
         "complete": not interrupted and len(results) == planned,
         "interrupted": interrupted,
-        "points": [
-            {
-                "experiment": r.point.experiment.name,
-                "grid": r.point.grid,
-                "params": r.point.experiment.params,
-                "config": r.point.experiment.config.to_dict(),
-                "criterion": criterion(r.point.experiment),
-                "report": r.point.experiment.config.report,
-                "first_seed": r.seeds[0],
-                "partial": r.interrupted,
-                "sweeps_done": r.sweeps_done,
-                "engine": r.engine,
-                "why_not": r.why_not,
-                **r.summary,
-                "verdicts": r.verdicts,
-                "checks": r.checks,
-            }
-            for r in results
-        ],
+        "points": [point_record(r) for r in results],
+    }
+
+
+def point_record(r: PointResult) -> dict[str, Any]:
+    """One grid point's entry in the sweep's JSON (what ``verify`` re-measures)."""
+    return {
+        "experiment": r.point.experiment.name,
+        "grid": r.point.grid,
+        "params": r.point.experiment.params,
+        "config": r.point.experiment.config.to_dict(),
+        "criterion": criterion(r.point.experiment),
+        "report": r.point.experiment.config.report,
+        "first_seed": r.seeds[0],
+        "partial": r.interrupted,
+        "sweeps_done": r.sweeps_done,
+        "engine": r.engine,
+        "why_not": r.why_not,
+        **r.summary,
+        "verdicts": r.verdicts,
+        "checks": r.checks,
     }
 
 
@@ -486,6 +514,7 @@ def draw(results: list[PointResult], folder: Path, grid: list[tuple[str, list[st
         written += plots.error_curves(
             folder / f"error-curves-{res.point.slug}", res.curve_sweeps, res.curves, res.solved,
             title=f"{res.point.name}: error of {n} seeds", ylabel=f"{exp.config.report} error",
+            xlabel=time_axis(exp),
         )
         net, seed = res.kept_net, res.kept_seed
         if net is None:
@@ -506,10 +535,12 @@ def draw(results: list[PointResult], folder: Path, grid: list[tuple[str, list[st
             )
     if len(results) > 1:
         limits = {r.point.experiment.config.max_sweeps for r in results}
-        within = f" within {limits.pop():,} sweeps" if len(limits) == 1 else ""
+        units = {time_unit(r.point.experiment) for r in results}
+        unit = units.pop() if len(units) == 1 else "sweeps"
+        within = f" within {limits.pop():,} {unit}" if len(limits) == 1 else ""
         written += plots.solved_rate(
             folder / "solved-rate", _rate_series(results, grid),
-            xlabel=_axis_name(grid[0][0]) if grid else "",
+            xlabel=axis_name(grid[0][0]) if grid else "",
             title=f"Solved{within} ({len(results[0].seeds)} seeds per point)",
         )
     return written
@@ -533,11 +564,6 @@ def _rate_series(results: list[PointResult], grid: list[tuple[str, list[str]]]) 
     return series
 
 
-def _axis_name(key: str) -> str:
-    return {"hidden": "hidden units", "lr": "learning rate ε", "momentum": "momentum α",
-            "init_scale": "initial weight range"}.get(key, key)
-
-
 # ----------------------------------------------------------------------------
 # The command
 # ----------------------------------------------------------------------------
@@ -559,10 +585,13 @@ def main(args: argparse.Namespace) -> int:
     if args.seeds is None:
         raise UsageError("--seeds N is required: the seeds per grid point", PROG)
     grid = parse_grid(args.grid)
+    check_no_overlap(grid, args.settings)
     if args.plot is not None:
         require_matplotlib("--plot needs", PROG)
     experiments = [load(name).with_settings(args.settings) for name in args.experiments]
-    points = grid_points(experiments, grid)
+    check_outputs([Output("--json", args.json), Output("--plot", args.plot, folder=True)],
+                  [("EXPERIMENT_OR_TOML", e.path) for e in experiments if e.path is not None])
+    points = grid_points(experiments, grid, args.seeds)
     if args.plot_seed is not None:
         for e in experiments:
             s = e.seeds(args.seeds)
@@ -578,6 +607,10 @@ def main(args: argparse.Namespace) -> int:
 
     results: list[PointResult] = []
     interrupted = False
+    # the points done so far go to PATH.partial.json as each finishes (a killed sweep keeps
+    # them); PATH itself is written only when every point is done, never with part of them
+    partial = partial_path(args.json) if args.json else None
+    wrote_partial = False
     try:
         for i, point in enumerate(points):
             seeds = point.experiment.seeds(args.seeds)
@@ -585,25 +618,32 @@ def main(args: argparse.Namespace) -> int:
             res = measure(point, seeds, keep_seed=keep if args.plot else None,
                           label=f"{point.name} [{i + 1}/{len(points)}]")
             results.append(res)
-            if args.json:
-                save_json(args.json, record(results, res.interrupted))
             if res.interrupted:
                 interrupted = True
                 break
+            if partial is not None and len(results) < len(points):
+                save_json(partial, record(results, False))
+                wrote_partial = True
     except KeyboardInterrupt:
         interrupted = True
     print(format_table(results, planned=len(points)))
-    if args.json:
-        save_json(args.json, record(results, interrupted))
     if interrupted:
+        if partial is not None:
+            save_json(partial, record(results, True))
+            say_partial(PROG, [(args.json, partial)])
         print(f"{PROG}: interrupted after {len(results)} of {len(points)} points"
               + ("; figures not drawn" if args.plot else ""), file=sys.stderr)
-        return 130
+        return INTERRUPTED
+    if args.json:
+        save_json(args.json, record(results, False))
+        if wrote_partial:  # this sweep's own progress file, now that the whole is saved
+            partial.unlink(missing_ok=True)
     if args.plot:
         written = draw(results, args.plot, grid)
         print(f"\nwrote {len(written)} figure files to {args.plot}", file=sys.stderr)
     return 0
 
 
-__all__ = ["Point", "PointResult", "draw", "format_table", "grid_points", "markdown_table",
-           "measure", "parse_grid", "point_summary", "to_json", "verdict_lines"]
+__all__ = ["Point", "PointResult", "check_no_overlap", "draw", "format_table", "grid_points",
+           "markdown_table", "measure", "parse_grid", "point_record", "point_summary", "to_json",
+           "verdict_lines"]

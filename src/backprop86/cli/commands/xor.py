@@ -1,4 +1,9 @@
-"""``backprop86 xor``: the article's run, printed exactly as the article's code prints it."""
+"""``backprop86 xor``: the article's run, printed exactly as the article's code prints it.
+
+Ctrl-C prints the losses so far and "interrupted at sweep N: no verdict" instead of
+the trained predictions, writes ``--json`` to ``PATH.partial.json`` (never over a
+complete result, :mod:`backprop86.cli.interrupted`) and exits 130.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,15 @@ import numpy as np
 
 from backprop86.cli.args import UsageError, nonnegative_int, positive_float, positive_int
 from backprop86.cli.commands.common import add_json_arg, require_matplotlib
+from backprop86.cli.interrupted import INTERRUPTED, partial_path, say_partial
+from backprop86.cli.progress import sweep_bar
 from backprop86.config import ENGINES
 from backprop86.experiments import load
-from backprop86.experiments.runner import run
-from backprop86.io import save_json
+from backprop86.experiments.runner import interrupted_line, run
+from backprop86.io import Output, check_outputs, save_json
 from backprop86.network import Network
+
+PROG = "backprop86 xor"
 
 #: The article prints the loss every this many steps.
 PRINT_EVERY = 2000
@@ -50,6 +59,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    check_outputs([Output("--json", args.json), Output("--plot", args.plot, folder=True)])
     if args.seed > 2**32 - 1:
         raise UsageError(f"--seed must be below 2**32 (np.random.seed's range), got {args.seed}")
     if args.plot is not None:
@@ -58,10 +68,21 @@ def main(args: argparse.Namespace) -> int:
         f"hidden={args.hidden}", f"bias={args.bias}", f"lr={args.lr}", f"max_sweeps={args.steps}",
         f"engine={args.engine}",
     ])
-    result = run(exp, [args.seed])
+    exp.check_size(1, {"max_sweeps": "--steps", "units": "--hidden", "replicas": "",
+                       "cases": "", "history_every": ""},
+                   what=f"the xor run with --hidden {args.hidden} and --steps {args.steps:,}")
+    with sweep_bar(args.steps, "xor", args.steps * exp.task().n_cases) as progress:
+        result = run(exp, [args.seed], progress=progress)
     history = result.result.history[0]
-    for step in range(0, args.steps, PRINT_EVERY):
+    for step in range(0, min(args.steps, history.size), PRINT_EVERY):
         print(f"Step {step:5d} | Loss: {history[step]:.4f}")
+    if result.interrupted:  # no predictions of a half-trained net presented as the answer
+        print(f"\n{interrupted_line(result.sweeps_done)}")
+        if args.json:
+            target = partial_path(args.json)
+            save_json(target, result.to_json())
+            say_partial(PROG, [(args.json, target)])
+        return INTERRUPTED
     task = result.task
     outputs = result.result.final_outputs[0]
     print("\nTrained predictions vs correct XOR:")
