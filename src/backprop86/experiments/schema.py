@@ -39,7 +39,7 @@ TOP_KEYS = ("name", "title", "source", "extends", "params", "task", "network", "
             "seeds", "split", "checks", "published", "deviations", "compare", "reproduce",
             "quick", "variants", "series")
 SEEDS_KEYS = ("default", "first", "count")
-SPLIT_KEYS = ("holdout", "pool", "seed")
+SPLIT_KEYS = ("holdout", "pool", "seed", "cases")
 QUICK_KEYS = ("seeds", "set", "variants")
 VARIANT_KEYS = ("name", "set")
 SERIES_KEYS = ("name", "param", "values", "set", "metric", "trend", "published", "points",

@@ -16,6 +16,7 @@ from backprop86.tasks import (
     encoder,
     family,
     parity,
+    sequence,
     shift,
     symmetry,
 )
@@ -24,4 +25,4 @@ from backprop86.tasks.base import TASKS, Task, make_task, register, task_shape
 __all__ = ["TASKS", "Task", "make_task", "register", "task_shape"]
 
 #: The generator modules (imported for their registrations).
-GENERATORS = (arithmetic, boolean, digits, encoder, family, parity, shift, symmetry)
+GENERATORS = (arithmetic, boolean, digits, encoder, family, parity, sequence, shift, symmetry)
