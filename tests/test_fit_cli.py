@@ -175,6 +175,8 @@ def test_a_bad_csv_is_one_line_and_loses_nothing(case, tmp_path, capsys, old_fil
 @pytest.mark.parametrize(("argv", "words"), [
     (["--target", "colour"], ["has no column 'colour'", "its columns are 'a', 'b', 'label'"]),
     (["--target", "label", "--hidden", "x"], ["--hidden", "expected hidden-unit counts"]),
+    (["--target", "label", "--hidden", "4,"], ["--hidden", "with every count given, got '4,'"]),
+    (["--target", "label", "--hidden", ",4"], ["--hidden", "with every count given"]),
     (["--target", "label", "--test-fraction", "1.5"], ["--test-fraction", "[0, 1)"]),
     (["--target", "label", "--set", "lr=-1"], ["lr must be a finite number > 0"]),
     (["--target", "label", "--set", "colour=1"], ["unknown setting 'colour'"]),

@@ -123,11 +123,14 @@ def test_cli_several_experiments(capsys):
         (["--seeds", "2", "--grid", "hidden=-1"], "layer sizes"),
         (["--seeds", "2", "--grid", "lr=0.5,0.5"], "listed twice"),
         (["--seeds", "2", "--grid", "hidden=1", "--grid", "hidden=2"], "given twice"),
-        (["--seeds", "2", "--plot-seed", "5"], "--plot-seed 5"),
+        (["--seeds", "2", "--plot-seed", "5", "--plot", "PLOTDIR"], "--plot-seed 5"),
+        (["--seeds", "2", "--plot-seed", "0"], "--plot-seed chooses the seed --plot draws"),
+        (["xor", "--seeds", "2"], "experiment 'xor' is named twice"),
         (["--seeds", "2", "--set", "lr=-1"], "lr must be"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(capsys, argv, words):
+def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, words):
+    argv = [str(tmp_path / "plots") if a == "PLOTDIR" else a for a in argv]
     rc = main(["sweep", "xor", *argv])
     captured = capsys.readouterr()
     assert rc == 2

@@ -41,6 +41,7 @@ The registered checks built on it, each one claim of the papers:
 
 from __future__ import annotations
 
+from functools import lru_cache
 from itertools import permutations
 from typing import Any
 
@@ -193,6 +194,19 @@ def _one_replica(codes: Array, min_r: float, min_accuracy: float) -> dict[str, A
     }
 
 
+def _analysed(codes: Array, min_r: float, min_accuracy: float) -> dict[str, Any]:
+    """:func:`_one_replica` of one net's codes ``(24, k)``, computed once: the checks
+    ``family_units`` and ``family_feature`` (three times) all read the same analysis."""
+    return _cached(codes.tobytes(), codes.shape, str(codes.dtype), min_r, min_accuracy)
+
+
+@lru_cache(maxsize=4096)
+def _cached(raw: bytes, shape: tuple[int, ...], dtype: str, min_r: float,
+            min_accuracy: float) -> dict[str, Any]:
+    codes = np.frombuffer(raw, dtype=dtype).reshape(shape)
+    return _one_replica(codes, min_r, min_accuracy)
+
+
 def family_units(
     net: Network,
     *,
@@ -211,7 +225,7 @@ def family_units(
     """
     codes = person_codes(net, input_group=input_group, code_group=code_group)
     chosen = np.arange(net.replicas) if replicas is None else np.flatnonzero(replicas)
-    records = [{"replica": int(i), **_one_replica(codes[i], min_r, min_accuracy)} for i in chosen]
+    records = [{"replica": int(i), **_analysed(codes[i], min_r, min_accuracy)} for i in chosen]
     summary: dict[str, Any] = {
         "analysed": len(records), "min_r": min_r, "min_accuracy": min_accuracy,
     }

@@ -45,9 +45,13 @@ MAX_INTEGER_CLASSES = 10
 
 def hidden_sizes(text: str) -> tuple[int, ...]:
     """argparse type: ``"8"`` or ``"8,4"`` (one size per hidden group), ``"0"`` for none."""
+    parts = text.replace(" ", "").split(",")
+    if not all(parts):  # "4," or ",4": a size left out
+        raise argparse.ArgumentTypeError(
+            f"expected hidden-unit counts like 8 or 8,4 (0 for no hidden layer), with every "
+            f"count given, got {text!r}")
     try:
-        sizes = tuple(whole_number("--hidden", p, 0) for p in text.replace(" ", "").split(",")
-                      if p)
+        sizes = tuple(whole_number("--hidden", p, 0) for p in parts)
     except SizeError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     except ConfigError:

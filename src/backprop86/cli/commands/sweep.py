@@ -264,7 +264,7 @@ def measure(point: Point, seeds: list[int], *, keep_seed: int | None = None,
         curve_sweeps=index * r.history_every + 1, curves=r.history[:, index].copy(),
         sweeps_done=int(r.sweeps.max()) if r.sweeps.size else 0, interrupted=r.interrupted,
         engine=r.engine, why_not=r.why_not,
-        verdicts=[] if r.interrupted else run_.verdicts,
+        verdicts=run_.verdicts,  # none for an interrupted point (Run.verdicts)
         checks={name: {"title": c.title, "rule": c.rule,
                        **dict(zip(("passed", "considered"), c.count(r.solved), strict=True))}
                 for name, c in run_.checks.items()},
@@ -588,7 +588,14 @@ def main(args: argparse.Namespace) -> int:
     check_no_overlap(grid, args.settings)
     if args.plot is not None:
         require_matplotlib("--plot needs", PROG)
+    if args.plot_seed is not None and args.plot is None:
+        raise UsageError("--plot-seed chooses the seed --plot draws; give --plot DIR too", PROG)
     experiments = [load(name).with_settings(args.settings) for name in args.experiments]
+    names = [e.name for e in experiments]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(f"experiment {', '.join(map(repr, twice))} is named twice; name each "
+                         "once (its points would be trained twice)", PROG)
     check_outputs([Output("--json", args.json), Output("--plot", args.plot, folder=True)],
                   [("EXPERIMENT_OR_TOML", e.path) for e in experiments if e.path is not None])
     points = grid_points(experiments, grid, args.seeds)
