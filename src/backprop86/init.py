@@ -26,7 +26,7 @@ from backprop86.io import read_text
 from backprop86.network import Network, bias_param
 
 #: The purposes that get independent random streams from one seed.
-PURPOSES = ("init", "order", "split", "data")
+PURPOSES = ("init", "order", "split", "data", "mask")
 
 SCHEMES = ("normal", "uniform", "glorot", "he", "file")
 

@@ -74,7 +74,7 @@ from backprop86.config import TrainConfig, parse_value, setting_names
 from backprop86.errors import ConfigError, FileFormatError
 from backprop86.experiments.schema import validate
 from backprop86.fields import grid_shape, window_share
-from backprop86.init import initialize
+from backprop86.init import initialize, rng_for
 from backprop86.io import read_text
 from backprop86.network import Group, Network, Projection, chain, mlp_groups, size_of
 from backprop86.resources import PER_REPLICA, Estimate, Part, check, run_estimate, whole_number
@@ -315,7 +315,8 @@ def _resolve(value: Any, params: dict[str, Any]) -> Any:
 _CHAIN_KEYS = ("sizes", "activation", "output_activation", "bias")
 _GRAPH_KEYS = ("groups", "projections", "outputs", "steps", "clamp", "target_steps", "initial")
 _GROUP_KEYS = ("name", "size", "activation", "bias", "grid")
-_PROJECTION_KEYS = ("from", "to", "mask", "tie", "delay", "window", "shared")
+_PROJECTION_KEYS = ("from", "to", "mask", "tie", "delay", "window", "shared", "density",
+                    "mask_seed")
 
 
 def _known_keys(table: Any, known: tuple[str, ...], where: str,
@@ -364,6 +365,25 @@ def network_size(spec: dict[str, Any]) -> tuple[int, int]:
     (:func:`backprop86.network.size_of`; a recurrent net's units counted once per step of
     its history), without making its weights."""
     return size_of(*network_parts(spec), steps=spec.get("steps", 1))
+
+
+def _random_mask(p: dict[str, Any], groups: list[Group], mask: Any) -> Any:
+    """``density = f`` (and ``mask_seed = s``, default 0): keep each connection of the
+    projection with probability ``f``, the others omitted, drawn once from the ``"mask"``
+    stream of seed ``s`` (the same connections for every replica; give each projection its
+    own seed, or two of one shape omit the same connections)."""
+    where = f"projection {p['from']}->{p['to']}"
+    density, seed = p.get("density", 1.0), p.get("mask_seed", 0)
+    if mask is not None:
+        raise ConfigError(f"{where}: give a mask or a density, not both")
+    if isinstance(density, bool) or not isinstance(density, (int, float)) or not (
+            0 < density <= 1):
+        raise ConfigError(f"{where}: density is the fraction of connections kept, a number in "
+                          f"(0, 1], got {density!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"{where}: mask_seed must be an integer ≥ 0, got {seed!r}")
+    shape = (_size_of(groups, p["from"]), _size_of(groups, p["to"]))
+    return (rng_for(seed, "mask").random(shape) < density).astype(float)
 
 
 def _size_of(groups: list[Group], name: str) -> int:
@@ -415,6 +435,8 @@ def network_parts(spec: dict[str, Any]) -> tuple[list[Group], list[Projection]]:
         _known_keys(p, _PROJECTION_KEYS, "[[network.projections]]", required=("from", "to"))
         mask = p.get("mask")
         mask = None if mask is None else np.asarray(mask, dtype=float)
+        if "density" in p or "mask_seed" in p:
+            mask = _random_mask(p, groups, mask)
         share = None
         if "window" in p:  # one receptive field copied over the target grid (fields.py)
             missing = [end for end in (p["from"], p["to"]) if end not in grids]
