@@ -44,7 +44,11 @@ from backprop86.cli.interrupted import INTERRUPTED, partial_path, say_partial
 from backprop86.cli.progress import sweep_bar
 from backprop86.errors import Backprop86Error, ConfigError
 from backprop86.experiments import Experiment, load
-from backprop86.experiments.claims import describe_measured, verdict_word_and_numbers
+from backprop86.experiments.claims import (
+    describe_measured,
+    published_text,
+    verdict_word_and_numbers,
+)
 from backprop86.experiments.figures import TIME_CASES, axis_name, time_axis, time_unit
 from backprop86.experiments.runner import engine_lines, run
 from backprop86.io import Output, check_outputs, command_line, load_json, save_json, versions
@@ -386,7 +390,7 @@ def verdict_lines(results: list[PointResult]) -> list[str]:
         for v in res.verdicts:
             what = v.get("what") or v.get("metric", "")
             measured = describe_measured(v["measured"])
-            lines.append(f"    claim    {what} = {v['published']}: "
+            lines.append(f"    claim    {what} = {published_text(v)}: "
                          f"{verdict_word_and_numbers(v)}; measured {measured}")
     return lines
 
