@@ -1,5 +1,6 @@
 """``trace`` of a recurrent net: every step's numbers, checked against the unrolled network
-(``Network.unroll``, ``backward_through_time``) and against one update of the trainer."""
+(``Network.unroll``, ``backward_through_time``) and against one update of the trainer; and
+of weights shared within an array (PDP's T–C net), feed-forward and recurrent."""
 
 from __future__ import annotations
 
@@ -21,13 +22,15 @@ from backprop86.train import Trainer, make_error
 
 def _mixed_net() -> Network:
     """Delays 0 and 1, a mask, an array tied between a recurrent and a forward projection,
-    letters clamped at steps 1-2 (off at 3), targets at steps 2 and 3, initial activity 0.3."""
-    groups = [Group("in", 2, None, False), Group("h", 3, "tanh"), Group("h2", 3, "logistic"),
-              Group("out", 2, "logistic")]
+    weights and a bias shared within an array, inputs clamped at steps 1-2 (off at 3),
+    targets at steps 2 and 3, initial activity 0.3."""
+    groups = [Group("in", 2, None, False), Group("h", 3, "tanh"),
+              Group("h2", 3, "logistic", bias_shared=True), Group("out", 2, "logistic")]
     mask = np.array([[1, 0, 1], [1, 1, 0], [0, 1, 1]])
     projections = [Projection("in", "h"), Projection("h", "h", mask=mask, tie="rec"),
                    Projection("h", "h2", mask=mask, tie="rec"), Projection("h2", "out"),
-                   Projection("out", "h", delay=1), Projection("in", "out", delay=1)]
+                   Projection("out", "h", delay=1),
+                   Projection("in", "out", delay=1, share=[[0, 1], [1, -1]])]
     return Network(groups, projections, steps=3, clamp={"in": [1, 2]},
                    target_steps={"out": [2, 3]}, initial=0.3)
 
@@ -80,18 +83,11 @@ def test_recurrent_trace_agrees_with_the_unrolled_net_and_the_trainer(build, tie
     error = make_error(config.error, config)
     E, grads = net.gradients(x[None], d[None], error, tie_rule=tie_rule)
     assert rows["(3)", "this case"] == pytest.approx(E[0], rel=1e-12)
-    entry = {param_entry(net, n, i, j): (n, i, j) for n, w in net.params.items()
-             for (i, j) in np.ndindex(w.shape[1:])}
-    gradient_rows = [r for r in t.rows if r.equation == "(6)"]
-    assert len(gradient_rows) == sum(int(np.sum(net.masks[n])) if n in net.masks else w[0].size
-                                     for n, w in net.params.items())
-    for r in gradient_rows:
-        n, i, j = entry[r.unit]
-        assert r.value == pytest.approx(grads[n][0, i, j], rel=1e-10, abs=1e-15), r
+    entry = check_gradients(t, net, grads)
     # eqs (8)/(9): the change one update of the trainer makes from this one case
     Readable(trainer).sweep(0)
     changes = [r for r in t.rows if r.quantity == "Δw"]
-    assert len(changes) == len(gradient_rows)
+    assert len(changes) == len(entry)
     for r in changes:
         n, i, j = entry[r.unit]
         assert r.value == pytest.approx(twin.params[n][0, i, j] - start[n][i, j],
@@ -101,6 +97,57 @@ def test_recurrent_trace_agrees_with_the_unrolled_net_and_the_trainer(build, tie
     settings = "\n".join(t.settings)
     assert f"tied weights: {tie_rule} of their gradients" in settings
     assert f"the backward pass runs t = {net.steps} … 1" in settings
+
+
+def check_gradients(t, net, grads):
+    """Eq (6) rows against the vectorised gradient: one row per connection (for an array
+    shared within itself, each copy's part), one per weight shared within an array holding
+    the pooled value; returns ``{unit: (param, i, j)}`` of every connection."""
+    entry = {param_entry(net, n, i, j): (n, i, j) for n, w in net.params.items()
+             for (i, j) in np.ndindex(w.shape[1:])
+             if n not in net.masks or net.masks[n][0, i, j]}
+    per_entry = [r for r in t.rows if r.equation == "(6)" and r.unit in entry]
+    pooled = {r.unit: r.value for r in t.rows if r.equation == "(6)" and " shared " in r.unit}
+    assert len(per_entry) == len(entry)
+    assert len(pooled) == sum(int(share.max()) + 1 for share in net.shares.values())
+    for r in per_entry:
+        n, i, j = entry[r.unit]
+        if n not in net.shares:
+            assert r.value == pytest.approx(grads[n][0, i, j], rel=1e-10, abs=1e-15), r
+    for n, share in net.shares.items():
+        for k in range(int(share.max()) + 1):
+            i, j = np.argwhere(share == k)[0]
+            what = "bias" if n.startswith("b:") else "weight"
+            assert pooled[f"{n} shared {what} {k + 1}"] == pytest.approx(
+                grads[n][0, i, j], rel=1e-10, abs=1e-15)
+    return entry
+
+
+@pytest.mark.parametrize("tie_rule", ["sum", "mean"])
+def test_trace_of_weights_shared_within_an_array_agrees_with_the_trainer(tie_rule):
+    """A feed-forward net with a T–C style shared field and shared bias: every copy of a
+    shared weight changes by the pooled gradient, as one update of the trainer does."""
+    groups = [Group("in", 3, None, False), Group("h", 2, "logistic", bias_shared=True),
+              Group("out", 1, "logistic")]
+    projections = [Projection("in", "h", share=[[0, -1], [1, 0], [-1, 1]]),
+                   Projection("h", "out", share=[[0], [0]])]
+    net = Network(groups, projections)
+    initialize(net, [2], "uniform", 1.0)
+    x, d = np.array([1.0, 0.0, 1.0]), np.array([1.0])
+    config = TrainConfig(lr=0.5, momentum=0.9, tie_rule=tie_rule)
+    t = trace(net, x, d, config)
+    _, grads = net.gradients(x[None], d[None], make_error("sse", config), tie_rule=tie_rule)
+    entry = check_gradients(t, net, grads)
+    twin = net.copy()
+    trainer = Trainer(twin, Task("one", x[None], d[None]),
+                      config.replace(grain="pattern", max_sweeps=1), [0], initialized=True)
+    Readable(trainer).sweep(0)
+    changes = {r.unit: r.value for r in t.rows if r.quantity == "Δw"}
+    assert changes.keys() == entry.keys()
+    for unit, (n, i, j) in entry.items():
+        assert changes[unit] == pytest.approx(twin.params[n][0, i, j] - net.params[n][0, i, j],
+                                              rel=1e-12, abs=1e-17)
+    assert changes["h[1] bias"] == changes["h[2] bias"]  # one shared bias
 
 
 def test_a_tied_mean_divides_the_sum_over_the_steps_by_the_uses():
@@ -114,7 +161,8 @@ def test_a_tied_mean_divides_the_sum_over_the_steps_by_the_uses():
              for (i, j) in np.ndindex(w.shape[1:])}
     assert summed.keys() == meaned.keys()
     for unit, value in summed.items():
-        assert meaned[unit] == pytest.approx(value / net.uses[entry[unit]], rel=1e-14)
+        if unit in entry:  # a connection (the pooled rows of shared weights: check_gradients)
+            assert meaned[unit] == pytest.approx(value / net.uses[entry[unit]], rel=1e-14)
 
 
 def test_the_trace_names_where_each_term_comes_from():

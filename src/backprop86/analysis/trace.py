@@ -38,10 +38,13 @@ from backprop86.analysis.trace_rows import (
     Row,
     Trace,
     as3,
+    connected,
     eq5_rows,
     error_text,
     number,
     output_rows,
+    param_entry,
+    shared_rows,
     sum_text,
     term,
     unit_name,
@@ -142,7 +145,7 @@ def _forward_rows(
             terms, total = [], 0.0
             for p in net.into[g.name]:
                 for i in range(net.group(p.source).size):
-                    if p.mask is not None and not p.mask[i, j]:
+                    if not connected(net, p, i, j):
                         continue
                     w = W[p.param][i, j]
                     total += ys[p.source][i] * w
@@ -217,7 +220,7 @@ def _backward_rows(add: Add, net: Network, error, W, xs, ys, targets, cares) -> 
             for i in range(src.size):
                 terms = []
                 for j in range(g.size):
-                    if p.mask is not None and not p.mask[i, j]:
+                    if not connected(net, p, i, j):
                         continue
                     acc[i] += total[j] * W[p.param][i, j]
                     terms.append(f"{term(total[j])}·{term(W[p.param][i, j])}")
@@ -229,7 +232,8 @@ def _backward_rows(add: Add, net: Network, error, W, xs, ys, targets, cares) -> 
 
 
 def _gradient_rows(add: Add, net: Network, config: TrainConfig, ys, dE_dx) -> dict[str, Array]:
-    """Eq (6) weight by weight; tied arrays then as the sum (or mean) of their uses."""
+    """Eq (6) weight by weight; weights shared within an array, then tied arrays, as the sum
+    (or mean) of their copies and uses."""
     grads = {name: np.zeros(w.shape[1:]) for name, w in net.params.items()}
     for g in net.groups:
         if g.is_input or g.name not in dE_dx:
@@ -239,7 +243,7 @@ def _gradient_rows(add: Add, net: Network, config: TrainConfig, ys, dE_dx) -> di
             y_src = ys[p.source]
             for j in range(g.size):
                 for i in range(net.group(p.source).size):
-                    if p.mask is not None and not p.mask[i, j]:
+                    if not connected(net, p, i, j):
                         continue
                     v = delta[j] * y_src[i]
                     grads[p.param][i, j] += v
@@ -252,6 +256,7 @@ def _gradient_rows(add: Add, net: Network, config: TrainConfig, ys, dE_dx) -> di
                 grads[bias_param(g.name)][0, j] += delta[j]
                 add(Row("weight gradients", "(6)", "∂E/∂b", f"{unit_name(g.name, j)} bias",
                         float(delta[j]), f"∂E/∂x_j · 1 = {number(delta[j])}"))
+    shared_rows(add, net, config, grads)
     for name, count in net.tie_counts.items():
         if count > 1:
             if config.tie_rule == "mean":
@@ -259,7 +264,7 @@ def _gradient_rows(add: Add, net: Network, config: TrainConfig, ys, dE_dx) -> di
             for (i, j), v in np.ndenumerate(grads[name]):
                 if name in net.masks and not net.masks[name][0, i, j]:
                     continue
-                add(Row("weight gradients", "(6)", "∂E/∂w", f"{name}[{i},{j}]", float(v),
+                add(Row("weight gradients", "(6)", "∂E/∂w", param_entry(net, name, i, j), float(v),
                         f"{config.tie_rule} over the {count} projections that share it"))
     return grads
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from backprop86.arrays import Array
 from backprop86.config import TrainConfig
 from backprop86.functions import CrossEntropy, Logistic, Softmax
@@ -97,6 +99,32 @@ def unit_name(group: str, k: int) -> str:
 
 def weight_name(p: Projection, i: int, j: int) -> str:
     return f"{unit_name(p.target, j)} ← {unit_name(p.source, i)}"
+
+
+def connected(net: Network, p: Projection, i: int, j: int) -> bool:
+    """Whether projection ``p`` connects source unit ``i`` to target unit ``j`` (its mask,
+    or its map of weights shared within it, says which connections exist)."""
+    mask = net.masks.get(p.param)
+    return mask is None or bool(mask[0, i, j])
+
+
+def shared_rows(add: Add, net: Network, config: TrainConfig, grads: dict[str, Array]) -> None:
+    """Weights shared within an array (``Network.shares``: PDP's T–C net): each shared
+    weight's ``∂E/∂w`` is the sum of its copies' (``tie_rule = "mean"``: their mean), and
+    every copy takes it. ``grads`` (one replica, per parameter) is pooled in place."""
+    mean = config.tie_rule == "mean"
+    for name, share in net.shares.items():
+        g = grads[name]
+        for k in range(int(share.max()) + 1):
+            copies = np.argwhere(share == k)
+            total = sum(float(g[i, j]) for i, j in copies)
+            terms = [term(g[i, j]) for i, j in copies]
+            what = "bias" if name.startswith("b:") else "weight"
+            add(Row("weight gradients", "(6)", "∂E/∂w", f"{name} shared {what} {k + 1}",
+                    total / len(copies) if mean else total,
+                    f"{'mean' if mean else 'sum'} over its {len(copies)} copies: "
+                    + (f"({sum_text(terms)})/{len(copies)}" if mean else sum_text(terms))))
+        grads[name] = net.pooled(name, g[None], mean=mean)[0]
 
 
 def as3(v: Array | None) -> Array | None:

@@ -36,11 +36,13 @@ from backprop86.analysis.trace_rows import (
     Add,
     Row,
     as3,
+    connected,
     eq5_rows,
     error_text,
     number,
     output_rows,
     param_entry,
+    shared_rows,
     sum_text,
     term,
     unit_name,
@@ -153,7 +155,7 @@ def _computed(add: Add, net: Network, W: dict[str, Array], g: Group, t: int, ys:
             y_src = ys[p.source, t - delay]
             terms = []
             for i in range(len(y_src)):
-                if p.mask is not None and not p.mask[i, j]:
+                if not connected(net, p, i, j):
                     continue
                 net_in[j] += y_src[i] * W[p.param][i, j]
                 terms.append(f"{term(y_src[i])}·{term(W[p.param][i, j])}")
@@ -237,7 +239,7 @@ def _eq7(add: Add, net: Network, W: dict[str, Array], g: Group, t: int, dE_dx: H
         for p, (target, step) in feeds:
             terms = []
             for j, dx in enumerate(dE_dx[target, step]):
-                if p.mask is not None and not p.mask[i, j]:
+                if not connected(net, p, i, j):
                     continue
                 dy[i] += dx * W[p.param][i, j]
                 terms.append(f"{term(dx)}·{term(W[p.param][i, j])}")
@@ -251,7 +253,8 @@ def _eq7(add: Add, net: Network, W: dict[str, Array], g: Group, t: int, dE_dx: H
 def _gradients(add: Add, net: Network, config: TrainConfig, ys: History, dE_dx: History
                ) -> dict[str, Array]:
     """Eq (6) for each entry of each array: the sum over every step (and every projection)
-    it is used at, or with ``tie_rule = "mean"`` that sum over its uses."""
+    it is used at, or with ``tie_rule = "mean"`` that sum over its uses; then weights
+    shared within an array pooled over their copies."""
     grads: dict[str, Array] = {}
     mean = config.tie_rule == "mean"
     for name, w in net.params.items():
@@ -293,6 +296,7 @@ def _gradients(add: Add, net: Network, config: TrainConfig, ys: History, dE_dx: 
                                   uses if divide else 0))
                 if divide:
                     g[i, j] /= uses
+    shared_rows(add, net, config, grads)
     return grads
 
 
