@@ -73,12 +73,13 @@ def activity_over_time(
     sizes = [g.size for g in groups]
     span = T + 2  # a case's steps and the gap after them
     cell = max(12, min(36, (width - 140) // (n_cases * span)))
-    row = max(6, min(cell, 420 // max(sum(sizes), 1)))  # a unit's height: tall groups shrink
-    height = max(260, 150 + sum(sizes) * row + 46 * len(groups))
+    row = max(6, min(cell, 420 // max(sum(sizes), 1)))  # a unit's height: tall groups shrink,
+    panels = [n * (row if n > 10 else max(row, 14)) for n in sizes]  # small ones stay legible
+    height = max(260, 150 + sum(panels) + 46 * len(groups))
     fig = new_figure((width, height))
     # one panel per group, the cases side by side in it (few axes: quick to lay out)
     axes = fig.subplots(len(groups), 1, squeeze=False,
-                        height_ratios=[max(s, 2) for s in sizes])[:, 0]
+                        height_ratios=panels)[:, 0]
     low = min(0.0, *(float(a.min()) for a in H.values()))
     high = max(1.0, *(float(a.max()) for a in H.values()))
     for gi, (ax, g) in enumerate(zip(axes, groups, strict=True)):
@@ -89,7 +90,7 @@ def activity_over_time(
             for t in net.clamped.get(g.name, ()):
                 ax.add_patch(_frame(c * span + t, 1, g.size, CLAMP_COLOUR, 2.5))
             for (t, j), on in marks.get(g.name, {}).items():
-                _mark(ax, c * span + t, j, on[c], cell, row)
+                _mark(ax, c * span + t, j, on[c], cell, panels[gi] // g.size)
         ax.imshow(image, cmap="Greys", vmin=low, vmax=high, aspect="auto",
                   interpolation="nearest")
         _ticks(ax, g.size, T, n_cases, bottom=gi == len(groups) - 1)
