@@ -192,3 +192,13 @@ def test_the_tc_experiment_reads_its_grids():
     assert [g.size for g in net.groups] == [49, 25, 1]
     assert net.shares["w:retina->hidden"].max() == 8
     assert "9 weights shared by 225 connections" in net.describe()
+
+
+def test_plot_draws_each_nets_shared_field_with_its_kind(tmp_path, capsys):
+    from backprop86.cli import main
+
+    assert main(["run", "tc", "--seeds", "3", "--set", "max_sweeps=5", "--plot",
+                 str(tmp_path)]) == 0
+    assert "tc-fields.png" in capsys.readouterr().out
+    assert (tmp_path / "tc-fields.png").stat().st_size > 1000
+    assert (tmp_path / "tc-fields.svg").exists()

@@ -71,6 +71,8 @@ def draw_run(run: Run, folder: str | Path, stem: str | None = None) -> list[Path
     folder = Path(folder)
     stem = stem or run.experiment.name
     exp, task, net = run.experiment, run.task, run.net
+    if "tc_field_kind" in run.checks:  # PDP Fig. 15: the shared field of each net, by kind
+        return _fields(run, folder, stem)
     if task.image_shape is not None and net.hidden:
         scores = run.summary.get("test", {}).get("accuracy")
         r = int(np.argmax(scores)) if scores else 0
@@ -111,6 +113,28 @@ def draw_run(run: Run, folder: str | Path, stem: str | None = None) -> list[Path
                 case_labels=[task.labels[i] for i in order], unit_labels=units,
                 title=f"hidden activity: {what}",
             )
+    return [p for p in written if p.suffix == ".png"]
+
+
+#: The most nets :func:`_fields` draws.
+FIELDS = 12
+
+
+def _fields(run: Run, folder: Path, stem: str) -> list[Path]:
+    """The shared receptive field of the first :data:`FIELDS` solved nets (else the first
+    nets), each titled with its seed and its kind (:mod:`backprop86.analysis.checks.fields`)."""
+    from backprop86.analysis.checks.fields import KINDS, classify, field_of
+
+    W, bias, _ = field_of(run.net)
+    kinds = classify(W, bias)
+    solved = np.flatnonzero(run.result.solved)
+    chosen = (solved if solved.size else np.arange(run.net.replicas))[:FIELDS]
+    labels = [f"seed {run.seeds[r]}: {KINDS[kinds[r]]}" for r in chosen]
+    what = "solved nets" if solved.size else "nets (none solved)"
+    written = plots.shared_fields(
+        folder / f"{stem}-fields", W[chosen], bias[chosen], labels,
+        title=f"{run.experiment.name}: the shared receptive field of the first {len(chosen)} "
+              f"{what}")
     return [p for p in written if p.suffix == ".png"]
 
 

@@ -27,6 +27,7 @@ from backprop86.plots.hinton import (
     hinton_weights,
     incoming_matrix,
     receptive_fields,
+    shared_fields,
 )
 from backprop86.plots.recurrent import activity_over_time
 from backprop86.plots.representations import decision_boundary, hidden_activations
@@ -45,6 +46,7 @@ __all__ = [
     "new_figure",
     "receptive_fields",
     "save",
+    "shared_fields",
     "solved_rate",
     "trend",
 ]
