@@ -199,6 +199,6 @@ def test_plot_draws_each_nets_shared_field_with_its_kind(tmp_path, capsys):
 
     assert main(["run", "tc", "--seeds", "3", "--set", "max_sweeps=5", "--plot",
                  str(tmp_path)]) == 0
-    assert "tc-fields.png" in capsys.readouterr().out
+    assert "tc-fields.png" in capsys.readouterr().err  # "figure: PATH" lines go to stderr
     assert (tmp_path / "tc-fields.png").stat().st_size > 1000
     assert (tmp_path / "tc-fields.svg").exists()
