@@ -573,6 +573,7 @@ def torch_sequence(seeds: int, finals: dict, autograd: bool) -> Run:
     exp, train, initial = sequence_setup(seeds)
     cfg = exp.config
     low, high = cfg.dead_zone
+    # the split names its test sequences, so every seed trains on the same 20
     X = torch.from_numpy(train[0].inputs)             # (20, 10): letter 1, letter 2
     D = torch.from_numpy(train[0].targets)            # (20, 12): digits at steps 3, 4, 5, 6
     letters = {1: X[:, :5], 2: X[:, 5:]}

@@ -41,22 +41,32 @@ def spliced(bench, text: str, ours: float) -> str:
     return bench.splice(text, "sequence", lines, targets, "a test")
 
 
+def without_sequence(text: str) -> list[str]:
+    """The lines of a RESULTS.md without the sequence section and its target rows."""
+    rows = text.splitlines()
+    heading = [i for i, r in enumerate(rows) if r.startswith("## Sequence completion")]
+    if heading:
+        end = next(i for i in range(heading[0] + 1, len(rows)) if rows[i].startswith("## "))
+        rows = rows[:heading[0]] + rows[end:]
+    return [r for r in rows if not r.startswith(("| sequence completion",
+                                                 "- **sequence completion"))]
+
+
 def test_splice_adds_the_section_and_then_replaces_only_it(bench):
-    slow = spliced(bench, RESULTS, 10.0)  # slower than PyTorch: the target unmet, with why
+    base = "\n".join(without_sequence(RESULTS)) + "\n"
+    assert "## Targets" in base and "## Peak memory" in base
+    slow = spliced(bench, base, 10.0)  # slower than PyTorch: the target unmet, with why
     assert slow.count("## Sequence completion") == 1
     assert "| sequence completion, 200 seeds: no slower than PyTorch eager" in slow
     assert "- **sequence completion, 200 seeds" in slow
+    assert slow.index("## Sequence completion") < slow.index("## Peak memory")
     fast = spliced(bench, slow, 7.0)  # measured anew: replaced, not added
     assert fast.count("## Sequence completion") == 1
     assert "| backprop86 (readable engine) | 7.00 |" in fast and "| 10.00 |" not in fast
     assert "- **sequence completion" not in fast  # met now: no reason given any more
-    # without the section and its target rows, the file it started from, line for line
-    rows = fast.splitlines()
-    start = rows.index(next(r for r in rows if r.startswith("## Sequence completion")))
-    end = next(i for i in range(start + 1, len(rows)) if rows[i].startswith("## "))
-    rest = [r for r in rows[:start] + rows[end:] if not r.startswith("| sequence completion")]
-    assert rest == RESULTS.splitlines()
+    assert without_sequence(fast) == without_sequence(base)  # nothing else changed
     assert spliced(bench, fast, 7.0) == fast
+    assert spliced(bench, RESULTS, 7.0).count("## Sequence completion") == 1
 
 
 def test_the_sequence_section_runs_and_its_contenders_agree(bench):
