@@ -387,8 +387,9 @@ def sequence(reps: int, seeds: int = peers.SEQUENCE_SEEDS) -> dict:
               for name, (w, e, _) in finals.items() if name != "backprop86"}
     load_start = os.getloadavg()[0]
     seconds = interleaved(contenders, reps)
+    cfg = peers.sequence_setup(1)[0].config
     return {"seconds": seconds, "cores": dict(CORES), "differ": differ, "engine": engine,
-            "seeds": seeds, "sweeps": peers.sequence_setup(1)[0].config.max_sweeps,
+            "seeds": seeds, "sweeps": cfg.max_sweeps, "rates": (cfg.lr, cfg.momentum),
             "skipped": skipped, "load": (load_start, os.getloadavg()[0])}
 
 
@@ -402,7 +403,8 @@ def sequence_report(d: dict) -> tuple[list[str], list[Target]]:
              "units, 30 hidden, 3 digit units, hidden → hidden and digits → digits fully "
              "connected, every link one step late; 6 steps from activity 0.2, the letters at "
              "steps 1–2, dead-zone error (0.2 / 0.8) on the digits at steps 3–6; one update "
-             f"per sweep of the 20 training sequences (ε 0.02, α 0.9), {S} sweeps; "
+             f"per sweep of the 20 training sequences (ε {d['rates'][0]:g}, α "
+             f"{d['rates'][1]:g}), {S} sweeps; "
              f"{d['seeds']} seeds as one batch of replicas. PyTorch starts from backprop86's "
              "initial weights; before timing, every contender trained once and its final "
              "weights were compared with backprop86's. Seconds (median) for the whole run; "

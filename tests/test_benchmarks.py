@@ -32,7 +32,8 @@ def result(bench, ours: float) -> dict:
     return {"seconds": {"backprop86": ours, bench.TORCH_BPTT: 8.0, bench.TORCH_AUTOGRAD: 20.0},
             "cores": {"backprop86": 1.0, bench.TORCH_BPTT: 1.5, bench.TORCH_AUTOGRAD: 1.4},
             "differ": {bench.TORCH_BPTT: (3e-15, 2e-15), bench.TORCH_AUTOGRAD: (4e-15, 1e-15)},
-            "engine": "readable", "seeds": 200, "sweeps": 260, "skipped": [],
+            "engine": "readable", "seeds": 200, "sweeps": 260, "rates": (0.02, 0.9),
+            "skipped": [],
             "load": (1.0, 2.0)}
 
 
