@@ -476,3 +476,109 @@ def test_torch_reference_detects_a_wrong_gradient():
     name = "w:input->hidden1"
     assert relative_error(grads[name], g_ref[name]) < TOLERANCE
     assert relative_error(grads[name] * (1 + 1e-6), g_ref[name]) > TOLERANCE
+
+
+# ----------------------------------------------------------------------------
+# Weights shared within an array (PDP's T–C net), in PyTorch as one parameter each
+# ----------------------------------------------------------------------------
+
+SHARED_EXAMPLES = 200
+
+
+@st.composite
+def shared_cases(draw):
+    """A chain in → hidden → out whose first projection (and maybe the second, and the hidden
+    bias) holds copies of a few shared weights: a random share map, −1 for no connection."""
+    n_in, n_h = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    K = draw(st.integers(1, 4))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    K = min(K, n_in * n_h)
+    share = rng.integers(-1, K, size=(n_in, n_h))
+    share.flat[rng.permutation(share.size)[:K]] = np.arange(K)  # every shared weight used
+    out_shared = draw(st.booleans())
+    R = draw(st.integers(1, 3))
+    act = draw(st.sampled_from(ACTIVATION_NAMES))
+    net = Network([Group("in", n_in, None, False),
+                   Group("h", n_h, act if act != "softmax" else "logistic",
+                         bias_shared=draw(st.booleans())),
+                   Group("out", 1)],
+                  [Projection("in", "h", share=share),
+                   Projection("h", "out", share=np.zeros((n_h, 1), int) if out_shared else None)],
+                  replicas=R)
+    values = {}
+    for name, w in net.params.items():
+        v = rng.uniform(-1.5, 1.5, size=w.shape)
+        if name in net.shares:
+            s = net.shares[name]
+            v = np.where(s >= 0, rng.uniform(-1.5, 1.5, size=(R, int(s.max()) + 1))[:, s], 0.0)
+        values[name] = v
+    net.set_params(values)
+    N = draw(st.integers(1, 4))
+    X = rng.uniform(-2, 2, size=(N, n_in))
+    D = rng.uniform(0.05, 0.95, size=(N, 1))
+    return net, X, D, draw(st.sampled_from(["sum", "mean"]))
+
+
+def test_random_shared_networks_match_torch():
+    """SHARED_EXAMPLES random nets with weights shared within arrays: E and the gradient of
+    every shared weight (one torch parameter each) agree with PyTorch autograd."""
+    stats = {"networks": 0, "mean": 0, "absent": 0, "max_rel": 0.0}
+
+    @settings(max_examples=SHARED_EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(shared_cases())
+    def check(case):
+        net, X, D, tie_rule = case
+        err = error_function("sse")
+        activity = net.forward(X)
+        E = net.error(activity, D, err)
+        grads = net.backward(activity, net.output_deltas(activity, D, err), tie_rule=tie_rule)
+        # torch: a shared array is its K weights; the layer's matrix gathers them per entry
+        params, firsts = {}, {}
+        for name, w in net.params.items():
+            if name in net.shares:
+                s = net.shares[name].reshape(-1)
+                firsts[name] = [int(np.flatnonzero(s == k)[0]) for k in range(s.max() + 1)]
+                params[name] = torch.tensor(w.reshape(net.replicas, -1)[:, firsts[name]],
+                                            requires_grad=True)
+            else:
+                params[name] = torch.tensor(w, requires_grad=True)
+
+        def matrix(name):
+            if name not in net.shares:
+                return params[name]
+            s = torch.tensor(net.shares[name])
+            gathered = params[name][:, s.clamp(min=0).reshape(-1)].reshape(
+                net.replicas, *s.shape)
+            return gathered * (s >= 0)
+
+        y = torch.tensor(X)[None]
+        for layer, group in (("w:in->h", "h"), ("w:h->out", "out")):
+            x = y @ matrix(layer) + matrix(f"b:{group}")
+            y = _torch_act(net.group(group).activation, x)
+        E_ref = 0.5 * ((y - torch.tensor(D)) ** 2).sum(dim=(1, 2))
+        E_ref.sum().backward()
+        worst = relative_error(E, E_ref.detach().numpy())
+        for name, p in params.items():
+            g_ref = p.grad.numpy()
+            ours = grads[name].reshape(net.replicas, -1)
+            if name in net.shares:
+                s = net.shares[name].reshape(-1)
+                if tie_rule == "mean":
+                    g_ref = g_ref / np.bincount(s[s >= 0])
+                worst = max(worst, relative_error(ours[:, firsts[name]], g_ref))
+                assert np.all(ours[:, s < 0] == 0)
+            else:
+                worst = max(worst, relative_error(grads[name], g_ref))
+        assert worst <= TOLERANCE, (worst, net.describe(), tie_rule)
+        stats["networks"] += 1
+        stats["mean"] += tie_rule == "mean"
+        stats["absent"] += bool((net.shares["w:in->h"] < 0).any())
+        stats["max_rel"] = max(stats["max_rel"], worst)
+
+    check()
+    print(f"\ntorch cross-check, shared weights: {stats['networks']} random networks; largest "
+          f"relative error {stats['max_rel']:.3g}")
+    assert stats["networks"] == SHARED_EXAMPLES
+    assert min(stats["mean"], stats["absent"]) > 0

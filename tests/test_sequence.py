@@ -64,3 +64,49 @@ def test_the_cli_runs_it_and_scores_the_held_out_sequences(capsys):
     assert main(["run", "sequence-completion", "--seeds", "2", "--set", "max_sweeps=10"]) == 0
     out = capsys.readouterr().out
     assert "held-out correct" in out and "readable engine" in out
+
+
+def test_variable_timing_gives_150_sequences_letters_at_two_of_steps_1_to_4():
+    task = make_task("sequence_completion", timing="variable")
+    assert task.inputs.shape == (150, 20) and task.targets.shape == (150, 12)
+    assert len(set(task.labels)) == 150
+    steps = task.inputs.reshape(150, 4, 5)
+    assert (steps.sum(axis=(1, 2)) == 2).all()  # two letters, one-hot, at two steps
+    i = task.labels.index("A-D-")  # A at step 1, D at step 3
+    assert steps[i].argmax(axis=1).tolist()[::2] == [0, 3]
+    assert steps[i, 1].sum() == 0 and steps[i, 3].sum() == 0
+    assert task.targets[i].reshape(4, 3).argmax(axis=1).tolist() == [0, 1, 1, 0]  # 1221
+    with pytest.raises(ConfigError, match="'fixed' or 'variable'"):
+        make_task("sequence_completion", timing="random")
+
+
+def test_the_variable_experiment_omits_half_the_connections_the_same_for_every_seed():
+    exp = load("sequence-completion-variable")
+    net, twin = exp.network(), exp.network()
+    assert net.steps == 8 and net.group("hidden").size == 60
+    assert net.input_slots == tuple(("letters", t) for t in (1, 2, 3, 4))
+    kept = [float(m.mean()) for m in net.masks.values()]
+    assert len(kept) == 4 and all(0.3 < k < 0.7 for k in kept)
+    for name, mask in net.masks.items():
+        assert (mask == twin.masks[name]).all()  # one draw per mask_seed
+    r = run(exp.with_settings(["max_sweeps=3"]), [0, 1])
+    for name, mask in r.net.masks.items():
+        assert (r.net.params[name][:, mask[0] == 0] == 0).all()  # omitted stay omitted
+    split = make_split(exp.task(), [0, 1], exp.split_spec())
+    assert split is not None and split.test[0].n_cases == 14
+    assert split.test[0].labels != split.test[1].labels  # each seed its own test sequences
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ({"density": 0}, "fraction of connections kept"),
+    ({"density": 0.5, "mask": [[1.0]]}, "mask or a density"),
+    ({"density": 0.5, "mask_seed": -1}, "mask_seed"),
+])
+def test_density_is_checked(extra, message):
+    from backprop86.experiments import build_network
+
+    spec = {"groups": [{"name": "a", "size": 1, "activation": "input"},
+                       {"name": "b", "size": 1}],
+            "projections": [{"from": "a", "to": "b", **extra}]}
+    with pytest.raises(ConfigError, match=message):
+        build_network(spec)

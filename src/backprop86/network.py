@@ -8,8 +8,10 @@ at the level of *groups* of units (DESIGN §1):
 * :class:`Group` — ``n`` units sharing one activation and an optional bias;
   input groups have no activation.
 * :class:`Projection` — a weight matrix from a source group to a target group,
-  optionally with a fixed 0/1 ``mask`` and optionally *tied* to other
-  projections (they share one weight array).
+  optionally with a fixed 0/1 ``mask``, optionally *tied* to other
+  projections (they share one weight array), and optionally with weights
+  *shared within it* (``share``: PDP's T–C net, where every hidden unit has a
+  copy of one 3×3 receptive field).
 * :class:`Network` — groups in topological order plus projections.
 
 Every array carries a leading replica axis ``R`` (DESIGN §2): weights are
@@ -76,6 +78,9 @@ class Group:
     size: int
     activation: str | None = "logistic"
     bias: bool = True
+    #: One bias shared by every unit of the group (the copies of one unit, as in PDP's T–C
+    #: net): its gradient sums over the units and every copy changes by the total.
+    bias_shared: bool = False
 
     @property
     def is_input(self) -> bool:
@@ -91,6 +96,13 @@ class Projection:
     carries the source's activity within a time step, 1 from the previous step
     (a recurrent projection); ``None`` means 1 for a projection back to an
     earlier group or to itself, else 0.
+
+    ``share`` (integers, shape ``(n_src, n_tgt)``, instead of ``mask``) shares
+    weights *within* the projection: entry ``k ≥ 0`` means the connection is a
+    copy of shared weight ``k``, ``−1`` that it does not exist. As in PDP's T–C
+    simulation (p. 349), each copy's ``∂E/∂w`` is summed over the copies and
+    every copy changes by the same total: ``∂E/∂w_k = Σ_{(i,j): share_ij = k}
+    ∂E/∂w_ji``, the true gradient of the one shared weight.
     """
 
     source: str
@@ -98,10 +110,13 @@ class Projection:
     mask: Array | None = field(default=None, repr=False)
     tie: str | None = None
     delay: int | None = None
+    share: Array | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.mask is not None:  # nested lists too: every reader indexes mask[i, j]
             object.__setattr__(self, "mask", np.asarray(self.mask))
+        if self.share is not None:
+            object.__setattr__(self, "share", np.asarray(self.share))
 
     @cached_property
     def param(self) -> str:
@@ -230,10 +245,26 @@ class Network:
         for p in self.projections:
             self.into[p.target].append(p)
             self.out_of[p.source].append(p)
-        #: Fixed 0/1 masks per weight array (``(1, n_src, n_tgt)``), for masked projections.
+        #: Weights shared within an array: its ``share`` map (``(n_src, n_tgt)`` integers,
+        #: −1 for no connection), and bias arrays shared by a group's units (``(1, n)``, all 0).
+        self.shares: dict[str, Array] = {
+            p.param: p.share.astype(np.intp) for p in self.projections if p.share is not None
+        }
+        for g in self.groups:
+            if g.bias and g.bias_shared and not g.is_input:
+                self.shares[bias_param(g.name)] = np.zeros((1, g.size), dtype=np.intp)
+        #: Per shared array, the ``(entries, K)`` 0/1 matrix that sums an array's entries
+        #: into its ``K`` shared weights, and the number of copies of each.
+        self._pool: dict[str, tuple[Array, Array]] = {}
+        for name, share in self.shares.items():
+            onehot = (share.reshape(-1, 1) == np.arange(share.max() + 1)).astype(self.dtype)
+            self._pool[name] = (onehot, onehot.sum(axis=0))
+        #: Fixed 0/1 masks per weight array (``(1, n_src, n_tgt)``), for masked projections
+        #: (and for shared ones: their absent connections).
         self.masks: dict[str, Array] = {
-            p.param: np.asarray(p.mask, dtype=self.dtype)[None] for p in self.projections
-            if p.mask is not None
+            p.param: np.asarray(p.mask if p.share is None else p.share >= 0,
+                                dtype=self.dtype)[None]
+            for p in self.projections if p.mask is not None or p.share is not None
         }
         #: How many projections use each weight array (``> 1`` means tied).
         self.tie_counts: dict[str, int] = {}
@@ -291,6 +322,9 @@ class Network:
             if g.name in seen:
                 raise ConfigError(f"group name {g.name!r} is used twice")
             _positive_int(g.size, f"size of group {g.name!r}")
+            if g.bias_shared and (not g.bias or g.is_input):
+                raise ConfigError(f"group {g.name!r}: a shared bias needs a non-input group "
+                                  "with a bias")
             seen[g.name] = i
         for name in self.outputs:
             if name not in seen:
@@ -327,21 +361,25 @@ class Network:
                     )
                 if not np.isin(m, (0, 1)).all():
                     raise ConfigError(f"mask of {p.source}->{p.target} must hold only 0 and 1")
+            if p.share is not None:
+                _check_share(p, shape)
+            layout = p.mask if p.share is None else p.share
             if p.param in shapes:
-                other_shape, other_mask = shapes[p.param]
+                other_shape, other_layout = shapes[p.param]
                 if other_shape != shape:
                     raise ShapeError(
                         f"tied projections {p.param!r} need one shape: {other_shape} and {shape}"
                     )
-                same_mask = (other_mask is None and p.mask is None) or (
-                    other_mask is not None
-                    and p.mask is not None
-                    and np.array_equal(other_mask, p.mask)
+                same_layout = (other_layout is None and layout is None) or (
+                    other_layout is not None
+                    and layout is not None
+                    and np.array_equal(other_layout, layout)
                 )
-                if not same_mask:
-                    raise ConfigError(f"tied projections {p.param!r} need the same mask")
+                if not same_layout:
+                    raise ConfigError(f"tied projections {p.param!r} need the same mask "
+                                      "and the same shared weights")
             else:
-                shapes[p.param] = (shape, p.mask)
+                shapes[p.param] = (shape, layout)
         for g in self.groups:
             if not g.is_input and not any(p.target == g.name for p in self.projections):
                 raise ConfigError(f"group {g.name!r} receives no projection")
@@ -444,9 +482,21 @@ class Network:
                     f"parameter {name!r} has shape {v.shape}, expected {target.shape[1:]} "
                     f"or {target.shape}"
                 )
+            if name in self.shares:
+                self._check_copies(name, np.broadcast_to(v, target.shape))
             target[...] = v
             if name in self.masks:
                 target *= self.masks[name]
+
+    def _check_copies(self, name: str, v: Array) -> None:
+        """Refuse values (``(R, …)``) in which copies of one shared weight differ."""
+        flat = self.shares[name].reshape(-1)
+        w = v.reshape(v.shape[0], -1)
+        for k in range(flat.max() + 1):
+            copies = w[:, flat == k]
+            if not np.array_equal(copies, np.broadcast_to(copies[:, :1], copies.shape)):
+                raise DataError(f"parameter {name!r}: the copies of shared weight {k} differ; "
+                                "weights shared within an array must be equal")
 
     def copy(self, dtype: np.dtype | type | None = None) -> Network:
         """A new network with the same structure and a copy of the parameters, in ``dtype``
@@ -758,11 +808,34 @@ class Network:
                 grads[name] = np.zeros_like(w)  # nothing depends on it
         for name, mask in self.masks.items():
             grads[name] *= mask  # absent connections have no gradient
+        for name in self.shares:
+            grads[name] = self.pooled(name, grads[name], mean=tie_rule == "mean")
         if tie_rule == "mean":
             for name, count in self.uses.items():
                 if count > 1:
                     grads[name] /= count
         return grads
+
+    def pooled(self, name: str, g: Array, *, mean: bool = False) -> Array:
+        """Weights shared within array ``name``: every copy's entry of ``g`` (``(R, …)``)
+        replaced by the sum over the copies of its shared weight, ``Σ_{share = k} g``
+        (``mean``: divided by the number of copies, Nature's averaging); absent
+        connections 0. One ``(R, entries) @ (entries, K)`` product sums them."""
+        onehot, copies = self._pool[name]
+        total = g.reshape(g.shape[0], -1) @ onehot  # (R, K)
+        if mean:
+            total = total / copies
+        share = self.shares[name].reshape(-1)
+        return np.where(share >= 0, total[:, share], 0.0).reshape(g.shape).astype(g.dtype)
+
+    def spread_shared(self) -> None:
+        """Make every copy of a shared weight equal to its first copy (after drawing the
+        initial weights entry by entry): ``w_ij ← w_{first copy of share_ij}``."""
+        for name, share in self.shares.items():
+            flat = share.reshape(-1)
+            first = np.array([np.flatnonzero(flat == k)[0] for k in range(flat.max() + 1)])
+            w = self.params[name].reshape(self.replicas, -1)
+            w[...] = np.where(flat >= 0, w[:, first[flat]], 0.0)
 
     def gradients(
         self,
@@ -794,12 +867,17 @@ class Network:
             lines.append(f"runs {self.steps} time step{'s' if self.steps > 1 else ''}, "
                          f"initial activity {self.initial:g}")
         for g in self.groups:
-            kind = "input" if g.is_input else f"{g.activation}{' + bias' if g.bias else ''}"
+            bias = (" + one shared bias" if g.bias_shared else " + bias") if g.bias else ""
+            kind = "input" if g.is_input else f"{g.activation}{bias}"
             lines.append(f"group {g.name}: {g.size} units, {kind}")
         for p in self.projections:
             extra = []
             if p.mask is not None:
                 extra.append(f"mask {int(np.sum(p.mask))}/{np.size(p.mask)}")
+            if p.share is not None:
+                k = int(np.max(p.share)) + 1
+                extra.append(f"{k} weight{'s' if k > 1 else ''} shared by "
+                             f"{int(np.sum(p.share >= 0))} connections")
             if p.tie is not None:
                 extra.append(f"tied as {p.tie!r}")
             if self.delays[p]:
@@ -827,6 +905,29 @@ def _accumulate(sums: dict, key: object, term: Array) -> None:
         sums[key] += term
     else:
         sums[key] = term
+
+
+def _check_share(p: Projection, shape: tuple[int, int]) -> None:
+    """A projection's ``share`` map: integers ≥ −1 of the weight matrix's shape, no mask."""
+    where = f"share of {p.source}->{p.target}"
+    share = np.asarray(p.share)
+    if p.mask is not None:
+        raise ConfigError(f"projection {p.source}->{p.target} has a mask and a share; a share's "
+                          "−1 entries are its absent connections, so give only the share")
+    if share.shape != shape:
+        raise ShapeError(f"{where} has shape {share.shape}, expected {shape}")
+    if not (np.issubdtype(share.dtype, np.integer)
+            or (np.issubdtype(share.dtype, np.floating) and np.all(share == np.round(share)))):
+        raise ConfigError(f"{where} must hold integers (shared weight numbers, −1 for none)")
+    if share.size and (share.min() < -1 or share.max() < 0):
+        raise ConfigError(f"{where} must hold shared weight numbers ≥ 0 (and −1 for no "
+                          f"connection), with at least one connection; got {share.min()} … "
+                          f"{share.max()}")
+    used = np.unique(share[share >= 0])
+    if used.size != used.max() + 1:
+        missing = sorted(set(range(int(used.max()) + 1)) - {int(u) for u in used})
+        raise ConfigError(f"{where} numbers its shared weights 0 … {int(used.max())} but never "
+                          f"uses {missing[0]}")
 
 
 def _finite(a: Array, what: str) -> None:

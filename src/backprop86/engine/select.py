@@ -100,6 +100,9 @@ def blocked_unfit(setup: Setup) -> str | None:
                 f"{'s' if net.steps > 1 else ''}, trained through time)")
     if cfg.bias_max is not None:
         return "parameter constraints (bias_max)"
+    if net.shares:
+        return ("weights shared within an array (one receptive field or bias copied over "
+                "a group's units)")
     layers = chain_layers(net)
     if layers is None:
         return f"the network is not a plain chain of groups: {not_a_chain(net)}"

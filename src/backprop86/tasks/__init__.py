@@ -17,6 +17,7 @@ from backprop86.tasks import (
     family,
     parity,
     sequence,
+    shapes,
     shift,
     symmetry,
 )
@@ -25,4 +26,5 @@ from backprop86.tasks.base import TASKS, Task, make_task, register, task_shape
 __all__ = ["TASKS", "Task", "make_task", "register", "task_shape"]
 
 #: The generator modules (imported for their registrations).
-GENERATORS = (arithmetic, boolean, digits, encoder, family, parity, sequence, shift, symmetry)
+GENERATORS = (arithmetic, boolean, digits, encoder, family, parity, sequence, shapes, shift,
+              symmetry)
