@@ -548,12 +548,12 @@ class Network:
               else self.split(X, self.input_slots, "inputs"))
         return self.propagate(xs)
 
-    def propagate(self, xs: Mapping[Slot, Array]) -> Activity:
+    def propagate(self, xs: Mapping[Slot, Array], out: Activity | None = None) -> Activity:
         """Eqs. (1)–(2) from inputs already split per input slot and checked (by
         :meth:`split` or :meth:`check_cases`): ``xs[slot]`` ``(1 or R, N, n)`` in the dtype.
-        A recurrent network runs its ``T`` steps (:meth:`unroll`)."""
+        A recurrent network runs its ``T`` steps (:meth:`unroll`; ``out`` as it says)."""
         if self.recurrent:
-            return self.unroll(xs)
+            return self.unroll(xs, out)
         net: dict[Slot, Array] = {}
         y: dict[Slot, Array] = dict(xs)
         for g in self.groups:
@@ -569,16 +569,21 @@ class Network:
             y[g.name] = self.functions[g.name].forward(x)  # eq (2): y = f(x), (R,N,n)
         return Activity(net, y)
 
-    def unroll(self, xs: Mapping[Slot, Array]) -> Activity:
+    def unroll(self, xs: Mapping[Slot, Array], out: Activity | None = None) -> Activity:
         """Eqs. (1)–(2) of a recurrent network, synchronously for steps ``1 … T``.
 
         ``xs[(group, step)]`` ``(1 or R, N, n)``: the clamped slots' data. Returns
         the history of every group, keyed ``(group, t)`` for ``t = 0 … T``: the
         layers of the unrolled net, kept for the backward pass.
+
+        ``out``: the history of an earlier pass of this network (a training loop's
+        previous sweep), whose arrays of computed activity are written over and
+        returned: the pass then allocates no history (for a few hundred replicas,
+        fresh memory costs more to fault in than the equations cost to compute).
         """
         N = next(iter(xs.values())).shape[-2]
-        x: dict[Slot, Array] = {}
-        y: dict[Slot, Array] = {}
+        x: dict[Slot, Array] = {} if out is None else out.x
+        y: dict[Slot, Array] = {} if out is None else out.y
         for g in self.groups:  # step 0: data, else `initial` (input groups: off), (1,N,n)
             rest = 0.0 if g.is_input else self.initial
             y[g.name, 0] = xs.get((g.name, 0), np.full((1, N, g.size), rest, dtype=self.dtype))
@@ -593,13 +598,15 @@ class Network:
                     continue
                 first, *more = self.into[g.name]
                 # eq (1): x_j(t) = Σ_i y_i(t − delay) w_ji, (R,N,n_src)@(R,n_src,n) -> (R,N,n)
-                s = y[first.source, t - self.delays[first]] @ self.params[first.param]
+                s = np.matmul(y[first.source, t - self.delays[first]], self.params[first.param],
+                              out=_same_shape(x.get(now), (self.replicas, N, g.size)))
                 for p in more:
-                    s = s + y[p.source, t - self.delays[p]] @ self.params[p.param]  # eq (1)
+                    s += y[p.source, t - self.delays[p]] @ self.params[p.param]  # eq (1)
                 if g.bias:
-                    s = s + self.params[bias_param(g.name)]  # eq (1) bias, (R,1,n): same each step
+                    s += self.params[bias_param(g.name)]  # eq (1) bias, (R,1,n): same each step
                 x[now] = s
-                y[now] = self.functions[g.name].forward(s)  # eq (2): y(t) = f(x(t)), (R,N,n)
+                # eq (2): y(t) = f(x(t)), (R,N,n)
+                y[now] = self.functions[g.name].forward(s, out=_same_shape(y.get(now), s.shape))
         return Activity(x, y)
 
     def _input_map(self, X: Mapping[Slot, Array]) -> dict[Slot, Array]:
@@ -776,23 +783,21 @@ class Network:
                     from_later = self.functions[g.name].backward(
                         activity.x[now], activity.y[now], dE_dy.pop(now)
                     )
-                    dE_dx = from_later if dE_dx is None else dE_dx + from_later  # … + targets
+                    if dE_dx is not None:
+                        from_later += dE_dx  # … plus its own targets' error
+                    dE_dx = from_later
                 if dE_dx is None:
                     continue  # nothing depends on this group at this step
                 if g.bias:
                     # eq (6) for the bias (y_i = 1): Σ_c dE/dx_j(t), summed over steps, (R,1,n)
-                    b = bias_param(g.name)
-                    db = dE_dx.sum(axis=-2, keepdims=True)
-                    grads[b] = grads[b] + db if b in grads else db
+                    _accumulate(grads, bias_param(g.name), dE_dx.sum(axis=-2, keepdims=True))
                 for p in self.into[g.name]:
                     src = (p.source, t - self.delays[p])
                     # eq (6): dE/dw_ji += Σ_c dE/dx_j(t) · y_i(t − delay), (R,n_src,N)@(R,N,n)
-                    dE_dw = activity.y[src].swapaxes(-1, -2) @ dE_dx
-                    grads[p.param] = grads[p.param] + dE_dw if p.param in grads else dE_dw
+                    _accumulate(grads, p.param, activity.y[src].swapaxes(-1, -2) @ dE_dx)
                     if src in activity.x:
                         # eq (7): dE/dy_i(t − delay) += Σ_j dE/dx_j(t) · w_ji, (R,N,n)@(R,n,n_src)
-                        back = dE_dx @ self.params[p.param].swapaxes(-1, -2)
-                        dE_dy[src] = dE_dy[src] + back if src in dE_dy else back
+                        _accumulate(dE_dy, src, dE_dx @ self.params[p.param].swapaxes(-1, -2))
         return self._tied(grads, tie_rule)
 
     def _tied(self, grads: dict[str, Array], tie_rule: str) -> dict[str, Array]:
@@ -887,6 +892,19 @@ class Network:
                 lines.append(f"group {name} has targets at step{'s' if len(steps) > 1 else ''} "
                              f"{_ranges(steps)}")
         return "\n".join(lines)
+
+
+def _same_shape(a: Array | None, shape: tuple[int, ...]) -> Array | None:
+    """``a`` when it is an array of ``shape`` (to be written over), else ``None`` (a new one)."""
+    return a if a is not None and a.shape == shape else None
+
+
+def _accumulate(sums: dict, key: object, term: Array) -> None:
+    """``sums[key] += term`` in place (``term`` itself the first time: a fresh array of ours)."""
+    if key in sums:
+        sums[key] += term
+    else:
+        sums[key] = term
 
 
 def _check_share(p: Projection, shape: tuple[int, int]) -> None:

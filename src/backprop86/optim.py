@@ -152,8 +152,9 @@ class GradientDescent(Optimizer):
             alpha = _per_replica(momentum, g.ndim)
             if isinstance(alpha, float) and alpha == 0.0:
                 np.multiply(g, -eps, out=dw)  # eq (8): Δw = −ε ∂E/∂w (in the weights' dtype)
-            else:
-                np.subtract(alpha * dw, eps * g, out=dw)  # eq (9): Δw = α Δw(t−1) − ε ∂E/∂w
+            else:  # eq (9): Δw = α Δw(t−1) − ε ∂E/∂w, in place
+                dw *= alpha
+                dw -= eps * g
         self._apply(params, active)
 
 

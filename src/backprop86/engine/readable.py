@@ -27,7 +27,7 @@ import numpy as np
 from backprop86.arrays import Array
 from backprop86.engine.base import Engine, Setup, chunks, finite_per_replica, gather, within
 from backprop86.engine.blocked import BLOCK
-from backprop86.network import Slot
+from backprop86.network import Activity, Slot
 
 
 class Readable(Engine):
@@ -55,6 +55,9 @@ class Readable(Engine):
                       else net.split(setup.care, net.output_slots, "care"))
         self.in_order = setup.order_rngs is None and cfg.grain == "sweep"
         self.joined = (self._joined(self.ds), self._joined(self.cares))  # for "solved"
+        #: The latest update's forward pass: a recurrent net's next pass writes its history
+        #: over this one's (:meth:`Network.unroll`) instead of allocating it anew.
+        self.activity: Activity | None = None
 
     def begin_block(self, active: Array) -> None:
         super().begin_block(active)
@@ -84,7 +87,8 @@ class Readable(Engine):
             xs, ds, cares = ((self.xs, self.ds, self.cares) if idx is None
                              else (self._cases(a, idx) for a in (self.xs, self.ds, self.cares)))
             B = n if idx is None else idx.shape[1]
-            activity = net.propagate(xs)  # eqs (1)-(2): x, y per group, (R, B, n)
+            # eqs (1)-(2): x, y per group, (R, B, n)
+            activity = self.activity = net.propagate(xs, out=self.activity)
             E = net.error(activity, ds, st.report, cares)  # the reported error, (R,)
             if self.mse:
                 E = (B / n) * E  # a mean over the sweep's cases
