@@ -161,8 +161,14 @@ def run_one(exp: Experiment, variant: str, settings: list[str], seeds: list[int]
     return entry
 
 
+#: Symbols of variant names spelt in ASCII for file names (``ε 0.04`` → ``eps-0-04``).
+_ASCII = {"ε": "eps", "η": "eta", "α": "alpha", "±": "pm", "×": "x", "−": "minus"}
+
+
 def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
+    """An ASCII file-name stem: letters and digits kept, symbols spelt, the rest ``-``."""
+    spelt = "".join(_ASCII.get(c, c) for c in text.lower())
+    return "-".join("".join(c if c.isascii() and c.isalnum() else " " for c in spelt).split())
 
 
 def _trend_text(s: Any) -> str:
