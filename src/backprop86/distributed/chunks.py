@@ -4,7 +4,10 @@ Every chunk of a point is trained by the engine that would train the whole point
 as one batch (:func:`engine_for`): ``auto`` weighs the run's size, so a chunk
 left to choose for itself could take another engine, and engines of different
 layouts round differently. With the engine fixed, replica ``r`` of any chunk is
-the single run with its seed, bit for bit (DESIGN §5; ``tests/test_distributed.py``).
+the single run with its seed (DESIGN §5; ``tests/test_distributed.py``): bit for
+bit on the fast engines; on the readable engine to rounding where BLAS products
+of the stacked arrays round differently at another offset in memory (T–C:
+≤ 1e-16 after 40 sweeps, ``tests/test_shared.py``).
 
 The chunk size (:func:`chunk_size`) aims at a task of :data:`TASK_SECONDS`
 seconds by the engines' time model
