@@ -59,8 +59,13 @@ def main(args: argparse.Namespace) -> int:
     print(f"backprop86 serve: the page is at {url}  (Ctrl-C stops the server)", flush=True)
     if args.open:
         threading.Timer(0.5, webbrowser.open, (url,)).start()
-    server.run(sockets=[sock])
-    print("backprop86 serve: stopped", file=sys.stderr)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn raises Ctrl-C again once it has shut down
+        pass
+    finally:
+        sock.close()
+    print("backprop86 serve: stopped; every run ended", file=sys.stderr)
     return 0
 
 
