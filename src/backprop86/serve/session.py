@@ -142,19 +142,22 @@ class Session:
                 await self.send_frame()
                 if per_frame is not None:  # a pace the eye can follow
                     await asyncio.sleep(max(0.0, 1 / FRAMES_PER_SECOND - (loop.time() - started)))
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # paused, reset or gone: the canceller tells the page
             raise
         except Exception as exc:  # a diverged run, say: the page hears why; the server goes on
             await self.send(error_message(exc))
-        finally:
-            if not self.closed and self.training is t:
-                await self.send({"type": "state", "playing": False, "sweep": t.sweep,
-                                 "finished": t.finished})
+        if not self.closed and self.training is t:
+            await self.send({"type": "state", "playing": False, "sweep": t.sweep,
+                             "finished": t.finished})
 
     async def pause(self) -> None:
+        """Stop playing; the frame of where training stopped (the chunk under way ends)."""
+        t = self._training()
         await self._stop_play()
-        await self.send({"type": "state", "playing": False, "sweep": self._training().sweep,
-                         "finished": self._training().finished})
+        await asyncio.to_thread(t.wait)
+        await self.send_frame()
+        await self.send({"type": "state", "playing": False, "sweep": t.sweep,
+                         "finished": t.finished})
 
     async def step(self, sweeps: Any = 1) -> None:
         """Train ``sweeps`` sweeps (1 unless the page says) and send the frame."""

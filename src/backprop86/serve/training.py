@@ -82,6 +82,11 @@ class Training:
                 self._chunk = int(min(max(1, rate * CHUNK_SECONDS), 2 * k + 1, 100_000))
             return self.result
 
+    def wait(self) -> None:
+        """Return when no chunk is training."""
+        with self.lock:
+            pass
+
     def stop(self) -> None:
         """End the chunk in progress after its current sweep (the server is stopping)."""
         self.trainer.request_stop()
