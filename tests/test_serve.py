@@ -152,9 +152,9 @@ def test_a_page_trains_xor_steps_plays_traces_and_exports(port, tmp_path):
     record = json.loads((tmp_path / "r.json").read_text())
     assert record["replicas"][0]["final_error"] == pytest.approx(last["error"], rel=1e-3)
     npz = page.ask({"type": "export", "what": "npz"}, "export")
-    weights = np.load(io.BytesIO(base64.b64decode(npz["base64"])))
     net = exp.network()
-    net.set_params({k: weights[k] for k in weights.files})
+    with np.load(io.BytesIO(base64.b64decode(npz["base64"]))) as weights:
+        net.set_params({k: weights[k] for k in weights.files})
     outputs = net.predict(exp.task().inputs)[0]
     assert np.allclose(outputs, last["outputs"], atol=1e-3)
     page.close()

@@ -135,17 +135,17 @@ def test_xor_trains_until_solved_the_curve_falls_and_the_surface_changes(page, s
     page.screenshot(path=shots / "xor-solved.png", full_page=True)
 
 
-def test_spirals_play_pause_step_and_the_address_keeps_the_setup(page, browser, server, shots):
-    page.select_option("#task", "spirals")
+def test_circle_play_pause_step_and_the_address_keeps_the_setup(page, browser, server, shots):
+    page.select_option("#task", "circle")
     page.wait_for_function("document.getElementById('n').value === '200'")
     page.fill("#hidden", "8,8")
     page.fill("#noise", "0.05")
     page.click("#apply")
-    page.wait_for_function("window.bp86.ready?.name === 'spirals-points' && "
+    page.wait_for_function("window.bp86.ready?.name === 'circle-points' && "
                            "window.bp86.frame?.sweep === 0")
     page.select_option("#speed", "10")
     page.click("#play")
-    page.wait_for_function("window.bp86.frame?.sweep >= 30")
+    page.wait_for_function("window.bp86.frame?.sweep >= 40")
     page.click("#play")  # pause
     page.wait_for_function("!window.bp86.playing")
     paused = state(page, "frame.sweep")
@@ -153,12 +153,13 @@ def test_spirals_play_pause_step_and_the_address_keeps_the_setup(page, browser, 
     page.wait_for_function(f"window.bp86.frame?.sweep === {paused + 1}")
     assert page.locator("#units canvas").count() == 16
     assert "held out" in page.inner_text("#status")
-    page.screenshot(path=shots / "spirals.png", full_page=False)
+    assert state(page, "frame.right") >= 150  # of 160: the disc is learnt
+    page.screenshot(path=shots / "circle.png", full_page=False)
     url = page.url
-    assert "task=spirals" in url and "hidden=8%2C8" in url and "noise=0.05" in url
+    assert "task=circle" in url and "hidden=8%2C8" in url and "noise=0.05" in url
     shared = browser.new_page()
     shared.goto(url)
-    shared.wait_for_function("window.bp86.ready && window.bp86.ready?.name === 'spirals-points'")
+    shared.wait_for_function("window.bp86.ready?.name === 'circle-points'")
     assert shared.input_value("#hidden") == "8,8" and shared.input_value("#noise") == "0.05"
     shared.close()
     page.click("#reset")
@@ -243,9 +244,9 @@ def test_export_a_toml_that_backprop86_run_runs_and_the_weights(page, tmp_path):
                                                                  rel=1e-3)
     with page.expect_download() as download:
         page.click("#export-npz")
-    weights = np.load(download.value.path())
-    assert set(weights.files) == {"w:input->hidden1", "w:hidden1->output", "b:hidden1",
-                                  "b:output"}
+    with np.load(download.value.path()) as weights:
+        assert set(weights.files) == {"w:input->hidden1", "w:hidden1->output", "b:hidden1",
+                                      "b:output"}
     with page.expect_download() as download:
         page.click("#export-python")
     assert "Trainer(net, task, exp.config, seeds=[0])" in page.inner_text("#export-text")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,3 +90,12 @@ def test_the_python_lines_train_what_the_page_trains():
     words = out.getvalue().split()
     assert words[:2] == ["sweeps", "30"]
     assert np.isclose(float(words[4]), result.final_error[0], rtol=1e-12)
+
+
+def test_the_readme_states_the_page_limits_as_they_are():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    said = (f"{LIMITS.hidden_groups} hidden groups of at most {LIMITS.units} units, "
+            f"{LIMITS.points:,} points, {LIMITS.seeds:,} seeds,\n{LIMITS.sweeps:,} sweeps, a "
+            f"{LIMITS.upload_bytes // 1_000_000} MB CSV of at most {LIMITS.upload_rows:,} rows, "
+            f"{LIMITS.sessions} pages and {LIMITS.sweeps_at_once} many-seeds sweeps at once")
+    assert said in readme

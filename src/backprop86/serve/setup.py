@@ -61,7 +61,7 @@ TRAIN_KEYS = ("lr", "momentum", "grain", "error", "max_sweeps")
 #: A point set's training settings when the page gives none.
 POINT_DEFAULTS: dict[str, Any] = {
     "n": 200, "noise": 0.0, "test": 0.2, "data_seed": 0, "hidden": [8],
-    "activation": "tanh", "bias": True, "lr": 0.03, "momentum": 0.9, "grain": "pattern",
+    "activation": "tanh", "bias": True, "lr": 0.02, "momentum": 0.9, "grain": "minibatch",
     "error": "cross_entropy", "seed": 0, "max_sweeps": 2000,
 }
 
@@ -238,7 +238,7 @@ def _points_table(s: dict[str, Any]) -> dict[str, Any]:
 
 def _train(v: dict[str, Any]) -> dict[str, Any]:
     return {"init": "uniform", "init_scale": 0.5, **{k: v[k] for k in TRAIN_KEYS},
-            "report": "mse"}
+            "batch_size": 10, "report": "mse"}
 
 
 def _csv_table(s: dict[str, Any], uploads: Mapping[str, Uploaded]) -> dict[str, Any]:

@@ -342,13 +342,17 @@ function drawSurface() {
   paintGrid(c, s.output, s.size, (v) => v);
   const [x0, x1, y0, y1] = s.range;
   const place = (p) => [c.width * (p[0] - x0) / (x1 - x0), c.height * (1 - (p[1] - y0) / (y1 - y0))];
+  // training points filled with their class's colour, held-out ones white with a coloured ring;
+  // a dark edge keeps both visible on a surface of the same colour
   const dot = (p, hollow) => {
-    const [x, y] = place(p);
-    ctx.beginPath(); ctx.arc(x, y, 3.5, 0, 2 * Math.PI);
-    ctx.fillStyle = rgb(p[2] >= 0.5 ? POS : NEG); ctx.strokeStyle = hollow ? "#000" : "#fff";
-    ctx.lineWidth = hollow ? 1.5 : 1;
-    if (hollow) { ctx.fillStyle = "#fff"; ctx.fill(); ctx.strokeStyle = rgb(p[2] >= 0.5 ? POS : NEG); ctx.stroke(); }
-    else { ctx.fill(); ctx.stroke(); }
+    const [x, y] = place(p), colour = rgb(p[2] >= 0.5 ? POS : NEG);
+    ctx.beginPath(); ctx.arc(x, y, hollow ? 4 : 3.5, 0, 2 * Math.PI);
+    ctx.fillStyle = hollow ? "#fff" : colour; ctx.fill();
+    ctx.strokeStyle = "#222"; ctx.lineWidth = 1; ctx.stroke();
+    if (hollow) {
+      ctx.beginPath(); ctx.arc(x, y, 2.5, 0, 2 * Math.PI);
+      ctx.strokeStyle = colour; ctx.lineWidth = 2; ctx.stroke();
+    }
   };
   for (const p of pts.train) dot(p, false);
   for (const p of pts.test || []) dot(p, true);
