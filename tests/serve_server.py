@@ -121,4 +121,5 @@ class Page:
         return ready, seen[-1]
 
     def close(self) -> None:
-        self._connection.__exit__(None, None, None)
+        """Close the socket (again: nothing happens)."""
+        self.ws.close()

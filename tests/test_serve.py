@@ -36,6 +36,21 @@ def port():
         yield p
 
 
+@pytest.fixture
+def open_page(port):
+    """Open pages on the module's server; all are closed when the test ends, however it
+    ends (a page left open would count against the next test's page limit)."""
+    made: list[Page] = []
+
+    def make(**options) -> Page:
+        made.append(Page(port, **options))
+        return made[-1]
+
+    yield make
+    for page in made:
+        page.close()
+
+
 # ------------------------------------------------------------------ HTTP
 
 
@@ -81,11 +96,25 @@ def test_export_answers_toml_and_python_or_400_naming_the_fault(port):
     assert status == 405
 
 
-def test_upload_reads_a_csv_or_says_what_is_wrong(port):
+def test_upload_reads_a_csv_or_says_what_is_wrong(open_page, port, tmp_path, monkeypatch):
     good = b"a,b,kind\n0,0,no\n0,1,yes\n1,0,yes\n1,1,no\n"
     status, body = request(port, "POST", "/api/upload?filename=gates.csv", good)
     assert status == 200 and body["columns"] == ["a", "b", "kind"] and body["rows"] == 4
     assert body["target"] == "kind" and body["task"].startswith("csv:")
+    page = open_page()
+    ready, _ = page.set_up({"task": body["task"], "target": "kind", "test": 0.0,
+                            "max_sweeps": 50})
+    assert ready["patterns"]["count"] == 4 and ready["name"] == "gates-csv"
+    trained = page.ask({"type": "step", "sweeps": 50})
+    toml = page.ask({"type": "export", "what": "toml"}, "export")
+    page.close()
+    assert 'path = "gates.csv"' in toml["text"]  # runs where the CSV lies beside it
+    (tmp_path / "gates.csv").write_bytes(good)
+    (tmp_path / "gates.toml").write_text(toml["text"])
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["run", "gates.toml", "--json", "r.json"]) == 0
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert record["replicas"][0]["final_error"] == pytest.approx(trained["error"], rel=1e-3)
     for data, code, words in [
         (b"a,b,kind\n0,x,no\n1,1,yes\n", 400, "gates.csv line 2 (data row 1), column 'b'"),
         (b"a,kind\n0,no\n1\n", 400, "gates.csv line 3 (data row 2) has 1 cell"),
@@ -112,18 +141,18 @@ def test_a_wrong_host_or_origin_is_refused(port, headers):
     assert status == 200
 
 
-def test_a_cross_site_websocket_is_refused(port):
+def test_a_cross_site_websocket_is_refused(open_page, port):
     with pytest.raises(websockets.exceptions.InvalidStatus, match="403"):
         Page(port, origin="http://evil.example")
-    page = Page(port, origin=f"http://127.0.0.1:{port}")  # the page's own origin
+    page = open_page(origin=f"http://127.0.0.1:{port}")  # the page's own origin
     page.close()
 
 
 # ------------------------------------------------------------------ one page's run
 
 
-def test_a_page_trains_xor_steps_plays_traces_and_exports(port, tmp_path):
-    page = Page(port)
+def test_a_page_trains_xor_steps_plays_traces_and_exports(open_page, port, tmp_path):
+    page = open_page()
     ready, frame = page.set_up({"task": "xor"})
     assert ready["patterns"]["labels"] == ["00", "01", "10", "11"]
     assert frame["sweep"] == 0 and len(frame["surface"]["output"]) == 41 * 41
@@ -160,8 +189,8 @@ def test_a_page_trains_xor_steps_plays_traces_and_exports(port, tmp_path):
     page.close()
 
 
-def test_many_seeds_match_the_command_line_and_judge_the_claims(port):
-    page = Page(port)
+def test_many_seeds_match_the_command_line_and_judge_the_claims(open_page, port):
+    page = open_page()
     page.set_up({"task": "encoder-4-2-4"})
     page.send({"type": "seeds", "count": 100})
     seen = page.until(lambda m: m["type"] == "error" or (m["type"] == "seeds" and m["finished"]),
@@ -179,8 +208,8 @@ def test_many_seeds_match_the_command_line_and_judge_the_claims(port):
     page.close()
 
 
-def test_two_pages_train_at_once_without_mixing(port):
-    a, b = Page(port), Page(port)
+def test_two_pages_train_at_once_without_mixing(open_page, port):
+    a, b = open_page(), open_page()
     a.set_up({"task": "xor", "seed": 3})
     b.set_up({"task": "blobs", "n": 60, "hidden": [3], "max_sweeps": 100_000})
     a.send({"type": "play", "speed": 5})
@@ -234,8 +263,8 @@ def malformed() -> list:
     return bad
 
 
-def test_malformed_messages_get_errors_and_the_server_serves_on(port):
-    page, other = Page(port), Page(port)
+def test_malformed_messages_get_errors_and_the_server_serves_on(open_page, port):
+    page, other = open_page(), open_page()
     page.set_up({"task": "xor"})
     other.set_up({"task": "xor"})
     other.send({"type": "play", "speed": 1})
@@ -257,17 +286,22 @@ def test_malformed_messages_get_errors_and_the_server_serves_on(port):
     other.close()
 
 
-def test_more_pages_than_the_limit_are_told_so(port):
-    pages = [Page(port) for _ in range(LIMITS.sessions)]
-    extra = Page(port)
+def test_more_pages_than_the_limit_are_told_so(open_page, port):
+    deadline = time.monotonic() + 10  # the pages of earlier tests are gone
+    while request(port, "GET", "/api/options")[1]["pages_open"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    pages = [open_page() for _ in range(LIMITS.sessions)]
+    assert all(p.first["type"] == "hello" for p in pages)
+    extra = open_page()
     assert extra.first["type"] == "error" and "3 pages at once" in extra.first["message"]
     extra.close()
     for p in pages:
         p.close()
 
 
-def test_a_sweep_beyond_the_seed_limit_is_refused(port):
-    page = Page(port)
+def test_a_sweep_beyond_the_seed_limit_is_refused(open_page, port):
+    page = open_page()
     page.set_up({"task": "xor"})
     reply = page.ask({"type": "seeds", "count": LIMITS.seeds + 1}, "seeds")
     assert reply["type"] == "error" and "from 1 to 1,000" in reply["message"]

@@ -127,6 +127,7 @@ def create_app(*, port: int, hosts: tuple[str, ...] = (), limits: Limits = LIMIT
             "errors": ["sse", "tss", "mse", "cross_entropy", "dead_zone"],
             "limits": limits.as_dict(),
             "keys": setups.KEYS,
+            "pages_open": len(state.sessions),
         })
 
     async def describe(request: Request) -> Response:

@@ -30,6 +30,8 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 #: Frames a second at most while playing at a chosen speed.
 FRAMES_PER_SECOND = 10
+#: Rows of one section of a trace the page is sent (`backprop86 trace` prints them all).
+TRACE_ROWS = 300
 
 
 class BusyError(ConfigError):
@@ -123,7 +125,7 @@ class Session:
         """Train chunk after chunk, a frame after each, until paused or finished: ``speed``
         sweeps per frame at most :data:`FRAMES_PER_SECOND` frames a second, or (``None``)
         as many sweeps as train in about :data:`~backprop86.serve.training.CHUNK_SECONDS`."""
-        per_frame = None if speed is None else setups._integer("speed", speed, 1,
+        per_frame = None if speed is None else setups.integer("speed", speed, 1,
                                                                self.limits.sweeps)
         t = self._training()
         if self.play_task is not None and not self.play_task.done():
@@ -161,7 +163,7 @@ class Session:
 
     async def step(self, sweeps: Any = 1) -> None:
         """Train ``sweeps`` sweeps (1 unless the page says) and send the frame."""
-        count = setups._integer("sweeps", sweeps, 1, self.limits.sweeps)
+        count = setups.integer("sweeps", sweeps, 1, self.limits.sweeps)
         t = self._training()
         await self._stop_play()
         if t.finished:
@@ -179,8 +181,9 @@ class Session:
     async def choose_pattern(self, index: Any) -> None:
         t = self._training()
         n = t.trainer.tasks[0].n_cases
-        self.pattern = setups._integer("pattern", index, 0, n - 1)
-        await self.send_frame()
+        self.pattern = setups.integer("pattern", index, 0, n - 1)
+        if self.play_task is None or self.play_task.done():  # else the next frame shows it
+            await self.send_frame()
 
     async def _stop_play(self) -> None:
         task, self.play_task = self.play_task, None
@@ -195,25 +198,30 @@ class Session:
         """One update of eqs. (1)–(9) for one pattern, from the weights as they stand."""
         t = self._training()
         task = t.trainer.tasks[0]
-        k = setups._integer("pattern", index, 0, task.n_cases - 1)
+        k = setups.integer("pattern", index, 0, task.n_cases - 1)
         care = None if task.care is None else task.care[k]
         with t.lock:
             net = t.net.copy()
         result = await asyncio.to_thread(trace, net, task.inputs[k], task.targets[k],
                                          t.exp.config, care=care)
+        rows, omitted = [], dict.fromkeys(SECTIONS, 0)
+        for r in result.rows:  # a wide network's trace is thousands of rows: the first ones
+            if sum(1 for x in rows if x["section"] == r.section) >= TRACE_ROWS:
+                omitted[r.section] += 1
+                continue
+            rows.append({"section": r.section, "equation": r.equation, "quantity": r.quantity,
+                         "unit": r.unit, "value": views.rounded(r.value), "working": r.working})
         await self.send({
             "type": "trace", "pattern": k, "label": task.labels[k], "sweep": t.sweep,
-            "settings": result.settings, "sections": list(SECTIONS),
-            "rows": [{"section": r.section, "equation": r.equation, "quantity": r.quantity,
-                      "unit": r.unit, "value": views.rounded(r.value), "working": r.working}
-                     for r in result.rows],
+            "settings": result.settings, "sections": list(SECTIONS), "rows": rows,
+            "omitted": omitted,
         })
 
     # ------------------------------------------------------------------ many seeds
 
     async def start_seeds(self, count: Any) -> None:
         """Train ``count`` seeds of the current setup as one batch, with progress."""
-        n = setups._integer("seeds", count, 1, self.limits.seeds)
+        n = setups.integer("seeds", count, 1, self.limits.seeds)
         if self.exp is None:
             raise ConfigError("no run is set up yet; send a setup first")
         if self.seeds_task is not None and not self.seeds_task.done():

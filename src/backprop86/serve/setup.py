@@ -77,7 +77,8 @@ class Uploaded:
     target: str
 
 
-def _integer(key: str, v: Any, low: int, high: int) -> int:
+def integer(key: str, v: Any, low: int, high: int) -> int:
+    """``v`` when it is an integer (not a bool) from ``low`` to ``high``; else one line."""
     if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
         raise ConfigError(f"{key} must be an integer from {low:,} to {high:,}, got {v!r}")
     return v
@@ -118,10 +119,10 @@ def check(setup: Any, limits: Limits = LIMITS) -> dict[str, Any]:
                           f"{', '.join([*experiments.names(), *SETS])} or csv:ID")
     out["task"] = task
     checks: dict[str, Callable[[Any], Any]] = {
-        "n": lambda v: _integer("n", v, 4, limits.points),
+        "n": lambda v: integer("n", v, 4, limits.points),
         "noise": lambda v: _number("noise", v, 0, 1),
         "test": lambda v: _number("test", v, 0, 0.9, open_high=True),
-        "data_seed": lambda v: _integer("data_seed", v, 0, 2**32 - 1),
+        "data_seed": lambda v: integer("data_seed", v, 0, 2**32 - 1),
         "target": lambda v: _text("target", v),
         "hidden": lambda v: _hidden(v, limits),
         "activation": lambda v: _choice("activation", v, ACTIVATIONS),
@@ -131,8 +132,8 @@ def check(setup: Any, limits: Limits = LIMITS) -> dict[str, Any]:
         "grain": lambda v: _choice("grain", v, ("sweep", "pattern", "minibatch")),
         "error": lambda v: _choice("error", v, ("sse", "tss", "mse", "cross_entropy",
                                                 "dead_zone")),
-        "seed": lambda v: _integer("seed", v, 0, 2**32 - 1),
-        "max_sweeps": lambda v: _integer("max_sweeps", v, 1, limits.sweeps),
+        "seed": lambda v: integer("seed", v, 0, 2**32 - 1),
+        "max_sweeps": lambda v: integer("max_sweeps", v, 1, limits.sweeps),
     }
     for k, v in setup.items():
         if k != "task":
@@ -156,7 +157,7 @@ def _hidden(v: Any, limits: Limits) -> list[int]:
     if not isinstance(v, list) or len(v) > limits.hidden_groups:
         raise ConfigError(f"hidden must be a list of at most {limits.hidden_groups} group "
                           f"sizes, got {v!r}")
-    return [_integer("each hidden group size", s, 1, limits.units) for s in v]
+    return [integer("each hidden group size", s, 1, limits.units) for s in v]
 
 
 def table(setup: Mapping[str, Any], uploads: Mapping[str, Uploaded] | None = None,

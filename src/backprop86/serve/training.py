@@ -151,7 +151,9 @@ class Training:
             row = {"what": what, "published": claim.get("value"),
                    "kind": claim.get("kind", "single-run"),
                    "source": claim.get("source", self.exp.source)}
-            if claim.get("kind") == "check" and not finished:
+            needs_checks = claim.get("kind") == "check" or str(
+                claim.get("metric", "")).startswith("check:")
+            if needs_checks and not finished:
                 row.update(verdict=None, measured="judged when the run ends (a check of the "
                                                   "trained networks)")
             else:

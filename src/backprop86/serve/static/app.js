@@ -485,6 +485,11 @@ function showTraceSection() {
     const v = row.insertCell(); v.textContent = fmt(r.value); v.className = "num";
     const w = row.insertCell(); w.textContent = r.working; w.className = "working";
   }
+  const more = m.omitted[name];
+  if (more) {
+    const row = t.insertRow(); const cell = row.insertCell(); cell.colSpan = 5;
+    cell.textContent = `… and ${more} more rows (backprop86 trace prints them all)`;
+  }
 }
 
 // ------------------------------------------------------------------ many seeds
