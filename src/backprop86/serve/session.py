@@ -87,7 +87,7 @@ class Session:
             "points": views.points(task, test),
             "error": exp.config.error, "report": exp.config.report,
             "max_sweeps": exp.config.max_sweeps, "seed": t.seeds[0],
-            "has_claims": bool(exp.claims), "engine_note": "trained by the library's Trainer",
+            "has_claims": bool(exp.claims),
         }
 
     def _training(self) -> Training:
