@@ -1,7 +1,8 @@
 """Every speed comparison of backprop86 in one run; writes benchmarks/RESULTS.md.
 
     python benchmarks/run.py [--quick] [--reps N] [--out PATH] [--keep-blas-env]
-    python benchmarks/run.py --only digits [--reps N] [--out PATH]   # one section alone
+    python benchmarks/run.py --only digits|sequence [--reps N] [--out PATH]   # one section alone
+    python benchmarks/run.py --only sequence --splice   # measure it anew in RESULTS.md
 
 Contenders are interleaved (A B C, then C A B, …: a new seeded order each
 repetition) and each figure is the median of the repetitions, so a machine
@@ -356,6 +357,93 @@ def digits(reps: int, sizes: tuple[int, ...] = (1, 10)) -> dict:
             "sweeps": peers.DIGITS_SWEEPS, "target": peers.DIGITS_TARGET}
 
 
+#: The sequence-completion rows' PyTorch contenders.
+TORCH_BPTT = "PyTorch eager, manual BPTT"
+TORCH_AUTOGRAD = "PyTorch eager, autograd + SGD"
+#: Largest difference of a final weight from backprop86's for the contenders to agree (float64).
+SEQUENCE_AGREE = 1e-10
+
+
+def sequence(reps: int, seeds: int = peers.SEQUENCE_SEEDS) -> dict:
+    """The sequence-completion experiment (a recurrent net trained through time, 260 sweeps
+    of 20 sequences) for ``seeds`` seeds as one batch, backprop86 against PyTorch eager.
+
+    Before timing, each contender trains once from backprop86's initial weights and its
+    final weights and last error are compared with backprop86's: the same work, checked.
+    Returns the seconds (median), the cores, the differences and the engine that ran it."""
+    finals: dict = {}
+    contenders: dict[str, Prepare] = {"backprop86": peers.backprop86_sequence(seeds, finals)}
+    skipped = []
+    if have("torch"):
+        contenders[TORCH_BPTT] = same(peers.torch_sequence(seeds, finals, autograd=False))
+        contenders[TORCH_AUTOGRAD] = same(peers.torch_sequence(seeds, finals, autograd=True))
+    else:
+        skipped.append("PyTorch")
+    for prepare in contenders.values():  # untimed: the agreement check (and a warm-up)
+        prepare()()
+    weights, errors, engine = finals["backprop86"]
+    differ = {name: (max(float(np.max(np.abs(w[k] - weights[k]))) for k in weights),
+                     float(np.max(np.abs(e - errors))))
+              for name, (w, e, _) in finals.items() if name != "backprop86"}
+    load_start = os.getloadavg()[0]
+    seconds = interleaved(contenders, reps)
+    cfg = peers.sequence_setup(1)[0].config
+    return {"seconds": seconds, "cores": dict(CORES), "differ": differ, "engine": engine,
+            "seeds": seeds, "sweeps": cfg.max_sweeps, "rates": (cfg.lr, cfg.momentum),
+            "skipped": skipped, "load": (load_start, os.getloadavg()[0])}
+
+
+def sequence_report(d: dict) -> tuple[list[str], list[Target]]:
+    """The sequence-completion section's lines and targets."""
+    ours, S = d["seconds"]["backprop86"], d["sweeps"]
+    me = f"backprop86 ({d['engine']} engine)"
+    lines = [f"## Sequence completion: a recurrent net trained through time, {d['seeds']} "
+             "seeds (float64)", "",
+             "The sequence-completion experiment (PDP vol. 1 ch. 8, Tables 10–11): 5 letter "
+             "units, 30 hidden, 3 digit units, hidden → hidden and digits → digits fully "
+             "connected, every link one step late; 6 steps from activity 0.2, the letters at "
+             "steps 1–2, dead-zone error (0.2 / 0.8) on the digits at steps 3–6; one update "
+             f"per sweep of the 20 training sequences (ε {d['rates'][0]:g}, α "
+             f"{d['rates'][1]:g}), {S} sweeps; "
+             f"{d['seeds']} seeds as one batch of replicas. PyTorch starts from backprop86's "
+             "initial weights; before timing, every contender trained once and its final "
+             "weights were compared with backprop86's. Seconds (median) for the whole run; "
+             "× = how many times longer than backprop86.", "",
+             "| contender | seconds | ms / sweep | × backprop86 | cores | "
+             "largest final-weight difference from backprop86 |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for name, sec in d["seconds"].items():
+        diff = "—" if name == "backprop86" else f"{d['differ'][name][0]:.1e}"
+        lines.append(f"| {me if name == 'backprop86' else name} | {sec:.2f} | "
+                     f"{1e3 * sec / S:.1f} | {sec / ours:.2f} | {d['cores'][name]:.1f} | "
+                     f"{diff} |")
+    for s in d["skipped"]:
+        lines.append(f"| {s} | skipped (not installed) | | | | |")
+    load = d["load"]
+    lines += ["", f"Load average {load[0]:.2f} when the timed runs began and {load[1]:.2f} "
+              "when they ended."]
+    targets: list[Target] = []
+    if d["differ"]:
+        worst = max(w for w, _ in d["differ"].values())
+        targets.append((f"sequence completion: PyTorch's final weights equal backprop86's "
+                        f"(≤ {SEQUENCE_AGREE:g})", worst <= SEQUENCE_AGREE,
+                        f"largest difference {worst:.1e} (weights), "
+                        f"{max(e for _, e in d['differ'].values()):.1e} (last error)",
+                        "the two do not do the same training: the speed rows compare "
+                        "different work"))
+    others = {k: v for k, v in d["seconds"].items() if k != "backprop86"}
+    fastest = min(others, key=others.get) if others else None
+    why = ("" if fastest is None else
+           f"{me}: {1e3 * ours / S:.1f} ms per sweep ({d['cores']['backprop86']:.1f} cores) "
+           f"against {fastest}'s {1e3 * others[fastest] / S:.1f} "
+           f"({d['cores'][fastest]:.1f} cores)")
+    targets.append((f"sequence completion, {d['seeds']} seeds: no slower than PyTorch eager "
+                    f"({me})", None if fastest is None else ours <= others[fastest],
+                    ", ".join(f"{v / ours:.2f}× {k}'s time" for k, v in others.items())
+                    or "skipped", why))
+    return lines, targets
+
+
 def digits_report(d: dict) -> tuple[list[str], list[Target]]:
     """The digits section's lines and targets."""
     lines = ["## Real digits: the digits experiment, to a fixed test accuracy", "",
@@ -671,6 +759,11 @@ def report(r: dict, quick: bool) -> tuple[str, list[Target]]:
         lines += ["", *more]
         targets += digit_targets
 
+    if r.get("sequence"):
+        more, sequence_targets = sequence_report(r["sequence"])
+        lines += ["", *more]
+        targets += sequence_targets
+
     lines += ["", "## Peak memory (each contender alone in a fresh process)", "",
               "| run | peak resident (MB) | NumPy arrays traced (MB) |", "|---|---:|---:|"]
     for label, v in r["memory"].items():
@@ -688,14 +781,72 @@ def report(r: dict, quick: bool) -> tuple[str, list[Target]]:
                     "tests/test_engine_numpy.py::test_an_update_allocates_nothing", ""))
 
     lines += ["", "## Targets", "", "| target | met | measured |", "|---|---|---|"]
-    for text, ok, measured, _ in targets:
-        lines.append(f"| {text} | {'skipped' if ok is None else 'yes' if ok else 'NO'} | "
-                     f"{measured} |")
-    unmet = [(text, measured, why) for text, ok, measured, why in targets if ok is False]
+    lines += [target_row(t) for t in targets]
+    unmet = [unmet_line(t) for t in targets if t[1] is False]
     if unmet:
-        lines += ["", "Why the unmet targets are not met (from the figures above):", ""]
-        lines += [f"- **{text}** ({measured}): {why}." for text, measured, why in unmet]
+        lines += ["", UNMET, "", *unmet]
     return "\n".join(lines) + "\n", targets
+
+
+UNMET = "Why the unmet targets are not met (from the figures above):"
+
+
+def target_row(target: Target) -> str:
+    """A target's row of the targets table."""
+    text, ok, measured, _ = target
+    return f"| {text} | {'skipped' if ok is None else 'yes' if ok else 'NO'} | {measured} |"
+
+
+def unmet_line(target: Target) -> str:
+    """An unmet target's line in the list of reasons."""
+    text, _, measured, why = target
+    return f"- **{text}** ({measured}): {why}."
+
+
+#: The sections ``--only`` runs alone: measure, report, and how their targets' texts begin.
+SECTIONS = {"digits": (lambda reps: digits(reps), digits_report, "digits"),
+            "sequence": (lambda reps: sequence(reps), sequence_report, "sequence completion")}
+
+
+def splice(text: str, section: str, lines: list[str], targets: list[Target], made: str) -> str:
+    """``text`` (a RESULTS.md) with ``section`` measured anew: its part (from its ``## ``
+    heading to the next) replaced by ``lines`` (placed before the peak memory part if it
+    had none), its rows of the targets table and of the list of unmet targets replaced by
+    ``targets``'. Everything else is kept as it is; the part says how it was made."""
+    key = SECTIONS[section][2]
+    rows = text.split("\n")
+    heading = lines[0].split(":")[0]
+    part = [lines[0], "", f"Measured alone by {made}; the rest of this file comes from the "
+            "run its header names.", *lines[1:], ""]
+    starts = [i for i, r in enumerate(rows) if r.startswith("## ")]
+    mine = next((i for i in starts if rows[i].split(":")[0] == heading), None)
+    if mine is not None:
+        end = next((i for i in starts if i > mine), len(rows))
+        rows[mine:end] = part
+    else:
+        before = next((i for i in starts if rows[i].startswith("## Peak memory")),
+                      next(i for i in starts if rows[i] == "## Targets"))
+        rows[before:before] = part
+    rows = [r for r in rows if not r.startswith((f"| {key}", f"- **{key}"))]
+    table = rows.index("## Targets") + 4  # heading, blank, header, rule
+    while table < len(rows) and rows[table].startswith("|"):
+        table += 1
+    rows[table:table] = [target_row(t) for t in targets]
+    unmet = [unmet_line(t) for t in targets if t[1] is False]
+    if unmet:
+        if UNMET not in rows:
+            while rows and not rows[-1]:
+                rows.pop()
+            rows += ["", UNMET, ""]
+        at = rows.index(UNMET) + 2
+        while at < len(rows) and rows[at].startswith("- "):
+            at += 1
+        rows[at:at] = unmet
+    elif UNMET in rows:  # the list may now be empty: then it goes, with its heading
+        at = rows.index(UNMET)
+        if not any(r.startswith("- ") for r in rows[at + 2:at + 3]):
+            del rows[at - 1:at + 2]
+    return "\n".join(rows).rstrip("\n") + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -705,8 +856,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path)
     p.add_argument("--keep-blas-env", action="store_true",
                    help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as set (see the docstring)")
-    p.add_argument("--only", choices=("digits",),
+    p.add_argument("--only", choices=("digits", "sequence"),
                    help="run one section alone and print it (written to --out only if given)")
+    p.add_argument("--splice", action="store_true",
+                   help="with --only: replace that section and its target rows in "
+                        "benchmarks/RESULTS.md (or --out), leaving the rest as it is")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--cases", type=int, default=60_000, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -715,14 +869,23 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     quick = args.quick
     reps = args.reps or (3 if quick else 7)
-    if args.only == "digits":
-        lines, targets = digits_report(digits(reps))
-        text = "\n".join([f"Generated by `python benchmarks/run.py --only digits` on "
-                           f"{datetime.datetime.now():%Y-%m-%d %H:%M}, {cpu_model()}, "
-                           f"{os.cpu_count()} cores; {reps} repetitions.", "", *lines, "",
+    if args.only is not None:
+        measure, describe, _ = SECTIONS[args.only]
+        lines, targets = describe(measure(reps))
+        made = (f"`python benchmarks/run.py --only {args.only}"
+                f"{' --splice' if args.splice else ''}` on "
+                f"{datetime.datetime.now():%Y-%m-%d %H:%M}, {cpu_model()}, "
+                f"{os.cpu_count()} cores; {reps} repetitions")
+        if args.splice:
+            path = args.out or HERE / "RESULTS.md"
+            text = splice(path.read_text(), args.only, lines, targets, made)
+            path.write_text(text)
+            print(f"{path}: section {args.only!r} and its targets replaced")
+            print("\n".join(lines))
+            return 0
+        text = "\n".join([f"Generated by {made}.", "", *lines, "",
                            "| target | met | measured |", "|---|---|---|",
-                           *(f"| {t} | {'skipped' if ok is None else 'yes' if ok else 'NO'} | "
-                             f"{m} |" for t, ok, m, _ in targets)]) + "\n"
+                           *(target_row(t) for t in targets)]) + "\n"
         if args.out is not None:
             args.out.write_text(text)
         print(text)
@@ -757,6 +920,8 @@ def main(argv: list[str] | None = None) -> int:
     r["mlp"] = mlp(cases, reps, r["peak"])
     step("digits")
     r["digits"] = digits(reps)
+    step("sequence completion")
+    r["sequence"] = sequence(reps, seeds=20 if quick else peers.SEQUENCE_SEEDS)
     step("peak memory")
     r["memory"] = memory(cases)
     r["load"] = (load_start, os.getloadavg()[0])

@@ -17,6 +17,9 @@ from backprop86.tasks import (
     family,
     parity,
     points,
+    sequence,
+    shapes,
+    shift,
     symmetry,
     table,
 )
@@ -25,5 +28,5 @@ from backprop86.tasks.base import TASKS, Task, make_task, register, task_shape
 __all__ = ["TASKS", "Task", "make_task", "register", "task_shape"]
 
 #: The generator modules (imported for their registrations).
-GENERATORS = (arithmetic, boolean, digits, encoder, family, parity, points, symmetry,
-              table)
+GENERATORS = (arithmetic, boolean, digits, encoder, family, parity, points, sequence, shapes,
+              shift, symmetry, table)

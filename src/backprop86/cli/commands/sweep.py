@@ -15,7 +15,8 @@ command, each reading with its verdicts. ``--json`` writes one entry per point
 ``--table SWEEP_JSON`` trains nothing and prints that file's points as a
 Markdown table, one column per published claim (docs/family-trees.md is this);
 ``--plot DIR`` draws error curves, a decision boundary and the hidden
-representations of one seed per point, and the solved rate across the grid.
+representations of one seed per point (a recurrent net: its activity over time for
+a few cases), and the solved rate across the grid.
 Ctrl-C stops the point in training, prints the table of what is finished (the
 interrupted point marked partial, with no verdict) and writes the partial JSON to
 ``PATH.partial.json``, never over ``PATH`` (:mod:`backprop86.cli.interrupted`); the
@@ -43,8 +44,12 @@ from backprop86.cli.interrupted import INTERRUPTED, partial_path, say_partial
 from backprop86.cli.progress import sweep_bar
 from backprop86.errors import Backprop86Error, ConfigError
 from backprop86.experiments import Experiment, load
-from backprop86.experiments.claims import describe_measured, verdict_word_and_numbers
-from backprop86.experiments.figures import axis_name, time_axis, time_unit
+from backprop86.experiments.claims import (
+    describe_measured,
+    published_text,
+    verdict_word_and_numbers,
+)
+from backprop86.experiments.figures import TIME_CASES, axis_name, time_axis, time_unit
 from backprop86.experiments.runner import engine_lines, run
 from backprop86.io import Output, check_outputs, command_line, load_json, save_json, versions
 from backprop86.network import Network
@@ -385,7 +390,7 @@ def verdict_lines(results: list[PointResult]) -> list[str]:
         for v in res.verdicts:
             what = v.get("what") or v.get("metric", "")
             measured = describe_measured(v["measured"])
-            lines.append(f"    claim    {what} = {v['published']}: "
+            lines.append(f"    claim    {what} = {published_text(v)}: "
                          f"{verdict_word_and_numbers(v)}; measured {measured}")
     return lines
 
@@ -521,6 +526,16 @@ def draw(results: list[PointResult], folder: Path, grid: list[tuple[str, list[st
             continue
         i = res.seeds.index(seed)
         state = "solved" if res.solved[i] else f"failed: {res.kinds[i]}"
+        if net.recurrent:  # its history, a few cases step by step
+            cases = list(range(min(res.task.n_cases, TIME_CASES)))
+            task = res.task
+            written += plots.activity_over_time(
+                folder / f"time-{res.point.slug}-seed{seed}", net, task.inputs[cases],
+                labels=[task.labels[k] if task.labels else str(k + 1) for k in cases],
+                targets=task.targets[cases],
+                care=None if task.care is None else task.care[cases], mid=exp.config.mid,
+                title=f"{res.point.name}, seed {seed}: {state}")
+            continue
         if res.task.n_inputs == 2 and res.task.n_outputs == 1:
             written += plots.decision_boundary(
                 folder / f"decision-boundary-{res.point.slug}-seed{seed}", net, res.task,
