@@ -84,7 +84,7 @@ class Session:
             "type": "ready", "setup": self.setup, "name": exp.name, "title": exp.title,
             "source": exp.source, "deviations": list(exp.deviations),
             "network": views.shape_of(t.net), "patterns": views.patterns(task),
-            "points": views.points(task, test),
+            "points": views.points(task, test, t.net),
             "error": exp.config.error, "report": exp.config.report,
             "max_sweeps": exp.config.max_sweeps, "seed": t.seeds[0],
             "has_claims": bool(exp.claims),
@@ -104,7 +104,7 @@ class Session:
         task = t.trainer.tasks[0]
         test = t.task.test if t.split is None else None
         surface = None
-        if task.n_inputs == 2:
+        if views.surface_fits(t.net):
             surface = (views.grid_range(task, test), self.limits.grid)
         body = await asyncio.to_thread(
             views.frame, t.net, task, test, history, self.sent, self.pattern,

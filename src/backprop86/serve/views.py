@@ -6,6 +6,14 @@ the biases, each unit's activity ``y`` for the chosen pattern (eq. 2), the outpu
 and hidden codes of the patterns, and — for a network with two inputs — the output's
 decision surface on a grid over the inputs' range, with each hidden unit's own
 surface beside it (the forward pass, eqs. 1–2, of the grid's points as cases).
+
+A recurrent network (``Network.recurrent``: it runs ``T`` steps) keeps every
+group's activity at every step ``0 … T``: a frame sends the chosen pattern's whole
+*history* ``{group: (T + 1, n)}`` (the page draws it as units × steps), and the
+activity on the network drawing and the hidden codes are those of the last step
+``T``. Its outputs are the output slots (the output groups at their target steps),
+as the task's targets are. The decision surface is only for a feed-forward network
+with two inputs.
 Numbers are rounded to 4 significant digits: the page draws them, nothing reads
 them back.
 """
@@ -18,7 +26,7 @@ import numpy as np
 
 from backprop86.arrays import Array
 from backprop86.engine import on_target
-from backprop86.network import Network, bias_param
+from backprop86.network import Activity, Network, bias_param
 from backprop86.tasks import Task
 
 #: Patterns whose outputs and hidden codes a frame lists (the rest are counted).
@@ -42,15 +50,40 @@ def rounded(a: Array | float) -> Any:
 
 
 def shape_of(net: Network) -> dict[str, Any]:
-    """Groups (in topological order) and projections, for the network drawing."""
+    """Groups (in topological order) and projections, for the network drawing; for a
+    recurrent network also its steps ``T``, each group's clamped steps and each output
+    group's target steps, and each projection's delay (1: from the step before)."""
     return {
         "groups": [{"name": g.name, "size": g.size, "activation": g.activation,
                     "bias": bool(g.bias and not g.is_input), "input": g.is_input,
-                    "output": g.name in net.outputs} for g in net.groups],
-        "projections": [{"source": p.source, "target": p.target, "param": p.param}
+                    "output": g.name in net.outputs, "bias_shared": bool(g.bias_shared),
+                    "clamped": list(net.clamped.get(g.name, ())),
+                    "targets": list(net.target_steps.get(g.name, ()))} for g in net.groups],
+        "projections": [{"source": p.source, "target": p.target, "param": p.param,
+                         "delay": int(net.delays[p]), "shared": p.share is not None}
                         for p in net.projections],
         "hidden": list(net.hidden),
+        "recurrent": bool(net.recurrent),
+        "steps": int(net.steps),
     }
+
+
+def surface_fits(net: Network) -> bool:
+    """Whether the page draws a decision surface: a feed-forward net with two inputs."""
+    return not net.recurrent and net.n_inputs == 2
+
+
+def last_step(net: Network, activity: Activity, group: str) -> Array:
+    """A group's activity ``(R or 1, N, n)``: as it is (feed-forward) or at step ``T``."""
+    return activity.y[(group, net.steps) if net.recurrent else group]
+
+
+def over_time(net: Network, activity: Activity, pattern: int) -> dict[str, Any]:
+    """Pattern ``pattern``'s activity at steps ``0 … T`` of replica 0, ``{group: (T + 1,
+    n)}`` (a recurrent network's forward pass ``activity``)."""
+    return {g.name: rounded(np.stack([activity.y[g.name, t][0, pattern]
+                                      for t in range(net.steps + 1)]))
+            for g in net.groups}
 
 
 def patterns(task: Task) -> dict[str, Any]:
@@ -60,9 +93,10 @@ def patterns(task: Task) -> dict[str, Any]:
             "inputs": rounded(task.inputs[:k]), "targets": rounded(task.targets[:k])}
 
 
-def points(task: Task, test: Task | None) -> dict[str, Any] | None:
-    """For a two-input task: every point and its target (training, then held-out)."""
-    if task.n_inputs != 2:
+def points(task: Task, test: Task | None, net: Network) -> dict[str, Any] | None:
+    """For a two-input feed-forward task: every point and its target (training, then
+    held-out)."""
+    if not surface_fits(net):
         return None
     out = {"train": rounded(np.concatenate([task.inputs, task.targets[:, :1]], axis=1))}
     if test is not None:
@@ -123,11 +157,14 @@ def frame(net: Network, task: Task, test: Task | None, history: Array, sent: int
         "biases": {g.name: rounded(net.params[bias_param(g.name)][0, 0])
                    for g in net.groups if bias_param(g.name) in net.params},
         "pattern": pattern,
-        "activity": {g.name: rounded(activity.y[g.name][0, pattern]) for g in net.groups},
+        "activity": {g.name: rounded(last_step(net, activity, g.name)[0, pattern])
+                     for g in net.groups},
         "outputs": rounded(outputs[:k]),
-        "codes": {name: rounded(activity.y[name][0, :k]) for name in net.hidden},
+        "codes": {name: rounded(last_step(net, activity, name)[0, :k]) for name in net.hidden},
         "right": int(right.sum()),
     }
+    if net.recurrent:
+        out["history"] = over_time(net, activity, pattern)
     if test is not None:
         with np.errstate(all="ignore"):
             y = net.output(net.forward(test.inputs))[0]
