@@ -20,6 +20,8 @@ from backprop86 import experiments
 from backprop86.cli import main as cli_main
 from backprop86.experiments.runner import run
 from backprop86.serve.limits import Limits
+from backprop86.serve.setup import experiment as setup_experiment
+from backprop86.serve.setup import table as setup_table
 from serve_server import Page, need, request, running
 
 need("starlette")
@@ -71,6 +73,11 @@ def test_options_and_describe(port):
     assert {e["name"] for e in options["experiments"]} == set(experiments.names())
     status, xor = request(port, "GET", "/api/describe?task=xor")
     assert status == 200 and xor["hidden"] == [4] and xor["bias"] is False and xor["seed"] == 42
+    for name in experiments.names():  # what the page's form sends for each sets it up
+        status, own = request(port, "GET", f"/api/describe?task={name}")
+        assert status == 200, own
+        assert setup_table(own)["name"] == name
+        setup_experiment(setup_table(own))
     status, family = request(port, "GET", "/api/describe?task=family-trees")
     assert status == 200 and "hidden" not in family  # groups fixed by the file
     for path, words in [("/api/describe", "needs ?task"),

@@ -186,6 +186,26 @@ def test_show_your_working_steps_through_one_update(page, shots):
     page.screenshot(path=shots / "trace.png", full_page=True)
 
 
+def test_a_recurrent_net_shows_its_activity_over_time(page, shots):
+    page.select_option("#task", "shift-register")
+    page.wait_for_function("document.getElementById('lr').value === '0.25'")
+    page.click("#apply")
+    page.wait_for_function("window.bp86.ready?.name === 'shift-register' && "
+                           "window.bp86.frame?.sweep === 0")
+    blank = page.evaluate("document.getElementById('history').toDataURL()")
+    page.click("#step")
+    page.wait_for_function("window.bp86.frame?.sweep === 1")
+    assert page.is_visible("#history-figure") and not page.is_visible("#surface-figure")
+    assert state(page, "frame.history.units.length") == 3  # steps 0, 1, 2
+    page.click("#patterns tr[data-index='5']")
+    page.wait_for_function("window.bp86.frame?.pattern === 5")
+    drawn = page.evaluate("document.getElementById('history').toDataURL()")
+    assert drawn != blank and page.inner_text("#history-name") == state(
+        page, "ready.patterns.labels[5]")
+    assert "hidden code (t=2)" in page.inner_text("#patterns")
+    page.screenshot(path=shots / "shift-register.png", full_page=False)
+
+
 def test_a_hundred_seeds_fill_in_with_the_1986_record_beside_them(page, shots):
     page.select_option("#task", "encoder-4-2-4")
     page.wait_for_function("document.getElementById('lr').value === '0.5'")

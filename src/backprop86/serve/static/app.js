@@ -176,6 +176,7 @@ function onReady(m) {
   setRunning(true);
   showPlaying();
   $("surface-figure").hidden = !m.points;
+  $("net-notes").textContent = netNotes(m.network);
   $("trace").innerHTML = ""; $("trace-settings").textContent = "";
   $("trace-section").textContent = "click a pattern, then “Show its update”";
   $("trace-prev").disabled = $("trace-next").disabled = true;
@@ -201,7 +202,7 @@ function onFrame(f) {
   status(text);
   if (f.notes && f.notes.length) message(f.notes[f.notes.length - 1], true);
   state.playing = f.playing; showPlaying();
-  drawNetwork(); drawCurve(); drawSurface(); drawUnits(); fillPatterns(); drawCodes();
+  drawNetwork(); drawHistory(); drawCurve(); drawSurface(); drawUnits(); fillPatterns(); drawCodes();
   if (f.claims) showClaims(f.claims, $("claims"));
 }
 
@@ -241,12 +242,18 @@ function unitScale(activation, y, top) {
 
 // ------------------------------------------------------------------ the network
 
+// a projection back to its own group or an earlier one (a recurrent net's loop)
+function isBack(net, p) {
+  const order = net.groups.map((g) => g.name);
+  return order.indexOf(p.source) >= order.indexOf(p.target);
+}
+
 function layers(net) {
   const depth = {};
   for (const g of net.groups) depth[g.name] = 0;
   for (const g of net.groups) {
     for (const p of net.projections) {
-      if (p.target === g.name) depth[g.name] = Math.max(depth[g.name], depth[p.source] + 1);
+      if (p.target === g.name && !isBack(net, p)) depth[g.name] = Math.max(depth[g.name], depth[p.source] + 1);
     }
   }
   const columns = [];
@@ -274,6 +281,7 @@ function drawNetwork() {
   for (const p of net.projections) {
     const w = f.weights[p.param];
     if (!w) continue;
+    if (isBack(net, p)) { drawLoop(ctx, p, at, w, wmax); continue; }
     at[p.source].forEach((a, i) => at[p.target].forEach((b, j) => {
       const v = w[i][j] || 0;
       ctx.strokeStyle = rgb(v >= 0 ? POS : NEG, 0.25 + 0.75 * Math.abs(v) / wmax);
@@ -295,6 +303,95 @@ function drawNetwork() {
     ctx.fillText(`${g.name} (${g.activation || "input"})`, first[0], 12);
   }
   $("pattern-name").textContent = state.ready.patterns.labels[f.pattern] || String(f.pattern + 1);
+}
+
+// a recurrent projection as one loop: from the target's column back round to the
+// source's (its own column for a self-loop), coloured by its mean weight, with its delay
+function drawLoop(ctx, p, at, w, wmax) {
+  let sum = 0, n = 0;
+  for (const row of w) for (const v of row) if (v) { sum += v; n += 1; }
+  const mean = n ? sum / n : 0;
+  const s = at[p.source], t = at[p.target];
+  const top = Math.min(s[0][1], t[0][1]) - 4, x0 = t[0][0] + 14, x1 = s[0][0] + 14;
+  const bottom = Math.max(s[s.length - 1][1], t[t.length - 1][1]) + 4;
+  ctx.strokeStyle = rgb(mean >= 0 ? POS : NEG, 0.5 + 0.5 * Math.abs(mean) / wmax);
+  ctx.lineWidth = 1.5;
+  ctx.beginPath();
+  if (p.source === p.target) {  // a self-loop: an arc beside the group
+    const r = Math.max(10, (bottom - top) / 2), cy = (top + bottom) / 2;
+    ctx.ellipse(x0, cy, 16, r, 0, -Math.PI / 2, Math.PI / 2);
+  } else {
+    ctx.moveTo(x0, bottom); ctx.quadraticCurveTo((x0 + x1) / 2, bottom + 24, x1, bottom);
+  }
+  ctx.stroke();
+}
+
+// a recurrent net's steps and delays in words, under its drawing
+function netNotes(net) {
+  if (!net.recurrent) return "";
+  const loops = net.projections.filter((p) => isBack(net, p)).map((p) => `${p.source === p.target ? "↻" : "↶"} ${p.source}→${p.target}`);
+  const later = net.projections.filter((p) => p.delay && !isBack(net, p)).map((p) => `${p.source}→${p.target}`);
+  let text = `runs ${net.steps} step${net.steps > 1 ? "s" : ""}; units as at the last step (t=${net.steps})`;
+  if (loops.length) text += `; recurrent (drawn as loops): ${loops.join(", ")}`;
+  if (later.length) text += `; from the step before (delay 1): ${later.join(", ")}`;
+  return text;
+}
+
+// ------------------------------------------------------------------ activity over time
+
+// a recurrent net's chosen case: a panel per group, its units down, steps 0 … T across;
+// clamped steps framed blue, a target step's units ringed (filled: target on)
+function drawHistory() {
+  const net = state.ready.network, f = state.frame, c = $("history");
+  $("history-figure").hidden = !net.recurrent || !f.history;
+  if (!net.recurrent || !f.history) return;
+  const ctx = c.getContext("2d"), T = net.steps;
+  $("history-name").textContent = state.ready.patterns.labels[f.pattern] || String(f.pattern + 1);
+  const units = net.groups.reduce((n, g) => n + g.size, 0);
+  const gap = 22, L = 90, cw = Math.max(8, Math.min(60, (c.width - L - 10) / (T + 1)));
+  const rh = Math.max(3, Math.min(20, 560 / units));
+  const height = Math.round(20 + units * rh + gap * net.groups.length);
+  if (c.height !== height) c.height = height;  // as tall as the groups need
+  ctx.clearRect(0, 0, c.width, c.height);
+  ctx.font = "10px system-ui";
+  ctx.fillStyle = "#444"; ctx.textAlign = "center";
+  for (let t = 0; t <= T; t++) ctx.fillText(`t=${t}`, L + cw * (t + 0.5), 12);
+  const targets = state.ready.patterns.targets[f.pattern] || [];
+  const slots = [];  // the target columns: output groups at their target steps, step by step
+  for (let t = 1; t <= T; t++) for (const g of net.groups) if (g.targets.includes(t)) slots.push([g.name, t]);
+  let y = 18;
+  for (const g of net.groups) {
+    const h = f.history[g.name];
+    const top = Math.max(1e-9, ...h.flat().map((v) => Math.abs(v || 0)));
+    ctx.fillStyle = "#444"; ctx.textAlign = "right";
+    ctx.fillText(`${g.name} (${g.size})`, L - 6, y + Math.min(g.size * rh, 12));
+    for (let t = 0; t <= T; t++) {
+      for (let j = 0; j < g.size; j++) {
+        ctx.fillStyle = rgb(diverging(unitScale(g.activation, h[t][j], top)));
+        ctx.fillRect(L + cw * t, y + rh * j, cw - 1, Math.max(1, rh - 0.5));
+      }
+      if (g.clamped.includes(t)) {
+        ctx.strokeStyle = rgb(POS); ctx.lineWidth = 2;
+        ctx.strokeRect(L + cw * t, y, cw - 1, rh * g.size);
+      }
+      if (g.targets.includes(t)) {
+        let start = 0;
+        for (const [name, s] of slots) {
+          if (name === g.name && s === t) break;
+          start += net.groups.find((x) => x.name === name).size;
+        }
+        for (let j = 0; j < g.size; j++) {
+          const d = targets[start + j];
+          if (d === null || d === undefined) continue;
+          ctx.strokeStyle = rgb(NEG); ctx.fillStyle = rgb(NEG); ctx.lineWidth = 1.2;
+          ctx.beginPath();
+          ctx.arc(L + cw * (t + 0.5), y + rh * (j + 0.5), Math.max(1.5, Math.min(4, rh / 3)), 0, 2 * Math.PI);
+          if (d >= 0.5) ctx.fill(); else ctx.stroke();
+        }
+      }
+    }
+    y += g.size * rh + gap;
+  }
 }
 
 // ------------------------------------------------------------------ the error curve
@@ -390,7 +487,8 @@ function buildPatterns(p) {
   const t = $("patterns");
   t.innerHTML = "";
   const head = t.insertRow();
-  for (const h of ["#", "pattern", "target", "output", "hidden code"]) {
+  const last = state.ready.network.recurrent ? ` (t=${state.ready.network.steps})` : "";
+  for (const h of ["#", "pattern", "target", "output", `hidden code${last}`]) {
     const th = document.createElement("th"); th.textContent = h; head.append(th);
   }
   p.labels.forEach((label, i) => {
