@@ -253,12 +253,11 @@ class Network:
         for g in self.groups:
             if g.bias and g.bias_shared and not g.is_input:
                 self.shares[bias_param(g.name)] = np.zeros((1, g.size), dtype=np.intp)
-        #: Per shared array, the ``(entries, K)`` 0/1 matrix that sums an array's entries
-        #: into its ``K`` shared weights, and the number of copies of each.
-        self._pool: dict[str, tuple[Array, Array]] = {}
-        for name, share in self.shares.items():
-            onehot = (share.reshape(-1, 1) == np.arange(share.max() + 1)).astype(self.dtype)
-            self._pool[name] = (onehot, onehot.sum(axis=0))
+        #: Per shared array, the flat indices of each shared weight's copies.
+        self._copies: dict[str, list[Array]] = {
+            name: [np.flatnonzero(share.reshape(-1) == k) for k in range(share.max() + 1)]
+            for name, share in self.shares.items()
+        }
         #: Fixed 0/1 masks per weight array (``(1, n_src, n_tgt)``), for masked projections
         #: (and for shared ones: their absent connections).
         self.masks: dict[str, Array] = {
@@ -820,11 +819,12 @@ class Network:
         """Weights shared within array ``name``: every copy's entry of ``g`` (``(R, …)``)
         replaced by the sum over the copies of its shared weight, ``Σ_{share = k} g``
         (``mean``: divided by the number of copies, Nature's averaging); absent
-        connections 0. One ``(R, entries) @ (entries, K)`` product sums them."""
-        onehot, copies = self._pool[name]
-        total = g.reshape(g.shape[0], -1) @ onehot  # (R, K)
+        connections 0. Each replica's sums are its own (a sum along one row per shared
+        weight), so they do not depend on how many replicas train together."""
+        flat = g.reshape(g.shape[0], -1)
+        total = np.stack([flat[:, ix].sum(axis=1) for ix in self._copies[name]], axis=1)  # (R,K)
         if mean:
-            total = total / copies
+            total = total / np.array([ix.size for ix in self._copies[name]])
         share = self.shares[name].reshape(-1)
         return np.where(share >= 0, total[:, share], 0.0).reshape(g.shape).astype(g.dtype)
 

@@ -10,7 +10,7 @@ command line hands it the bar's update function as its ``progress`` callback.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from backprop86.switches import env_flag
@@ -48,6 +48,38 @@ def sweep_bar(total: int, label: str, work: int) -> Iterator[Progress | None]:
             bar.refresh()
         else:
             bar.update(0)  # redraws only when mininterval has passed
+
+    try:
+        yield update
+    finally:
+        bar.close()
+
+
+@contextmanager
+def chunk_bar(chunks: int, seeds: int, label: str, *, done_chunks: int = 0,
+              done_seeds: int = 0) -> Iterator[Callable[[int], None] | None]:
+    """A bar of the chunks of a sweep on a cluster, over all workers, with the seeds they
+    hold: its callback takes the seeds of each chunk as it finishes; ``None`` when not
+    wanted. ``done_*``: what a resumed sweep found in its journal."""
+    if not wanted():
+        yield None
+        return
+    try:
+        from tqdm import tqdm
+    except ImportError:  # installed without its dependencies: run on, silently
+        yield None
+        return
+    bar = tqdm(total=chunks, initial=done_chunks, desc=label, unit="chunk", file=sys.stderr,
+               leave=False, mininterval=0.2)
+    count = {"seeds": done_seeds}
+    bar.set_postfix_str(f"{done_seeds:,}/{seeds:,} seeds", refresh=False)
+
+    def update(chunk_seeds: int) -> None:
+        count["seeds"] += chunk_seeds
+        bar.set_postfix_str(f"{count['seeds']:,}/{seeds:,} seeds", refresh=False)
+        bar.update(1)  # redraws only when mininterval has passed
+        if bar.n == chunks:
+            bar.refresh()
 
     try:
         yield update

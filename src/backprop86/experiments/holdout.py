@@ -160,15 +160,20 @@ def score(net: Network, split: Split, mid: float = 0.5) -> dict[str, Any]:
     X = np.stack([t.inputs for t in split.test])  # (R, k, n_in)
     D = np.stack([t.targets for t in split.test])  # (R, k, n_out), 0/1 targets
     ok = correct(net.predict(X), D, mid)  # (R, k)
-    counts = ok.sum(axis=1)
-    k = ok.shape[1]
-    total = int(counts.sum())
+    return score_counts(ok.sum(axis=1), ok.shape[1])
+
+
+def score_counts(counts: Array, k: int) -> dict[str, Any]:
+    """:func:`score`'s summary from each replica's count of held-out cases right ``(R,)``,
+    out of ``k`` each (a sweep trained in chunks joins the chunks' counts and calls this)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    total, size = int(counts.sum()), counts.size * k
     return {
         "cases": k,
         "correct": counts.tolist(),
         "mean": float(counts.mean()),
-        "fraction": total / ok.size,
-        "fraction_ci95": list(wilson(total, ok.size)),
+        "fraction": total / size,
+        "fraction_ci95": list(wilson(total, size)),
         "distribution": np.bincount(counts, minlength=k + 1).tolist(),
         "all_correct_rate": float(np.mean(counts == k)),
     }
