@@ -123,6 +123,9 @@ SWITCHES: dict[str, Switch] = {s.name: s for s in (
            f"{ON_OFF}; unset or empty: on when stderr is a terminal", _on_off),
     Switch("BACKPROP86_REQUIRE_TORCH", "the test suite: the PyTorch cross-checks must run, "
            "not skip (CI sets it)", f"{ON_OFF}; unset or empty: off", _on_off),
+    Switch("BACKPROP86_REQUIRE_BROWSER", "the test suite: the web page's server and browser "
+           "tests (Starlette, uvicorn, Playwright, the system's Chromium) must run, not skip "
+           "(CI sets it)", f"{ON_OFF}; unset or empty: off", _on_off),
     Switch("BACKPROP86_BENCH_BLAS_ENV", "benchmarks/run.py, which sets it when it re-executes "
            "itself", "any text (the OpenBLAS variables it removed, or 'kept')", _any_text),
 )}

@@ -16,15 +16,17 @@ from backprop86.tasks import (
     encoder,
     family,
     parity,
+    points,
     sequence,
     shapes,
     shift,
     symmetry,
+    table,
 )
 from backprop86.tasks.base import TASKS, Task, make_task, register, task_shape
 
 __all__ = ["TASKS", "Task", "make_task", "register", "task_shape"]
 
 #: The generator modules (imported for their registrations).
-GENERATORS = (arithmetic, boolean, digits, encoder, family, parity, sequence, shapes, shift,
-              symmetry)
+GENERATORS = (arithmetic, boolean, digits, encoder, family, parity, points, sequence, shapes,
+              shift, symmetry, table)
