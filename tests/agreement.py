@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 
@@ -70,6 +73,18 @@ def assert_updates_allocate_nothing(trainer, engine: str, lr: float, momentum: f
             tracemalloc.stop()
     assert peak - base < 2048, peak - base
     assert current - base < 1024, current - base
+
+
+def in_a_fresh_process(module: str, function: str) -> None:
+    """Run ``module.function()`` (a test module of this folder) in a new Python process and
+    fail with its error output if it fails. tracemalloc counts every thread's allocations,
+    so an allocation check is measured where no earlier test has left a thread behind (a
+    Dask client's, a progress bar's)."""
+    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+            f"import {module}; {module}.{function}()")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def random_task(n_cases, n_in, n_out, seed=0, onehot=False):

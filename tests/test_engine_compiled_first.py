@@ -7,7 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agreement import assert_same, assert_updates_allocate_nothing, random_task
+from agreement import (
+    assert_same,
+    assert_updates_allocate_nothing,
+    in_a_fresh_process,
+    random_task,
+)
 from agreement import both as both_engines
 from backprop86 import Network, TrainConfig
 from backprop86.engine import select
@@ -133,6 +138,10 @@ def test_auto_takes_it_for_wide_networks_only(monkeypatch):
 
 
 def test_an_update_allocates_nothing():
+    in_a_fresh_process(__name__, "_an_update_allocates_nothing")
+
+
+def _an_update_allocates_nothing():
     # One update's hidden array is 16 x 64 x 8 bytes = 8 KiB (the bound is 2 KiB).
     cfg = TrainConfig(**MLP_CFG, momentum=0.9)
     trainer = Trainer(Network.mlp([6, 64, 3], activation="relu", output_activation="softmax",

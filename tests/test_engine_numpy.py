@@ -15,7 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agreement import assert_same, assert_updates_allocate_nothing, both, random_task
+from agreement import (
+    assert_same,
+    assert_updates_allocate_nothing,
+    both,
+    in_a_fresh_process,
+    random_task,
+)
 from backprop86 import Network, TrainConfig, make_task
 from backprop86.engine import select
 from backprop86.engine.numpy_last import NumpyLast
@@ -239,6 +245,10 @@ def test_an_engine_that_cannot_train_the_run_says_so_in_one_line():
 
 
 def test_an_update_allocates_nothing():
+    in_a_fresh_process(__name__, "_an_update_allocates_nothing")
+
+
+def _an_update_allocates_nothing():
     # No biases: NumPy's iterator allocates (and frees) its own buffer, at most 64 KiB,
     # whenever an operand is broadcast, as adding a bias row to every case does. A hidden
     # array of one update is 8 cases x 64 units x 8 bytes = 4 KiB (the bound is 2 KiB).
