@@ -110,3 +110,11 @@ def test_density_is_checked(extra, message):
             "projections": [{"from": "a", "to": "b", **extra}]}
     with pytest.raises(ConfigError, match=message):
         build_network(spec)
+
+
+def test_a_random_mask_too_large_is_refused_before_it_is_drawn(capsys):
+    """The run's size is counted before any mask is drawn: one line, exit 2, no traceback."""
+    assert main(["run", "sequence-completion-variable", "--set", "hidden=100000000"]) == 2
+    err = capsys.readouterr().err
+    assert "needs about" in err and "lower --seeds or --set hidden" in err
+    assert "Traceback" not in err

@@ -77,7 +77,15 @@ from backprop86.fields import grid_shape, window_share
 from backprop86.init import initialize, rng_for
 from backprop86.io import read_text
 from backprop86.network import Group, Network, Projection, chain, mlp_groups, size_of
-from backprop86.resources import PER_REPLICA, Estimate, Part, check, run_estimate, whole_number
+from backprop86.resources import (
+    PER_REPLICA,
+    Estimate,
+    Part,
+    check,
+    run_estimate,
+    weights_estimate,
+    whole_number,
+)
 from backprop86.switches import assignments as split_assignments
 from backprop86.switches import parse_bool
 from backprop86.tasks import Task, make_task, task_shape
@@ -364,10 +372,10 @@ def network_size(spec: dict[str, Any]) -> tuple[int, int]:
     """``(units, parameters)`` per replica of the network a ``[network]`` table describes
     (:func:`backprop86.network.size_of`; a recurrent net's units counted once per step of
     its history), without making its weights."""
-    return size_of(*network_parts(spec), steps=spec.get("steps", 1))
+    return size_of(*network_parts(spec, draw=False), steps=spec.get("steps", 1))
 
 
-def _random_mask(p: dict[str, Any], groups: list[Group], mask: Any) -> Any:
+def _random_mask(p: dict[str, Any], groups: list[Group], mask: Any, draw: bool = True) -> Any:
     """``density = f`` (and ``mask_seed = s``, default 0): keep each connection of the
     projection with probability ``f``, the others omitted, drawn once from the ``"mask"``
     stream of seed ``s`` (the same connections for every replica; give each projection its
@@ -383,6 +391,10 @@ def _random_mask(p: dict[str, Any], groups: list[Group], mask: Any) -> Any:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"{where}: mask_seed must be an integer ≥ 0, got {seed!r}")
     shape = (_size_of(groups, p["from"]), _size_of(groups, p["to"]))
+    if not draw:
+        return None
+    check(weights_estimate(1, shape[0] * shape[1], "float64", copies=2),
+          f"the connection mask of {where}")
     return (rng_for(seed, "mask").random(shape) < density).astype(float)
 
 
@@ -395,8 +407,11 @@ def _size_of(groups: list[Group], name: str) -> int:
                       f"{', '.join(g.name for g in groups)}")
 
 
-def network_parts(spec: dict[str, Any]) -> tuple[list[Group], list[Projection]]:
-    """The groups and projections of a ``[network]`` table, checked key by key."""
+def network_parts(spec: dict[str, Any], *, draw: bool = True
+                  ) -> tuple[list[Group], list[Projection]]:
+    """The groups and projections of a ``[network]`` table, checked key by key (``draw =
+    False``: a random mask's settings checked but not drawn, for counting sizes before any
+    array is made)."""
     _known_keys(spec, _CHAIN_KEYS if "sizes" in spec else _GRAPH_KEYS, "[network]")
     if "sizes" in spec:
         last = len(spec["sizes"]) - 1
@@ -436,7 +451,7 @@ def network_parts(spec: dict[str, Any]) -> tuple[list[Group], list[Projection]]:
         mask = p.get("mask")
         mask = None if mask is None else np.asarray(mask, dtype=float)
         if "density" in p or "mask_seed" in p:
-            mask = _random_mask(p, groups, mask)
+            mask = _random_mask(p, groups, mask, draw)
         share = None
         if "window" in p:  # one receptive field copied over the target grid (fields.py)
             missing = [end for end in (p["from"], p["to"]) if end not in grids]
