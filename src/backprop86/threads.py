@@ -18,7 +18,7 @@ The rule, for a run large enough to be threaded at all (:data:`THREADED_WORK`)::
   run now: the kernel's count of runnable threads (``/proc/loadavg``'s fourth
   field, ``running/total``) less this process's own runnable threads
   (``/proc/self/task/*/stat``), the median of :data:`SAMPLES` readings
-  :data:`SAMPLE_GAP` seconds apart (≈ 10 ms in all), so a process that runs
+  :data:`SAMPLE_GAP` seconds apart (≈ 5 ms in all), so a process that runs
   only now and then does not count while one that keeps a core busy does.
 
 Why not the load average: it is a mean over the last minute that counts this
@@ -55,11 +55,11 @@ THREADS_ENV = "BACKPROP86_THREADS"
 #: Multiply-adds per sweep (replicas × cases × parameters) below which a run is left as it is:
 #: BLAS runs such small products on one thread and numba's parallel loop is not used (it
 #: starts at 1,000 replicas of a 2-2-1 net: 1,000 × 4 × 9 = 36,000), so reading the load
-#: (≈ 10 ms) would cost more than it can save.
+#: (≈ 5 ms) would cost more than it can save.
 THREADED_WORK = 20_000
 #: Readings of the runnable count, and the seconds between them.
 SAMPLES = 5
-SAMPLE_GAP = 0.002
+SAMPLE_GAP = 0.001
 
 _override: int | None = None
 
