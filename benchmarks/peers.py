@@ -337,10 +337,11 @@ def _mlp_setup(X: np.ndarray, D: np.ndarray, dtype: str, epochs: int, engine: st
 
 
 def backprop86_mlp(X: np.ndarray, D: np.ndarray, dtype: str, epochs: int = 1,
-                   engine: str | None = None):
+                   engine: str | None = None, threads: int | None = None):
     """backprop86's :func:`~backprop86.train.train` as a user calls it: relu hidden, softmax
     output, cross-entropy, mean over the batch; the network, the epoch and the final
-    evaluation of the whole set (error and outputs, which ``train`` always returns) timed.
+    evaluation of the whole set (error and outputs, which ``train`` always returns) timed;
+    ``threads``: fixed as ``--threads`` fixes them (``None``: chosen from the free cores).
 
     Returns ``prepare() -> run``.
     """
@@ -350,7 +351,16 @@ def backprop86_mlp(X: np.ndarray, D: np.ndarray, dtype: str, epochs: int = 1,
     data = task(len(X))
 
     def run() -> None:
-        train(net(), data, cfg, [0])
+        if threads is None:
+            train(net(), data, cfg, [0])
+            return
+        from backprop86.threads import set_threads
+
+        set_threads(threads)  # as `--threads N` does
+        try:
+            train(net(), data, cfg, [0])
+        finally:
+            set_threads(None)
 
     # warm-up on two mini-batches: numba loads its compiled loops (compiled-first) here
     train(net(), task(2 * BATCH), cfg, [0])
