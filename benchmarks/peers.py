@@ -560,3 +560,161 @@ def torch_digits(seeds: int, accuracy: dict) -> Run:
         accuracy["PyTorch eager"] = _test_accuracy(out, task)
 
     return run
+
+
+# ----------------------------------------------------------------------------
+# Sequence completion: a recurrent net trained through time, many seeds as one batch
+# ----------------------------------------------------------------------------
+
+#: Seeds of the sequence-completion rows, trained as one batch of replicas.
+SEQUENCE_SEEDS = 200
+
+
+def sequence_setup(seeds: int):
+    """The sequence-completion experiment as ``backprop86 run`` trains it: its network with
+    ``seeds`` replicas, initial weights from seeds ``0 … seeds − 1``, the 20 training
+    sequences of its split. Returns ``(experiment, training tasks, initial parameters)``
+    (parameters by backprop86's names, ``(R, …)`` float64 arrays)."""
+    from backprop86.experiments import load
+    from backprop86.experiments.holdout import make_split
+
+    exp = load("sequence-completion")
+    seed_list = list(range(seeds))
+    split = make_split(exp.task(), seed_list, exp.split_spec())
+    initial = exp.initial_network(seed_list).params
+    return exp, split.train, {k: v.copy() for k, v in initial.items()}
+
+
+def backprop86_sequence(seeds: int, finals: dict) -> Callable[[], Run]:
+    """backprop86's Trainer on the sequence-completion experiment, ``seeds`` replicas (the
+    engine the run chooses: the readable one for a recurrent net). Returns ``prepare() ->
+    run``; building the trainer is not timed. Each run leaves its final weights and the
+    reported error of its last sweep in ``finals["backprop86"]``."""
+    from backprop86.train import Trainer
+
+    exp, train, initial = sequence_setup(seeds)
+
+    def prepare() -> Run:
+        net = exp.network(replicas=seeds)
+        net.set_params(initial)
+        trainer = Trainer(net, train, exp.config, list(range(seeds)), initialized=True)
+
+        def run() -> None:
+            result = trainer.train()
+            finals["backprop86"] = ({k: v.copy() for k, v in net.params.items()},
+                                    result.history[:, -1].copy(), result.engine)
+
+        return run
+
+    return prepare
+
+
+def torch_sequence(seeds: int, finals: dict, autograd: bool) -> Run:
+    """PyTorch eager, float64: the sequence-completion net (5 letters, 30 hidden, 3 digits;
+    letters → hidden, hidden → hidden, hidden → digits, digits → digits, every link one
+    step late; biases on hidden and digits), run 6 steps from activity 0.2, the letters
+    at steps 1–2, dead-zone error (no error above 0.8 for an on-target, below 0.2 for an
+    off-target) on the digits at steps 3–6, summed over the 20 training sequences; one
+    step of ``Δw = α Δw − ε ∂E/∂w`` per sweep; ``seeds`` nets as one batch of replicas
+    (``torch.matmul`` over the leading axis), each from backprop86's initial weights.
+
+    ``autograd``: the gradient from ``loss.backward()``, the step from torch.optim.SGD;
+    else the gradient through time written out by hand. Each run leaves its final weights
+    and the error of its last sweep in ``finals``."""
+    import torch
+
+    exp, train, initial = sequence_setup(seeds)
+    cfg = exp.config
+    low, high = cfg.dead_zone
+    # the split names its test sequences, so every seed trains on the same 20
+    X = torch.from_numpy(train[0].inputs)             # (20, 10): letter 1, letter 2
+    D = torch.from_numpy(train[0].targets)            # (20, 12): digits at steps 3, 4, 5, 6
+    letters = {1: X[:, :5], 2: X[:, 5:]}
+    on = [D[:, 3 * i:3 * i + 3] >= 0.5 for i in range(4)]
+    names = {"lh": "w:letters->hidden", "hh": "w:hidden->hidden", "hd": "w:hidden->digits",
+             "dd": "w:digits->digits", "bh": "b:hidden", "bd": "b:digits"}
+    start = {k: torch.from_numpy(initial[v]) for k, v in names.items()}
+    net = exp.network()  # read for its settings only: steps, initial activity, sizes
+    n, steps, lr, momentum = X.shape[0], net.steps, cfg.lr, cfg.momentum
+    h0 = torch.full((1, n, start["hh"].shape[-1]), net.initial, dtype=torch.float64)
+    d0 = torch.full((1, n, start["dd"].shape[-1]), net.initial, dtype=torch.float64)
+
+    def residual(y, i):
+        """dE/dy of the dead-zone error at the i-th target step."""
+        return torch.where(on[i], (y - high).clamp(max=0), (y - low).clamp(min=0))
+
+    def forward(w):
+        """Activities h[t], d[t] for t = 0 … 6."""
+        h, d = [h0], [d0]
+        for t in range(1, steps + 1):
+            x = torch.baddbmm(w["bh"], h[-1].expand(seeds, -1, -1), w["hh"])
+            if t - 1 in letters:
+                x = x + torch.matmul(letters[t - 1], w["lh"])
+            h.append(torch.sigmoid(x))
+            d.append(torch.sigmoid(torch.baddbmm(w["bd"], d[-1].expand(seeds, -1, -1), w["dd"])
+                                   + torch.matmul(h[-2], w["hd"])))
+        return h, d
+
+    def run_autograd() -> list:
+        w = {k: v.clone().requires_grad_() for k, v in start.items()}
+        opt = torch.optim.SGD(list(w.values()), lr=lr, momentum=momentum)
+        errors = None
+        for _ in range(cfg.max_sweeps):
+            _, d = forward(w)
+            r = torch.stack([residual(d[t], t - 3) for t in range(3, steps + 1)])
+            per_net = 0.5 * (r * r).sum(dim=(0, 2, 3))
+            errors = per_net.detach()
+            opt.zero_grad()
+            per_net.sum().backward()
+            opt.step()
+        return [w, errors]
+
+    def run_manual() -> list:
+        w = {k: v.clone() for k, v in start.items()}
+        step = {k: torch.zeros_like(v) for k, v in w.items()}
+        errors = None
+        for _ in range(cfg.max_sweeps):
+            h, d = forward(w)
+            g = {k: torch.zeros_like(v) for k, v in w.items()}
+            e = torch.zeros(seeds, dtype=torch.float64)
+            dh_next = dd_next = None
+            for t in range(steps, 0, -1):
+                dy_d = dd_next
+                if t >= 3:
+                    r = residual(d[t], t - 3)
+                    e += 0.5 * (r * r).sum(dim=(1, 2))
+                    dy_d = r if dy_d is None else dy_d + r
+                dx_d = None if dy_d is None else dy_d * d[t] * (1 - d[t])
+                dx_h = None if dh_next is None else dh_next * h[t] * (1 - h[t])
+                dh_next = dd_next = None
+                if dx_d is not None:
+                    g["hd"] += torch.matmul(h[t - 1].transpose(1, 2), dx_d)
+                    g["dd"] += torch.matmul(d[t - 1].transpose(1, 2), dx_d)
+                    g["bd"] += dx_d.sum(dim=1, keepdim=True)
+                    if t > 1:
+                        dh_next = torch.bmm(dx_d, w["hd"].transpose(1, 2))
+                        dd_next = torch.bmm(dx_d, w["dd"].transpose(1, 2))
+                if dx_h is not None:
+                    g["hh"] += torch.matmul(h[t - 1].transpose(1, 2), dx_h)
+                    g["bh"] += dx_h.sum(dim=1, keepdim=True)
+                    if t - 1 in letters:
+                        g["lh"] += torch.matmul(letters[t - 1].T, dx_h)
+                    if t > 1:
+                        back = torch.bmm(dx_h, w["hh"].transpose(1, 2))
+                        dh_next = back if dh_next is None else dh_next + back
+            for k in w:
+                step[k].mul_(momentum).sub_(lr * g[k])
+                w[k] += step[k]
+            errors = e
+        return [w, errors]
+
+    train_ = run_autograd if autograd else run_manual
+    key = "PyTorch eager, autograd + SGD" if autograd else "PyTorch eager, manual BPTT"
+
+    def run() -> None:
+        with torch.no_grad() if not autograd else contextlib.nullcontext():
+            w, errors = train_()
+        finals[key] = ({names[k]: v.detach().numpy().copy() for k, v in w.items()},
+                       errors.numpy().copy(), None)
+
+    return run

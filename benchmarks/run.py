@@ -2,7 +2,7 @@
 
     python benchmarks/run.py [--quick] [--reps N] [--out PATH] [--keep-blas-env]
     python benchmarks/run.py --only mlp,digits [--reps N]      # these sections alone, printed
-    python benchmarks/run.py --only mlp --splice                # ... and put into RESULTS.md
+    python benchmarks/run.py --only sequence --splice           # ... and put into RESULTS.md
     python benchmarks/run.py --readme                           # README's tables from RESULTS.md
     python benchmarks/run.py --render                # RESULTS.md and README from results.json
 
@@ -421,6 +421,101 @@ def digits(reps: int, sizes: tuple[int, ...] = (1, 10)) -> dict:
             "sweeps": peers.DIGITS_SWEEPS, "target": peers.DIGITS_TARGET}
 
 
+#: The sequence-completion rows' PyTorch contenders.
+TORCH_BPTT = "PyTorch eager, manual BPTT"
+TORCH_AUTOGRAD = "PyTorch eager, autograd + SGD"
+#: Largest difference of a final weight from backprop86's for the contenders to agree (float64).
+SEQUENCE_AGREE = 1e-10
+
+
+def sequence(reps: int, seeds: int = peers.SEQUENCE_SEEDS) -> dict:
+    """The sequence-completion experiment (a recurrent net trained through time, 260 sweeps
+    of 20 sequences) for ``seeds`` seeds as one batch, backprop86 against PyTorch eager.
+
+    Before timing, each contender trains once from backprop86's initial weights and its
+    final weights and last error are compared with backprop86's: the same work, checked.
+    Each contender is timed idle and with one core kept busy by a co-tenant
+    (:func:`idle_and_busy`). Returns the seconds (median) and cores of both, the
+    differences and the engine that ran it."""
+    finals: dict = {}
+    contenders: dict[str, Prepare] = {"backprop86": peers.backprop86_sequence(seeds, finals)}
+    skipped = []
+    if have("torch"):
+        contenders[TORCH_BPTT] = same(peers.torch_sequence(seeds, finals, autograd=False))
+        contenders[TORCH_AUTOGRAD] = same(peers.torch_sequence(seeds, finals, autograd=True))
+    else:
+        skipped.append("PyTorch")
+    for prepare in contenders.values():  # untimed: the agreement check (and a warm-up)
+        prepare()()
+    weights, errors, engine = finals["backprop86"]
+    differ = {name: (max(float(np.max(np.abs(w[k] - weights[k]))) for k in weights),
+                     float(np.max(np.abs(e - errors))))
+              for name, (w, e, _) in finals.items() if name != "backprop86"}
+    load_start = os.getloadavg()[0]
+    both = idle_and_busy(contenders, reps)
+    cfg = peers.sequence_setup(1)[0].config
+    return {"seconds": both["idle"]["seconds"], "cores": both["idle"]["cores"],
+            "busy_seconds": both["busy"]["seconds"], "busy_cores": both["busy"]["cores"],
+            "differ": differ, "engine": engine,
+            "seeds": seeds, "sweeps": cfg.max_sweeps, "rates": (cfg.lr, cfg.momentum),
+            "skipped": skipped, "load": (load_start, os.getloadavg()[0])}
+
+
+def sequence_report(d: dict) -> tuple[list[str], list[Target]]:
+    """The sequence-completion section's lines and targets."""
+    ours, S = d["seconds"]["backprop86"], d["sweeps"]
+    me = f"backprop86 ({d['engine']} engine)"
+    lines = [f"## Sequence completion: a recurrent net trained through time, {d['seeds']} "
+             "seeds (float64)", "",
+             "The sequence-completion experiment (PDP vol. 1 ch. 8, Tables 10–11): 5 letter "
+             "units, 30 hidden, 3 digit units, hidden → hidden and digits → digits fully "
+             "connected, every link one step late; 6 steps from activity 0.2, the letters at "
+             "steps 1–2, dead-zone error (0.2 / 0.8) on the digits at steps 3–6; one update "
+             f"per sweep of the 20 training sequences (ε {d['rates'][0]:g}, α "
+             f"{d['rates'][1]:g}), {S} sweeps; "
+             f"{d['seeds']} seeds as one batch of replicas. PyTorch starts from backprop86's "
+             "initial weights; before timing, every contender trained once and its final "
+             "weights were compared with backprop86's. Seconds (median) for the whole run, "
+             "idle and with one core kept busy by a co-tenant; × = how many times longer "
+             "than backprop86.", "",
+             "| contender | seconds | ms / sweep | × backprop86 | cores | "
+             "one core busy: seconds | × backprop86 | cores | "
+             "largest final-weight difference from backprop86 |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    busy, busy_ours = d["busy_seconds"], d["busy_seconds"]["backprop86"]
+    for name, sec in d["seconds"].items():
+        diff = "—" if name == "backprop86" else f"{d['differ'][name][0]:.1e}"
+        lines.append(f"| {me if name == 'backprop86' else name} | {sec:.2f} | "
+                     f"{1e3 * sec / S:.1f} | {sec / ours:.2f} | {d['cores'][name]:.1f} | "
+                     f"{busy[name]:.2f} | {busy[name] / busy_ours:.2f} | "
+                     f"{d['busy_cores'][name]:.1f} | {diff} |")
+    for s in d["skipped"]:
+        lines.append(f"| {s} | skipped (not installed) | | | | | | | |")
+    load = d["load"]
+    lines += ["", f"Load average {load[0]:.2f} when the timed runs began and {load[1]:.2f} "
+              "when they ended."]
+    targets: list[Target] = []
+    if d["differ"]:
+        worst = max(w for w, _ in d["differ"].values())
+        targets.append((f"sequence completion: PyTorch's final weights equal backprop86's "
+                        f"(≤ {SEQUENCE_AGREE:g})", worst <= SEQUENCE_AGREE,
+                        f"largest difference {worst:.1e} (weights), "
+                        f"{max(e for _, e in d['differ'].values()):.1e} (last error)",
+                        "the two do not do the same training: the speed rows compare "
+                        "different work"))
+    others = {k: v for k, v in d["seconds"].items() if k != "backprop86"}
+    fastest = min(others, key=others.get) if others else None
+    why = ("" if fastest is None else
+           f"{me}: {1e3 * ours / S:.1f} ms per sweep ({d['cores']['backprop86']:.1f} cores) "
+           f"against {fastest}'s {1e3 * others[fastest] / S:.1f} "
+           f"({d['cores'][fastest]:.1f} cores)")
+    targets.append((f"sequence completion, {d['seeds']} seeds, idle: no slower than PyTorch "
+                    f"eager ({me})", None if fastest is None else ours <= others[fastest],
+                    ", ".join(f"{v / ours:.2f}× {k}'s time" for k, v in others.items())
+                    or "skipped", why))
+    return lines, targets
+
+
 def digits_report(d: dict) -> tuple[list[str], list[Target]]:
     """The digits section's lines and targets."""
     lines = ["## Real digits: the digits experiment, to a fixed test accuracy", "",
@@ -650,6 +745,13 @@ def summary(r: dict) -> list[str]:
                                  _versus(row["backprop86"], v),
                                  _versus(d["busy_seconds"][n]["backprop86"],
                                          d["busy_seconds"][n][k])))
+    if "sequence" in r:
+        d = r["sequence"]
+        for k, v in d["seconds"].items():
+            if k != "backprop86":
+                rows.append((f"sequence completion, {d['seeds']} seeds", k,
+                             _versus(d["seconds"]["backprop86"], v),
+                             _versus(d["busy_seconds"]["backprop86"], d["busy_seconds"][k])))
     return [SUMMARY, "",
             "backprop86's time against each contender's for the same work (the sections "
             "above): how many times faster backprop86 is, or **slower** where the contender "
@@ -908,6 +1010,11 @@ def report(r: dict, quick: bool) -> tuple[str, list[Target]]:
         lines += ["", *more]
         targets += digit_targets
 
+    if r.get("sequence"):
+        more, sequence_targets = sequence_report(r["sequence"])
+        lines += ["", *more]
+        targets += sequence_targets
+
     if "memory" in r:
         lines += ["", "## Peak memory (each contender alone in a fresh process)", "",
                   "| run | peak resident (MB) | NumPy arrays traced (MB) |", "|---|---:|---:|"]
@@ -928,18 +1035,30 @@ def report(r: dict, quick: bool) -> tuple[str, list[Target]]:
     lines += ["", *summary(r)]
 
     lines += ["", "## Targets", "", "| target | met | measured |", "|---|---|---|"]
-    for text, ok, measured, _ in targets:
-        lines.append(f"| {text} | {'skipped' if ok is None else 'yes' if ok else 'NO'} | "
-                     f"{measured} |")
-    unmet = [(text, measured, why) for text, ok, measured, why in targets if ok is False]
+    lines += [target_row(t) for t in targets]
+    unmet = [unmet_line(t) for t in targets if t[1] is False]
     if unmet:
-        lines += ["", "Why the unmet targets are not met (from the figures above):", ""]
-        lines += [f"- **{text}** ({measured}): {why}." for text, measured, why in unmet]
+        lines += ["", UNMET, "", *unmet]
     return "\n".join(lines) + "\n", targets
 
 
+UNMET = "Why the unmet targets are not met (from the figures above):"
+
+
+def target_row(target: Target) -> str:
+    """A target's row of the targets table."""
+    text, ok, measured, _ = target
+    return f"| {text} | {'skipped' if ok is None else 'yes' if ok else 'NO'} | {measured} |"
+
+
+def unmet_line(target: Target) -> str:
+    """An unmet target's line in the list of reasons."""
+    text, _, measured, why = target
+    return f"- **{text}** ({measured}): {why}."
+
+
 #: The sections of a run, in order; ``--only`` names some of them.
-SECTIONS = ("one", "many", "ablation", "mlp", "digits", "memory")
+SECTIONS = ("one", "many", "ablation", "mlp", "digits", "sequence", "memory")
 #: Where a run keeps its raw figures, so that ``--splice`` can rewrite RESULTS.md from them.
 RAW = HERE / "results.json"
 
@@ -978,6 +1097,8 @@ def run_sections(names: list[str], reps: int, quick: bool, r: dict) -> None:
         "ablation": lambda: r.__setitem__("ablation", ablation([1000, 10000], sweeps, reps)),
         "mlp": lambda: (peak(), r.__setitem__("mlp", mlp(cases, reps, r["peak"]))),
         "digits": lambda: r.__setitem__("digits", digits(reps)),
+        "sequence": lambda: r.__setitem__(
+            "sequence", sequence(reps, seeds=20 if quick else peers.SEQUENCE_SEEDS)),
         "memory": lambda: r.__setitem__("memory", memory(cases)),
     }
     for name in names:
@@ -989,6 +1110,8 @@ def run_sections(names: list[str], reps: int, quick: bool, r: dict) -> None:
         jobs[name]()
         r.setdefault("meta", {})[name] = {"date": date, "reps": reps, "quick": quick,
                                           "load": [start, os.getloadavg()[0]]}
+        meta = r["meta"]  # in the sections' order, however they were spliced
+        r["meta"] = {k: meta[k] for k in SECTIONS if k in meta}
 
 
 def sections_arg(text: str) -> list[str]:

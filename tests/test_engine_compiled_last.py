@@ -104,7 +104,7 @@ def test_auto_takes_the_compiled_engine_when_it_pays_and_says_why_not(monkeypatc
     name, why = select.auto(trainer)  # 64 networks x 1,000 sweeps: not worth 11 s
     assert name == "numpy-last" and "cache is cold" in why
     long = Trainer(Network.mlp([2, 2, 1], replicas=10_000), task,
-                   TrainConfig(max_sweeps=100_000), range(10_000))
+                   TrainConfig(max_sweeps=100_000, history_every=1000), range(10_000))
     assert select.saving(long, "numpy-last", "compiled-last") > cold[0]
     assert select.auto(long) == ("compiled-last", None)
     two = Trainer(Network.mlp([2, 3, 3, 1], replicas=64), task, TrainConfig(), range(64))
@@ -148,7 +148,7 @@ def test_without_numba_auto_mentions_it_only_when_it_would_pay(monkeypatch):
     short = Trainer(Network.mlp([2, 2, 1], replicas=64), task, TrainConfig(), range(64))
     assert select.auto(short) == ("numpy-last", None)
     long = Trainer(Network.mlp([2, 2, 1], replicas=10_000), task,
-                   TrainConfig(max_sweeps=100_000), range(10_000))
+                   TrainConfig(max_sweeps=100_000, history_every=1000), range(10_000))
     name, why = select.auto(long)
     assert name == "numpy-last" and why.startswith("compiled-last would save about")
     assert why.endswith(missing)

@@ -222,6 +222,8 @@ def test_param_arithmetic_seed_count_and_when():
     ({"published": [{"value": 1, "kind": "rate", "metric": "check:nothing"}]}, "nothing"),
     ({"published": [{"value": 1, "kind": "check"}]}, "check = NAME"),
     ({"checks": ["no_such_check"]}, "unknown check"),
+    ({"published": [{"value": [10, 5], "kind": "range"}]}, r"\[low, high\]"),
+    ({"published": [{"value": 5, "kind": "range"}]}, r"\[low, high\]"),
 ])
 def test_schema_errors_are_config_errors(change, message):
     with pytest.raises(ConfigError, match=message):
@@ -238,12 +240,17 @@ def test_claim_kinds_on_a_small_run():
                          {"what": "tiny bound", "value": 1, "kind": "upper-bound"},
                          {"what": "about", "value": 0.5, "tolerance": 0.5, "kind": "about-rate"},
                          {"what": "median", "value": 1e9, "kind": "median"},
+                         {"what": "wide range", "value": [1, 10_000], "kind": "range"},
+                         {"what": "range too fast", "value": [0, 1], "kind": "range"},
                      ]})
     v = {x["what"]: x for x in run(exp, exp.seeds()).verdicts}
     assert v["bound"]["verdict"] == "reproduced"
     assert v["tiny bound"]["verdict"] == "not reproduced"
     assert v["about"]["verdict"] == "reproduced"  # any rate overlaps 0.5 ± 0.5
     assert v["median"]["verdict"] == "not reproduced"
+    assert v["wide range"]["verdict"] == "reproduced"  # the median lies inside it
+    assert v["range too fast"]["verdict"] == "not reproduced"  # below every measured time
+    assert "5–95 % range overlaps" in v["wide range"]["rule"]
     assert np.isfinite(v["bound"]["measured"]["median"])
 
 

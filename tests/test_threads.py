@@ -86,6 +86,21 @@ def test_limited_sets_blas_threads_and_restores_them():
         assert blas() == before
 
 
+def test_a_blas_loaded_after_the_first_run_is_limited_too():
+    pytest.importorskip("scipy")
+    code = """
+from threadpoolctl import threadpool_info
+from backprop86 import threads
+with threads.limited(1):  # the view of NumPy's BLAS alone
+    pass
+import scipy.linalg  # SciPy's own OpenBLAS, loaded now
+with threads.limited(1):
+    print(sorted({lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[1]"
+
+
 def _wide_run(n_threads: int) -> tuple[list[np.ndarray], int | None]:
     rng = np.random.default_rng(0)
     X = rng.random((256, 96))
@@ -143,3 +158,18 @@ def test_a_bad_thread_switch_is_one_line(capsys, monkeypatch):
 def test_threads_option_reaches_the_trainer(capsys):
     assert main(["xor", "--steps", "10", "--threads", "1"]) == 0
     assert threads.choose(0) == 1
+
+
+def test_a_recurrent_net_on_the_readable_engine_is_the_same_at_any_count():
+    from backprop86.experiments import load
+
+    exp = load("sequence-completion").with_settings(["max_sweeps=20"])
+    out = []
+    for n in (1, 2):
+        threads.set_threads(n)
+        trainer = Trainer(exp.network(replicas=8), exp.task(), exp.config, list(range(8)))
+        result = trainer.train()
+        assert (trainer.threads, result.engine) == (n, "readable")
+        out.append([np.array(w) for w in trainer.net.params.values()])
+    for a, b in zip(*out, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -412,11 +412,13 @@ def save_weights(path: str | Path, net: Network, run: Mapping[str, Any] | None =
         "format": FORMAT, "kind": "weights", "version": VERSION,
         "replicas": net.replicas, "dtype": str(net.dtype),
         "groups": [
-            {"name": g.name, "size": g.size, "activation": g.activation, "bias": g.bias}
+            {"name": g.name, "size": g.size, "activation": g.activation, "bias": g.bias,
+             **({"bias_shared": True} if g.bias_shared else {})}
             for g in net.groups
         ],
         "projections": [
-            {"from": p.source, "to": p.target, "tie": p.tie, "masked": p.mask is not None}
+            {"from": p.source, "to": p.target, "tie": p.tie, "masked": p.mask is not None,
+             **({"shared_weights": int(p.share.max()) + 1} if p.share is not None else {})}
             for p in net.projections
         ],
         "run": dict(run) if run is not None else None,

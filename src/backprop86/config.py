@@ -64,7 +64,10 @@ class TrainConfig:
         ``decay``: weight decay per update, as the paper's multiplicative
         ``shrink`` after each update or as ``l2``; ``decay_biases``.
         ``tie_rule``: tied weights change by the ``sum`` (PDP) or ``mean``
-        (Nature) of their gradients.
+        (Nature) of their gradients — a recurrent network's weights are tied
+        across its time steps. ``bias_max``: a constraint, every bias kept ≤
+        this value after each update and from the start (PDP's shift register:
+        biases constrained negative, ``0``); ``None``: no constraint.
     Initial weights
         ``init``: ``normal`` (the article's ``RandomState(seed).randn * scale``),
         ``uniform`` (±``init_scale``), ``glorot``, ``he`` or ``file``
@@ -103,6 +106,7 @@ class TrainConfig:
     adam_beta2: float = 0.999
     adam_eps: float = 1e-8
     tie_rule: str = "sum"
+    bias_max: float | None = None
     init: str = "uniform"
     init_scale: float = 0.3
     init_file: str | None = None
@@ -143,6 +147,9 @@ class TrainConfig:
             self.init_scale >= 0 and math.isfinite(self.init_scale),
             "init_scale", self.init_scale, "a finite number ≥ 0",
         )
+        if self.bias_max is not None:
+            _check(math.isfinite(self.bias_max), "bias_max", self.bias_max,
+                   "a finite number (or none)")
         for name in ("ecrit", "stop_margin", "solve_margin"):
             value = getattr(self, name)
             _check(value is None or value > 0, name, value, "a number > 0 (or none)")

@@ -88,7 +88,8 @@ class Activation:
 
     name: ClassVar[str] = ""
 
-    def forward(self, x: Array) -> Array:  # pragma: no cover - abstract
+    def forward(self, x: Array, out: Array | None = None) -> Array:  # pragma: no cover
+        """Eq. (2): ``y = f(x)``, ``(R, N, n)``; written into ``out`` when given."""
         raise NotImplementedError
 
     def backward(self, x: Array, y: Array, dE_dy: Array) -> Array:  # pragma: no cover
@@ -102,8 +103,8 @@ class Logistic(Activation):
 
     name: ClassVar[str] = "logistic"
 
-    def forward(self, x: Array) -> Array:
-        return logistic(x)  # eq (2): y = 1/(1 + e^−x), (R,N,n)
+    def forward(self, x: Array, out: Array | None = None) -> Array:
+        return logistic(x, out)  # eq (2): y = 1/(1 + e^−x), (R,N,n)
 
     def backward(self, x: Array, y: Array, dE_dy: Array) -> Array:
         return dE_dy * (y * (1.0 - y))  # eq (5): dE/dx = dE/dy · y(1 − y), (R,N,n)
@@ -115,8 +116,8 @@ class Tanh(Activation):
 
     name: ClassVar[str] = "tanh"
 
-    def forward(self, x: Array) -> Array:
-        return np.tanh(x)
+    def forward(self, x: Array, out: Array | None = None) -> Array:
+        return np.tanh(x, out=out)
 
     def backward(self, x: Array, y: Array, dE_dy: Array) -> Array:
         return dE_dy * (1.0 - y * y)  # eq (5) with f' = 1 − y², (R,N,n)
@@ -128,8 +129,8 @@ class ReLU(Activation):
 
     name: ClassVar[str] = "relu"
 
-    def forward(self, x: Array) -> Array:
-        return np.maximum(x, 0.0)
+    def forward(self, x: Array, out: Array | None = None) -> Array:
+        return np.maximum(x, 0.0, out=out)
 
     def backward(self, x: Array, y: Array, dE_dy: Array) -> Array:
         return dE_dy * (x > 0.0)  # eq (5) with f' = [x > 0], (R,N,n)
@@ -141,8 +142,11 @@ class Linear(Activation):
 
     name: ClassVar[str] = "linear"
 
-    def forward(self, x: Array) -> Array:
-        return x.copy()
+    def forward(self, x: Array, out: Array | None = None) -> Array:
+        if out is None:
+            return x.copy()
+        np.copyto(out, x)
+        return out
 
     def backward(self, x: Array, y: Array, dE_dy: Array) -> Array:
         return dE_dy.copy()
@@ -158,9 +162,10 @@ class Softmax(Activation):
 
     name: ClassVar[str] = "softmax"
 
-    def forward(self, x: Array) -> Array:
-        e = np.exp(x - max_units(x))
-        return e / e.sum(axis=-1, keepdims=True)
+    def forward(self, x: Array, out: Array | None = None) -> Array:
+        e = np.exp(x - max_units(x), out=out)
+        e /= e.sum(axis=-1, keepdims=True)
+        return e
 
     def backward(self, x: Array, y: Array, dE_dy: Array) -> Array:
         # eq (5) through the group's Jacobian: y_j (dE/dy_j − Σ_k dE/dy_k y_k), (R,N,n)

@@ -26,7 +26,7 @@ from backprop86.io import read_text
 from backprop86.network import Network, bias_param
 
 #: The purposes that get independent random streams from one seed.
-PURPOSES = ("init", "order", "split", "data")
+PURPOSES = ("init", "order", "split", "data", "mask")
 
 SCHEMES = ("normal", "uniform", "glorot", "he", "file")
 
@@ -103,6 +103,7 @@ def initialize(
                     w[r] = rng.standard_normal(size=w.shape[1:]) * np.sqrt(2.0 / fan_in)
     for name, mask in net.masks.items():
         net.params[name] *= mask
+    net.spread_shared()  # weights shared within an array start equal: each its first copy
 
 
 # ----------------------------------------------------------------------------
@@ -127,6 +128,8 @@ def wts_order(net: Network) -> list[tuple[str, int, int]]:
     """
     if any(count > 1 for count in net.tie_counts.values()):
         raise ConfigError("handbook .wts files cannot describe tied weights")
+    if net.shares:
+        raise ConfigError("handbook .wts files cannot describe weights shared within an array")
     offsets = unit_offsets(net)
     order: list[tuple[str, int, int]] = []
     for g in net.groups:

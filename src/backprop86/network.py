@@ -8,8 +8,10 @@ at the level of *groups* of units (DESIGN §1):
 * :class:`Group` — ``n`` units sharing one activation and an optional bias;
   input groups have no activation.
 * :class:`Projection` — a weight matrix from a source group to a target group,
-  optionally with a fixed 0/1 ``mask`` and optionally *tied* to other
-  projections (they share one weight array).
+  optionally with a fixed 0/1 ``mask``, optionally *tied* to other
+  projections (they share one weight array), and optionally with weights
+  *shared within it* (``share``: PDP's T–C net, where every hidden unit has a
+  copy of one 3×3 receptive field).
 * :class:`Network` — groups in topological order plus projections.
 
 Every array carries a leading replica axis ``R`` (DESIGN §2): weights are
@@ -21,6 +23,31 @@ Notation, used everywhere in the package (engines and compiled loops included):
 source group *to* unit ``j`` of the target group, in replica ``r``; so eq. (1)'s
 ``x_j = Σ_i y_i w_ji`` is ``x = y @ W`` and eq. (7)'s ``Σ_j ∂E/∂x_j · w_ji`` is
 ``∂E/∂x @ Wᵀ``.
+
+Recurrent (iterative) networks — Nature Fig. 5, PDP pp. 354–360 — are the same
+groups and projections run synchronously for ``steps`` = ``T`` time steps
+(DESIGN §6). A projection has a ``delay``: 0 carries activity *within* a step
+(from an earlier group of the list to a later one, as in a feed-forward net), 1
+from the *previous* step (any group to any non-input group, itself included: a
+recurrent projection). At step 0 every group holds its initial activity: its
+data where the group is *clamped* at step 0, else ``initial`` (non-input groups,
+e.g. PDP's 0.2) or 0 (input groups). At each step ``t = 1 … T`` a clamped group
+takes its data, an unclamped input group is off (0), and every other group
+computes eqs. (1)–(2) from its sources at ``t`` (delay 0) or ``t − 1`` (delay 1).
+Output groups have targets at chosen steps (``target_steps``; default the last)
+and none elsewhere. Training unrolls the ``T`` steps into a layered net, one
+layer per step (backpropagation through time): the history of every unit is
+kept for the backward pass, and every weight array and bias is used once per
+step, so the corresponding weights stay tied across steps — their gradients sum
+over the steps (PDP p. 355) or, with ``tie_rule="mean"``, average over the uses
+(Nature's rule).
+
+The data of a recurrent network are *slots*, ``(group, step)`` pairs: inputs
+hold the clamped slots side by side, step by step (``input_slots``, ``(N,
+Σ size)``), targets the output slots (``output_slots``). A network with
+``T = 1``, no delayed projection and its input groups clamped at step 1 is
+feed-forward: its slots are its input and output group names, and it runs the
+feed-forward pass exactly as before.
 """
 
 from __future__ import annotations
@@ -29,6 +56,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
+from typing import TypeAlias
 
 import numpy as np
 
@@ -36,6 +64,10 @@ from backprop86.arrays import Array
 from backprop86.errors import ConfigError, DataError, ShapeError
 from backprop86.functions import Activation, ErrorFunction, activation
 from backprop86.resources import check, weights_estimate
+
+#: Where a column of data belongs: an input or output group's name (feed-forward networks),
+#: or a ``(group, step)`` pair (recurrent networks).
+Slot: TypeAlias = str | tuple[str, int]
 
 
 @dataclass(frozen=True)
@@ -46,6 +78,9 @@ class Group:
     size: int
     activation: str | None = "logistic"
     bias: bool = True
+    #: One bias shared by every unit of the group (the copies of one unit, as in PDP's T–C
+    #: net): its gradient sums over the units and every copy changes by the total.
+    bias_shared: bool = False
 
     @property
     def is_input(self) -> bool:
@@ -57,17 +92,31 @@ class Projection:
     """Weights from group ``source`` to group ``target``: an ``(n_src, n_tgt)`` matrix per replica.
 
     ``mask`` (0/1, shape ``(n_src, n_tgt)``) marks the connections that exist;
-    projections with the same ``tie`` name share one weight array.
+    projections with the same ``tie`` name share one weight array. ``delay``: 0
+    carries the source's activity within a time step, 1 from the previous step
+    (a recurrent projection); ``None`` means 1 for a projection back to an
+    earlier group or to itself, else 0.
+
+    ``share`` (integers, shape ``(n_src, n_tgt)``, instead of ``mask``) shares
+    weights *within* the projection: entry ``k ≥ 0`` means the connection is a
+    copy of shared weight ``k``, ``−1`` that it does not exist. As in PDP's T–C
+    simulation (p. 349), each copy's ``∂E/∂w`` is summed over the copies and
+    every copy changes by the same total: ``∂E/∂w_k = Σ_{(i,j): share_ij = k}
+    ∂E/∂w_ji``, the true gradient of the one shared weight.
     """
 
     source: str
     target: str
     mask: Array | None = field(default=None, repr=False)
     tie: str | None = None
+    delay: int | None = None
+    share: Array | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.mask is not None:  # nested lists too: every reader indexes mask[i, j]
             object.__setattr__(self, "mask", np.asarray(self.mask))
+        if self.share is not None:
+            object.__setattr__(self, "share", np.asarray(self.share))
 
     @cached_property
     def param(self) -> str:
@@ -80,12 +129,28 @@ def bias_param(group: str) -> str:
     return f"b:{group}"
 
 
+def slot_group(slot: Slot) -> str:
+    """The group a slot belongs to."""
+    return slot if isinstance(slot, str) else slot[0]
+
+
+def slot_label(slot: Slot) -> str:
+    """A slot in words: ``group 'h'`` or ``group 'h' at step 3``."""
+    return f"group {slot!r}" if isinstance(slot, str) else f"group {slot[0]!r} at step {slot[1]}"
+
+
 @dataclass
 class Activity:
-    """The forward pass of a batch: net inputs ``x`` and outputs ``y`` per group, ``(R, N, n)``."""
+    """The forward pass of a batch: net inputs ``x`` and outputs ``y``, ``(R, N, n)``.
 
-    x: dict[str, Array]
-    y: dict[str, Array]
+    Keyed by group name (feed-forward), or by ``(group, step)`` for a recurrent
+    network: its whole history, steps ``0 … T`` (``x`` only where eq. (1) computed
+    the activity: not at step 0, not for clamped or input groups). Arrays of
+    activity set from outside (inputs, clamps, initial values) may have a leading
+    axis of 1 instead of ``R``."""
+
+    x: dict[Slot, Array]
+    y: dict[Slot, Array]
 
 
 class Network:
@@ -105,6 +170,20 @@ class Network:
         the last group.
     dtype:
         ``float64`` (default) or ``float32``.
+    steps:
+        ``T``, the time steps a recurrent network runs (module docstring); 1 for
+        a feed-forward network.
+    clamp:
+        ``{group: steps}``: the steps ``0 … T`` at which a group's activity is set
+        from the data. Input groups default to every step ``1 … T``; a non-input
+        group clamped at step 0 starts from the data (the shift register's
+        units are its inputs).
+    target_steps:
+        ``{output group: steps}``: the steps ``1 … T`` at which it has a target
+        (don't care at the others); default ``T`` only.
+    initial:
+        Activity of unclamped non-input units at step 0 (PDP's sequence
+        completion: 0.2).
     """
 
     def __init__(
@@ -115,6 +194,10 @@ class Network:
         replicas: int = 1,
         outputs: Sequence[str] | None = None,
         dtype: np.dtype | type = np.float64,
+        steps: int = 1,
+        clamp: Mapping[str, Sequence[int]] | None = None,
+        target_steps: Mapping[str, Sequence[int]] | None = None,
+        initial: float = 0.0,
     ) -> None:
         self.groups: tuple[Group, ...] = tuple(groups)
         self.projections: tuple[Projection, ...] = tuple(projections)
@@ -126,7 +209,34 @@ class Network:
         self.inputs: tuple[str, ...] = tuple(g.name for g in self.groups if g.is_input)
         default = (self.groups[-1].name,) if self.groups else ()
         self.outputs: tuple[str, ...] = tuple(outputs) if outputs is not None else default
+        #: ``T``: time steps a recurrent network runs (1: feed-forward).
+        self.steps = _positive_int(steps, "steps (the time steps T)")
+        try:
+            self.initial = float(initial)
+        except (TypeError, ValueError):
+            raise ConfigError(f"initial activity must be a number, got {initial!r}") from None
+        if not np.isfinite(self.initial):
+            raise ConfigError(f"initial activity must be finite, got {initial!r}")
+        #: Each projection's delay: 0 within a time step, 1 from the previous step.
+        self.delays: dict[Projection, int] = {}
         self._validate()
+        #: Steps at which each clamped group takes its activity from the data.
+        self.clamped: dict[str, tuple[int, ...]] = self._clamps(clamp or {})
+        #: Steps at which each output group has a target.
+        self.target_steps: dict[str, tuple[int, ...]] = self._targets(target_steps or {})
+        #: Run for several steps (or from a clamped initial state): backpropagation through time.
+        self.recurrent: bool = (
+            self.steps > 1 or any(self.delays.values())
+            or self.clamped != {name: (1,) for name in self.inputs}
+        )
+        #: The data's columns, in order: input and output groups, or (group, step) slots.
+        self.input_slots: tuple[Slot, ...] = self.inputs
+        self.output_slots: tuple[Slot, ...] = self.outputs
+        if self.recurrent:
+            self.input_slots = tuple((g.name, t) for t in range(self.steps + 1)
+                                     for g in self.groups if t in self.clamped.get(g.name, ()))
+            self.output_slots = tuple((n, t) for t in range(1, self.steps + 1)
+                                      for n in self.outputs if t in self.target_steps[n])
         self.functions: dict[str, Activation] = {
             g.name: activation(g.activation) for g in self.groups if not g.is_input
         }
@@ -135,15 +245,43 @@ class Network:
         for p in self.projections:
             self.into[p.target].append(p)
             self.out_of[p.source].append(p)
-        #: Fixed 0/1 masks per weight array (``(1, n_src, n_tgt)``), for masked projections.
+        #: Weights shared within an array: its ``share`` map (``(n_src, n_tgt)`` integers,
+        #: −1 for no connection), and bias arrays shared by a group's units (``(1, n)``, all 0).
+        self.shares: dict[str, Array] = {
+            p.param: p.share.astype(np.intp) for p in self.projections if p.share is not None
+        }
+        for g in self.groups:
+            if g.bias and g.bias_shared and not g.is_input:
+                self.shares[bias_param(g.name)] = np.zeros((1, g.size), dtype=np.intp)
+        #: Per shared array, the flat indices of each shared weight's copies.
+        self._copies: dict[str, list[Array]] = {
+            name: [np.flatnonzero(share.reshape(-1) == k) for k in range(share.max() + 1)]
+            for name, share in self.shares.items()
+        }
+        #: Fixed 0/1 masks per weight array (``(1, n_src, n_tgt)``), for masked projections
+        #: (and for shared ones: their absent connections).
         self.masks: dict[str, Array] = {
-            p.param: np.asarray(p.mask, dtype=self.dtype)[None] for p in self.projections
-            if p.mask is not None
+            p.param: np.asarray(p.mask if p.share is None else p.share >= 0,
+                                dtype=self.dtype)[None]
+            for p in self.projections if p.mask is not None or p.share is not None
         }
         #: How many projections use each weight array (``> 1`` means tied).
         self.tie_counts: dict[str, int] = {}
         for p in self.projections:
             self.tie_counts[p.param] = self.tie_counts.get(p.param, 0) + 1
+        #: How often each parameter is used in the (unrolled) net: the divisor of Nature's
+        #: averaging rule for tied weights. Feed-forward: the tie counts; recurrent: every
+        #: projection and bias once per step at which its group computes its activity.
+        self.uses: dict[str, int] = dict(self.tie_counts)
+        if self.recurrent:
+            computed = {g.name: self.steps - sum(t >= 1 for t in self.clamped.get(g.name, ()))
+                        for g in self.groups if not g.is_input}
+            self.uses = {}
+            for p in self.projections:
+                self.uses[p.param] = self.uses.get(p.param, 0) + computed[p.target]
+            for g in self.groups:
+                if g.bias and not g.is_input:
+                    self.uses[bias_param(g.name)] = computed[g.name]
         shapes = self.param_shapes()
         check(weights_estimate(self.replicas, sum(int(np.prod(s)) for s in shapes.values()),
                                self.dtype.name),
@@ -183,9 +321,10 @@ class Network:
             if g.name in seen:
                 raise ConfigError(f"group name {g.name!r} is used twice")
             _positive_int(g.size, f"size of group {g.name!r}")
+            if g.bias_shared and (not g.bias or g.is_input):
+                raise ConfigError(f"group {g.name!r}: a shared bias needs a non-input group "
+                                  "with a bias")
             seen[g.name] = i
-        if not self.inputs:
-            raise ConfigError("a network needs at least one input group (activation None)")
         for name in self.outputs:
             if name not in seen:
                 raise ConfigError(f"output group {name!r} is not a group of this network")
@@ -196,11 +335,20 @@ class Network:
             for end in (p.source, p.target):
                 if end not in seen:
                     raise ConfigError(f"projection {p.source}->{p.target}: no group {end!r}")
-            if seen[p.source] >= seen[p.target]:
+            backwards = seen[p.source] >= seen[p.target]
+            delay = (1 if backwards else 0) if p.delay is None else p.delay
+            if isinstance(delay, bool) or delay not in (0, 1):
                 raise ConfigError(
-                    f"projection {p.source}->{p.target} goes backwards or to itself; "
-                    "groups must be listed in topological order (unroll recurrent nets)"
+                    f"projection {p.source}->{p.target}: delay must be 0 (within a time step) "
+                    f"or 1 (from the previous step), got {p.delay!r}"
                 )
+            if backwards and delay == 0:
+                raise ConfigError(
+                    f"projection {p.source}->{p.target} goes backwards or to itself within a "
+                    "time step; list groups in topological order, or give it delay = 1 "
+                    "(a recurrent projection, from the previous step)"
+                )
+            self.delays[p] = int(delay)
             if self._by_name[p.target].is_input:
                 raise ConfigError(f"projection {p.source}->{p.target} feeds an input group")
             shape = (self._by_name[p.source].size, self._by_name[p.target].size)
@@ -212,24 +360,65 @@ class Network:
                     )
                 if not np.isin(m, (0, 1)).all():
                     raise ConfigError(f"mask of {p.source}->{p.target} must hold only 0 and 1")
+            if p.share is not None:
+                _check_share(p, shape)
+            layout = p.mask if p.share is None else p.share
             if p.param in shapes:
-                other_shape, other_mask = shapes[p.param]
+                other_shape, other_layout = shapes[p.param]
                 if other_shape != shape:
                     raise ShapeError(
                         f"tied projections {p.param!r} need one shape: {other_shape} and {shape}"
                     )
-                same_mask = (other_mask is None and p.mask is None) or (
-                    other_mask is not None
-                    and p.mask is not None
-                    and np.array_equal(other_mask, p.mask)
+                same_layout = (other_layout is None and layout is None) or (
+                    other_layout is not None
+                    and layout is not None
+                    and np.array_equal(other_layout, layout)
                 )
-                if not same_mask:
-                    raise ConfigError(f"tied projections {p.param!r} need the same mask")
+                if not same_layout:
+                    raise ConfigError(f"tied projections {p.param!r} need the same mask "
+                                      "and the same shared weights")
             else:
-                shapes[p.param] = (shape, p.mask)
+                shapes[p.param] = (shape, layout)
         for g in self.groups:
             if not g.is_input and not any(p.target == g.name for p in self.projections):
                 raise ConfigError(f"group {g.name!r} receives no projection")
+
+    def _clamps(self, given: Mapping[str, Sequence[int]]) -> dict[str, tuple[int, ...]]:
+        """Steps at which each group is clamped: input groups at ``1 … T`` unless given."""
+        T = self.steps
+        out = {name: tuple(range(1, T + 1)) for name in self.inputs}
+        for name, steps in given.items():
+            if name not in self._by_name:
+                raise ConfigError(f"clamp names no group {name!r}; groups are "
+                                  f"{', '.join(g.name for g in self.groups)}")
+            out[name] = _steps(steps, 0, T, f"clamp of group {name!r}")
+            if not out[name]:
+                if self._by_name[name].is_input:
+                    raise ConfigError(f"input group {name!r} is clamped at no step "
+                                      "(it would always be off)")
+                del out[name]
+        if not out:
+            raise ConfigError("a network needs at least one input group (activation None) "
+                              "or a clamped group")
+        return out
+
+    def _targets(self, given: Mapping[str, Sequence[int]]) -> dict[str, tuple[int, ...]]:
+        """Steps at which each output group has a target: ``T`` unless given."""
+        T = self.steps
+        out = {name: (T,) for name in self.outputs}
+        for name, steps in given.items():
+            if name not in out:
+                raise ConfigError(f"target_steps names {name!r}, which is not an output group; "
+                                  f"outputs are {', '.join(self.outputs)}")
+            out[name] = _steps(steps, 1, T, f"target steps of group {name!r}")
+            if not out[name]:
+                raise ConfigError(f"output group {name!r} has a target at no step")
+        for name, steps in out.items():
+            both = sorted(set(steps) & set(self.clamped.get(name, ())))
+            if both:
+                raise ConfigError(f"group {name!r} is clamped at step {both[0]}, where it also "
+                                  "has a target")
+        return out
 
     # ------------------------------------------------------------------ parameters
 
@@ -252,12 +441,26 @@ class Network:
         return tuple(g.name for g in self.groups if not g.is_input and g.name not in self.outputs)
 
     @property
+    def history_units(self) -> int:
+        """Units whose activity a pass keeps per case: the non-input units of a feed-forward
+        net; every unit at every step ``0 … T`` of a recurrent one (its history, for BPTT)."""
+        if self.recurrent:
+            return sum(g.size for g in self.groups) * (self.steps + 1)
+        return sum(g.size for g in self.groups if not g.is_input)
+
+    @property
     def n_inputs(self) -> int:
-        return sum(self._by_name[n].size for n in self.inputs)
+        """Columns of the inputs: every input slot's units (a recurrent net: every step's)."""
+        return sum(self.slot_size(s) for s in self.input_slots)
 
     @property
     def n_outputs(self) -> int:
-        return sum(self._by_name[n].size for n in self.outputs)
+        """Columns of the targets: every output slot's units."""
+        return sum(self.slot_size(s) for s in self.output_slots)
+
+    def slot_size(self, slot: Slot) -> int:
+        """Units of a slot's group."""
+        return self._by_name[slot_group(slot)].size
 
     def set_params(self, values: Mapping[str, Array]) -> None:
         """Replace parameters (broadcast over replicas); masked connections are forced to 0."""
@@ -278,9 +481,21 @@ class Network:
                     f"parameter {name!r} has shape {v.shape}, expected {target.shape[1:]} "
                     f"or {target.shape}"
                 )
+            if name in self.shares:
+                self._check_copies(name, np.broadcast_to(v, target.shape))
             target[...] = v
             if name in self.masks:
                 target *= self.masks[name]
+
+    def _check_copies(self, name: str, v: Array) -> None:
+        """Refuse values (``(R, …)``) in which copies of one shared weight differ."""
+        flat = self.shares[name].reshape(-1)
+        w = v.reshape(v.shape[0], -1)
+        for k in range(flat.max() + 1):
+            copies = w[:, flat == k]
+            if not np.array_equal(copies, np.broadcast_to(copies[:, :1], copies.shape)):
+                raise DataError(f"parameter {name!r}: the copies of shared weight {k} differ; "
+                                "weights shared within an array must be equal")
 
     def copy(self, dtype: np.dtype | type | None = None) -> Network:
         """A new network with the same structure and a copy of the parameters, in ``dtype``
@@ -288,17 +503,20 @@ class Network:
         twin = Network(
             self.groups, self.projections, replicas=self.replicas,
             outputs=self.outputs, dtype=self.dtype if dtype is None else dtype,
+            steps=self.steps, clamp=self.clamped, target_steps=self.target_steps,
+            initial=self.initial,
         )
         twin.set_params(self.params)
         return twin
 
     # ------------------------------------------------------------------ data
 
-    def split(self, a: Array, names: Sequence[str], what: str) -> dict[str, Array]:
-        """Split ``(N, n_total)`` or ``(R, N, n_total)`` columns into per-group ``(·, N, n)``."""
+    def split(self, a: Array, names: Sequence[Slot], what: str) -> dict[Slot, Array]:
+        """Split ``(N, n_total)`` or ``(R, N, n_total)`` columns into per-slot ``(·, N, n)``
+        (``names``: groups, or ``(group, step)`` slots of a recurrent network)."""
         given = np.shape(a)
         a = np.asarray(a)
-        total = sum(self._by_name[n].size for n in names)
+        total = sum(self.slot_size(n) for n in names)
         if a.ndim == 2:
             a = a[None]
         if a.ndim != 3 or a.shape[-1] != total or a.shape[0] not in (1, self.replicas):
@@ -309,30 +527,34 @@ class Network:
         if not np.issubdtype(a.dtype, np.number) or np.issubdtype(a.dtype, np.complexfloating):
             raise DataError(f"{what} must be real numbers, got dtype {a.dtype}")
         a = a.astype(self.dtype, copy=False)
-        out: dict[str, Array] = {}
+        out: dict[Slot, Array] = {}
         start = 0
         for n in names:
-            size = self._by_name[n].size
+            size = self.slot_size(n)
             out[n] = a[..., start:start + size]
             start += size
         return out
 
     # ------------------------------------------------------------------ the equations
 
-    def forward(self, X: Array | Mapping[str, Array]) -> Activity:
-        """Forward pass, eqs. (1)–(2), group by group in topological order.
+    def forward(self, X: Array | Mapping[Slot, Array]) -> Activity:
+        """Forward pass, eqs. (1)–(2), group by group in topological order (and step by step).
 
         ``X``: ``(N, n_in)`` (shared by all replicas) or ``(R, N, n_in)``, or a
-        mapping from input-group name to such arrays.
+        mapping from input slot (input-group name) to such arrays.
         """
-        xs = self._input_map(X) if isinstance(X, Mapping) else self.split(X, self.inputs, "inputs")
+        xs = (self._input_map(X) if isinstance(X, Mapping)
+              else self.split(X, self.input_slots, "inputs"))
         return self.propagate(xs)
 
-    def propagate(self, xs: Mapping[str, Array]) -> Activity:
-        """Eqs. (1)–(2) from inputs already split per input group and checked (by
-        :meth:`split` or :meth:`check_cases`): ``xs[name]`` ``(1 or R, N, n)`` in the dtype."""
-        net: dict[str, Array] = {}
-        y: dict[str, Array] = dict(xs)
+    def propagate(self, xs: Mapping[Slot, Array], out: Activity | None = None) -> Activity:
+        """Eqs. (1)–(2) from inputs already split per input slot and checked (by
+        :meth:`split` or :meth:`check_cases`): ``xs[slot]`` ``(1 or R, N, n)`` in the dtype.
+        A recurrent network runs its ``T`` steps (:meth:`unroll`; ``out`` as it says)."""
+        if self.recurrent:
+            return self.unroll(xs, out)
+        net: dict[Slot, Array] = {}
+        y: dict[Slot, Array] = dict(xs)
         for g in self.groups:
             if g.is_input:
                 continue
@@ -346,15 +568,56 @@ class Network:
             y[g.name] = self.functions[g.name].forward(x)  # eq (2): y = f(x), (R,N,n)
         return Activity(net, y)
 
-    def _input_map(self, X: Mapping[str, Array]) -> dict[str, Array]:
-        """Check a mapping ``{input group: (N, n) or (R, N, n)}`` as :meth:`split` checks arrays."""
-        if set(X) != set(self.inputs):
+    def unroll(self, xs: Mapping[Slot, Array], out: Activity | None = None) -> Activity:
+        """Eqs. (1)–(2) of a recurrent network, synchronously for steps ``1 … T``.
+
+        ``xs[(group, step)]`` ``(1 or R, N, n)``: the clamped slots' data. Returns
+        the history of every group, keyed ``(group, t)`` for ``t = 0 … T``: the
+        layers of the unrolled net, kept for the backward pass.
+
+        ``out``: the history of an earlier pass of this network (a training loop's
+        previous sweep), whose arrays of computed activity are written over and
+        returned: the pass then allocates no history (for a few hundred replicas,
+        fresh memory costs more to fault in than the equations cost to compute).
+        """
+        N = next(iter(xs.values())).shape[-2]
+        x: dict[Slot, Array] = {} if out is None else out.x
+        y: dict[Slot, Array] = {} if out is None else out.y
+        for g in self.groups:  # step 0: data, else `initial` (input groups: off), (1,N,n)
+            rest = 0.0 if g.is_input else self.initial
+            y[g.name, 0] = xs.get((g.name, 0), np.full((1, N, g.size), rest, dtype=self.dtype))
+        for t in range(1, self.steps + 1):
+            for g in self.groups:
+                now = (g.name, t)
+                if now in xs:
+                    y[now] = xs[now]  # clamped: the data, (1 or R, N, n)
+                    continue
+                if g.is_input:
+                    y[now] = np.zeros((1, N, g.size), dtype=self.dtype)  # off
+                    continue
+                first, *more = self.into[g.name]
+                # eq (1): x_j(t) = Σ_i y_i(t − delay) w_ji, (R,N,n_src)@(R,n_src,n) -> (R,N,n)
+                s = np.matmul(y[first.source, t - self.delays[first]], self.params[first.param],
+                              out=_same_shape(x.get(now), (self.replicas, N, g.size)))
+                for p in more:
+                    s += y[p.source, t - self.delays[p]] @ self.params[p.param]  # eq (1)
+                if g.bias:
+                    s += self.params[bias_param(g.name)]  # eq (1) bias, (R,1,n): same each step
+                x[now] = s
+                # eq (2): y(t) = f(x(t)), (R,N,n)
+                y[now] = self.functions[g.name].forward(s, out=_same_shape(y.get(now), s.shape))
+        return Activity(x, y)
+
+    def _input_map(self, X: Mapping[Slot, Array]) -> dict[Slot, Array]:
+        """Check a mapping ``{input slot: (N, n) or (R, N, n)}`` as :meth:`split` checks arrays."""
+        if set(X) != set(self.input_slots):
+            what = "slots (group, step)" if self.recurrent else "groups"
             raise ShapeError(
-                f"inputs given for groups {sorted(X)}, expected exactly the input groups "
-                f"{list(self.inputs)}"
+                f"inputs given for {what} {sorted(X)}, expected exactly the input {what} "
+                f"{list(self.input_slots)}"
             )
-        out = {name: self.split(X[name], [name], f"inputs of group {name!r}")[name]
-               for name in self.inputs}
+        out = {name: self.split(X[name], [name], f"inputs of {slot_label(name)}")[name]
+               for name in self.input_slots}
         cases = {a.shape[-2] for a in out.values()}
         if len(cases) > 1:
             raise ShapeError(f"input groups were given different numbers of cases: {sorted(cases)}")
@@ -364,19 +627,20 @@ class Network:
                     care: Array | None = None) -> None:
         """Validate user data: shapes (via :meth:`split`), finite numbers, matching case
         counts and, for ``error``, targets in its range. One clear error for the first problem."""
-        xs = self._input_map(X) if isinstance(X, Mapping) else self.split(X, self.inputs, "inputs")
+        xs = (self._input_map(X) if isinstance(X, Mapping)
+              else self.split(X, self.input_slots, "inputs"))
         for name, a in xs.items():
-            _finite(a, f"inputs of group {name!r}" if len(xs) > 1 else "inputs")
+            _finite(a, f"inputs of {slot_label(name)}" if len(xs) > 1 else "inputs")
         if D is None:
             return
         n_cases = next(iter(xs.values())).shape[-2]
-        ds = self.split(D, self.outputs, "targets")
+        ds = self.split(D, self.output_slots, "targets")
         d_cases = next(iter(ds.values())).shape[-2]
         if d_cases != n_cases:
             raise ShapeError(f"{n_cases} cases of inputs but {d_cases} cases of targets")
         for a in ds.values():
             _finite(a, "targets")
-        cares = self.split(care, self.outputs, "care mask") if care is not None else {}
+        cares = self.split(care, self.output_slots, "care mask") if care is not None else {}
         for a in cares.values():
             if a.shape[-2] != n_cases or not np.isin(a, (0, 1)).all():
                 raise DataError(
@@ -387,17 +651,19 @@ class Network:
             for name, a in ds.items():
                 error.check_targets(a, cares.get(name))
 
-    def _per_output(self, a: Array | Mapping[str, Array] | None, what: str) -> dict[str, Array]:
-        """``a`` split per output group (``{}`` for ``None``; a mapping is taken as split)."""
+    def _per_output(self, a: Array | Mapping[Slot, Array] | None, what: str
+                    ) -> dict[Slot, Array]:
+        """``a`` split per output slot (``{}`` for ``None``; a mapping is taken as split)."""
         if a is None:
             return {}
-        return dict(a) if isinstance(a, Mapping) else self.split(a, self.outputs, what)
+        return dict(a) if isinstance(a, Mapping) else self.split(a, self.output_slots, what)
 
     def output(self, activity: Activity) -> Array:
-        """Output groups' activity side by side, ``(R, N, n_out)``."""
-        if len(self.outputs) == 1:
-            return activity.y[self.outputs[0]]
-        return np.concatenate([activity.y[n] for n in self.outputs], axis=-1)
+        """Output slots' activity side by side, ``(R, N, n_out)`` (a recurrent network: the
+        output groups at their target steps, step by step)."""
+        if len(self.output_slots) == 1:
+            return activity.y[self.output_slots[0]]
+        return np.concatenate([activity.y[n] for n in self.output_slots], axis=-1)
 
     def predict(self, X: Array) -> Array:
         """Outputs for inputs ``X``: ``(R, N, n_out)``. Inputs are checked (shape, finite)."""
@@ -407,45 +673,46 @@ class Network:
     def output_deltas(
         self,
         activity: Activity,
-        D: Array | Mapping[str, Array],
+        D: Array | Mapping[Slot, Array],
         error: ErrorFunction,
-        care: Array | Mapping[str, Array] | None = None,
-    ) -> dict[str, Array]:
-        """Eqs. (4)–(5) at the output groups: ``dE/dx`` per output group, ``(R, N, n)``.
+        care: Array | Mapping[Slot, Array] | None = None,
+    ) -> dict[Slot, Array]:
+        """Eqs. (4)–(5) at the output slots: ``dE/dx`` per output slot, ``(R, N, n)``.
 
-        ``D`` and ``care``: arrays with every output group's columns, or (already split
-        and checked) mappings from output group to its columns."""
+        ``D`` and ``care``: arrays with every output slot's columns, or (already split
+        and checked) mappings from output slot to its columns."""
         ds, cares = self._per_output(D, "targets"), self._per_output(care, "care mask")
         return {
-            n: error.dE_dx(activity.y[n], ds[n], activity.x[n], self.functions[n], cares.get(n))
-            for n in self.outputs
+            n: error.dE_dx(activity.y[n], ds[n], activity.x[n], self.functions[slot_group(n)],
+                           cares.get(n))
+            for n in self.output_slots
         }
 
     def error(
-        self, activity: Activity, D: Array | Mapping[str, Array], error: ErrorFunction,
-        care: Array | Mapping[str, Array] | None = None,
+        self, activity: Activity, D: Array | Mapping[Slot, Array], error: ErrorFunction,
+        care: Array | Mapping[Slot, Array] | None = None,
     ) -> Array:
-        """Eq. (3) (or another error function) per replica, summed over output groups: ``(R,)``.
-
-        ``D`` and ``care`` as in :meth:`output_deltas`."""
+        """Eq. (3) (or another error function) per replica, summed over output slots (groups,
+        and the steps with targets): ``(R,)``. ``D`` and ``care`` as in :meth:`output_deltas`."""
         ds, cares = self._per_output(D, "targets"), self._per_output(care, "care mask")
         total = np.zeros(self.replicas, dtype=self.dtype)
-        for n in self.outputs:
+        for n in self.output_slots:
             total = total + error.value(
-                activity.y[n], ds[n], activity.x[n], self.functions[n], cares.get(n)
+                activity.y[n], ds[n], activity.x[n], self.functions[slot_group(n)], cares.get(n)
             )
         return total
 
     def backward(
         self,
         activity: Activity,
-        output_dE_dx: Mapping[str, Array],
+        output_dE_dx: Mapping[Slot, Array],
         *,
         tie_rule: str = "sum",
     ) -> dict[str, Array]:
-        """Backward pass, eqs. (5)–(7), in reverse topological order.
+        """Backward pass, eqs. (5)–(7), in reverse topological order (a recurrent network:
+        through time, :meth:`backward_through_time`).
 
-        ``output_dE_dx``: ``dE/dx`` of each output group, ``(R, N, n)``.
+        ``output_dE_dx``: ``dE/dx`` of each output slot, ``(R, N, n)``.
         Returns ``dE/dw`` for every parameter, summed over the ``N`` cases,
         shaped like the parameters. For tied weights the gradient is the sum over
         the projections that share them (``tie_rule="sum"``, PDP p. 355: the true
@@ -453,6 +720,8 @@ class Network:
         """
         if tie_rule not in ("sum", "mean"):
             raise ConfigError(f"tie_rule must be 'sum' or 'mean', got {tie_rule!r}")
+        if self.recurrent:
+            return self.backward_through_time(activity, output_dE_dx, tie_rule=tie_rule)
         grads: dict[str, Array] = {}
         dE_dy: dict[str, Array] = {}
         for g in reversed(self.groups):
@@ -483,16 +752,90 @@ class Network:
                         dE_dy[p.source] += back
                     else:
                         dE_dy[p.source] = back
+        return self._tied(grads, tie_rule)
+
+    def backward_through_time(
+        self,
+        activity: Activity,
+        output_dE_dx: Mapping[Slot, Array],
+        *,
+        tie_rule: str = "sum",
+    ) -> dict[str, Array]:
+        """Eqs. (5)–(7) through the unrolled net: steps ``T … 1``, groups in reverse order.
+
+        ``activity``: the history from :meth:`unroll`; ``output_dE_dx``: ``dE/dx`` of
+        each output slot ``(group, t)``, ``(R, N, n)``. Error reaches a unit from the
+        units it feeds at the same step (delay 0) and at the next step (delay 1);
+        each weight's gradient sums eq. (6) over every step it is used at: the
+        corresponding weights of the layered net are tied (Nature Fig. 5).
+        """
+        grads: dict[str, Array] = {}
+        dE_dy: dict[Slot, Array] = {}  # error arriving at (group, t) from what it feeds
+        for t in range(self.steps, 0, -1):
+            for g in reversed(self.groups):
+                now = (g.name, t)
+                if now not in activity.x:
+                    continue  # an input or a clamp: set from outside, no weights into it
+                dE_dx = output_dE_dx.get(now)
+                if now in dE_dy:
+                    # eq (5): dE/dx(t) = dE/dy(t) · f'(x(t)), (R,N,n); error from later units …
+                    from_later = self.functions[g.name].backward(
+                        activity.x[now], activity.y[now], dE_dy.pop(now)
+                    )
+                    if dE_dx is not None:
+                        from_later += dE_dx  # … plus its own targets' error
+                    dE_dx = from_later
+                if dE_dx is None:
+                    continue  # nothing depends on this group at this step
+                if g.bias:
+                    # eq (6) for the bias (y_i = 1): Σ_c dE/dx_j(t), summed over steps, (R,1,n)
+                    _accumulate(grads, bias_param(g.name), dE_dx.sum(axis=-2, keepdims=True))
+                for p in self.into[g.name]:
+                    src = (p.source, t - self.delays[p])
+                    # eq (6): dE/dw_ji += Σ_c dE/dx_j(t) · y_i(t − delay), (R,n_src,N)@(R,N,n)
+                    _accumulate(grads, p.param, activity.y[src].swapaxes(-1, -2) @ dE_dx)
+                    if src in activity.x:
+                        # eq (7): dE/dy_i(t − delay) += Σ_j dE/dx_j(t) · w_ji, (R,N,n)@(R,n,n_src)
+                        _accumulate(dE_dy, src, dE_dx @ self.params[p.param].swapaxes(-1, -2))
+        return self._tied(grads, tie_rule)
+
+    def _tied(self, grads: dict[str, Array], tie_rule: str) -> dict[str, Array]:
+        """Complete the gradients: zeros where nothing depends on a parameter, masks, and
+        Nature's averaging over each parameter's uses (``tie_rule="mean"``)."""
         for name, w in self.params.items():
             if name not in grads:
                 grads[name] = np.zeros_like(w)  # nothing depends on it
         for name, mask in self.masks.items():
             grads[name] *= mask  # absent connections have no gradient
+        for name in self.shares:
+            grads[name] = self.pooled(name, grads[name], mean=tie_rule == "mean")
         if tie_rule == "mean":
-            for name, count in self.tie_counts.items():
+            for name, count in self.uses.items():
                 if count > 1:
                     grads[name] /= count
         return grads
+
+    def pooled(self, name: str, g: Array, *, mean: bool = False) -> Array:
+        """Weights shared within array ``name``: every copy's entry of ``g`` (``(R, …)``)
+        replaced by the sum over the copies of its shared weight, ``Σ_{share = k} g``
+        (``mean``: divided by the number of copies, Nature's averaging); absent
+        connections 0. Each replica's sums are its own (a sum along one row per shared
+        weight), so they do not depend on how many replicas train together."""
+        flat = g.reshape(g.shape[0], -1)
+        total = np.stack([flat[:, ix].sum(axis=1) for ix in self._copies[name]], axis=1)  # (R,K)
+        if mean:
+            total = total / np.array([ix.size for ix in self._copies[name]])
+        share = self.shares[name].reshape(-1)
+        return np.where(share >= 0, total[:, share], 0.0).reshape(g.shape).astype(g.dtype)
+
+    def spread_shared(self) -> None:
+        """Make every copy of a shared weight equal to its first copy (after drawing the
+        initial weights entry by entry): ``w_ij ← w_{first copy of share_ij}``."""
+        for name, share in self.shares.items():
+            flat = share.reshape(-1)
+            first = np.array([np.flatnonzero(flat == k)[0] for k in range(flat.max() + 1)])
+            w = self.params[name].reshape(self.replicas, -1)
+            w[...] = np.where(flat >= 0, w[:, first[flat]], 0.0)
 
     def gradients(
         self,
@@ -520,18 +863,71 @@ class Network:
     def describe(self) -> str:
         """One line per group and projection, for people."""
         lines = []
+        if self.recurrent:
+            lines.append(f"runs {self.steps} time step{'s' if self.steps > 1 else ''}, "
+                         f"initial activity {self.initial:g}")
         for g in self.groups:
-            kind = "input" if g.is_input else f"{g.activation}{' + bias' if g.bias else ''}"
+            bias = (" + one shared bias" if g.bias_shared else " + bias") if g.bias else ""
+            kind = "input" if g.is_input else f"{g.activation}{bias}"
             lines.append(f"group {g.name}: {g.size} units, {kind}")
         for p in self.projections:
             extra = []
             if p.mask is not None:
                 extra.append(f"mask {int(np.sum(p.mask))}/{np.size(p.mask)}")
+            if p.share is not None:
+                k = int(np.max(p.share)) + 1
+                extra.append(f"{k} weight{'s' if k > 1 else ''} shared by "
+                             f"{int(np.sum(p.share >= 0))} connections")
             if p.tie is not None:
                 extra.append(f"tied as {p.tie!r}")
+            if self.delays[p]:
+                extra.append("from the previous step")
             detail = f" ({', '.join(extra)})" if extra else ""
             lines.append(f"projection {p.source} -> {p.target}{detail}")
+        if self.recurrent:
+            for name, steps in self.clamped.items():
+                lines.append(f"group {name} clamped at step{'s' if len(steps) > 1 else ''} "
+                             f"{_ranges(steps)}")
+            for name, steps in self.target_steps.items():
+                lines.append(f"group {name} has targets at step{'s' if len(steps) > 1 else ''} "
+                             f"{_ranges(steps)}")
         return "\n".join(lines)
+
+
+def _same_shape(a: Array | None, shape: tuple[int, ...]) -> Array | None:
+    """``a`` when it is an array of ``shape`` (to be written over), else ``None`` (a new one)."""
+    return a if a is not None and a.shape == shape else None
+
+
+def _accumulate(sums: dict, key: object, term: Array) -> None:
+    """``sums[key] += term`` in place (``term`` itself the first time: a fresh array of ours)."""
+    if key in sums:
+        sums[key] += term
+    else:
+        sums[key] = term
+
+
+def _check_share(p: Projection, shape: tuple[int, int]) -> None:
+    """A projection's ``share`` map: integers ≥ −1 of the weight matrix's shape, no mask."""
+    where = f"share of {p.source}->{p.target}"
+    share = np.asarray(p.share)
+    if p.mask is not None:
+        raise ConfigError(f"projection {p.source}->{p.target} has a mask and a share; a share's "
+                          "−1 entries are its absent connections, so give only the share")
+    if share.shape != shape:
+        raise ShapeError(f"{where} has shape {share.shape}, expected {shape}")
+    if not (np.issubdtype(share.dtype, np.integer)
+            or (np.issubdtype(share.dtype, np.floating) and np.all(share == np.round(share)))):
+        raise ConfigError(f"{where} must hold integers (shared weight numbers, −1 for none)")
+    if share.size and (share.min() < -1 or share.max() < 0):
+        raise ConfigError(f"{where} must hold shared weight numbers ≥ 0 (and −1 for no "
+                          f"connection), with at least one connection; got {share.min()} … "
+                          f"{share.max()}")
+    used = np.unique(share[share >= 0])
+    if used.size != used.max() + 1:
+        missing = sorted(set(range(int(used.max()) + 1)) - {int(u) for u in used})
+        raise ConfigError(f"{where} numbers its shared weights 0 … {int(used.max())} but never "
+                          f"uses {missing[0]}")
 
 
 def _finite(a: Array, what: str) -> None:
@@ -554,12 +950,21 @@ def mlp_groups(sizes: Sequence[int], *, activation: str = "logistic",
     return groups
 
 
-def size_of(groups: Sequence[Group], projections: Sequence[Projection]) -> tuple[int, int]:
+def size_of(groups: Sequence[Group], projections: Sequence[Projection],
+            steps: object = 1) -> tuple[int, int]:
     """``(units, parameters)`` of one replica of a network of these groups and projections,
     counted without building it: its non-input units, and its weights (a tied array once)
-    and biases. Sizes must be integers; the network's other rules are not checked here."""
+    and biases. A recurrent network (``steps`` > 1, or a delayed projection) keeps the
+    history of every unit, steps ``0 … T``: its units are counted once per step of it
+    (:attr:`Network.history_units`). Sizes must be integers; the network's other rules are
+    not checked here."""
     size = {g.name: _positive_int(g.size, f"size of group {g.name!r}") for g in groups}
     units = sum(n for g, n in zip(groups, size.values(), strict=True) if not g.is_input)
+    T = _positive_int(steps, "steps (the time steps T)")
+    order = {g.name: i for i, g in enumerate(groups)}
+    if T > 1 or any(p.delay or (p.delay is None and order.get(p.source, 0) >= order.get(
+            p.target, 0)) for p in projections):
+        units = sum(size.values()) * (T + 1)
     shapes = {p.param: size.get(p.source, 0) * size.get(p.target, 0) for p in projections}
     biases = sum(size[g.name] for g in groups if g.bias and not g.is_input)
     return units, sum(shapes.values()) + biases
@@ -569,6 +974,33 @@ def _positive_int(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
         raise ConfigError(f"{what} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def _steps(given: object, low: int, high: int, what: str) -> tuple[int, ...]:
+    """``given`` as sorted distinct integer steps within ``low … high``, or one clear error."""
+    if isinstance(given, (int, np.integer)) and not isinstance(given, bool):
+        given = [given]
+    try:
+        values = list(given)  # type: ignore[call-overload]
+    except TypeError:
+        raise ConfigError(f"{what} must be a list of steps, got {given!r}") from None
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise ConfigError(f"{what} must be a list of integer steps, got {given!r}")
+        if not low <= v <= high:
+            raise ConfigError(f"{what}: step {v} is outside the network's steps {low} … {high}")
+    return tuple(sorted({int(v) for v in values}))
+
+
+def _ranges(steps: Sequence[int]) -> str:
+    """``1, 2, 3, 5`` → ``"1-3, 5"``."""
+    runs: list[list[int]] = []
+    for v in steps:
+        if runs and runs[-1][1] == v - 1:
+            runs[-1][1] = v
+        else:
+            runs.append([v, v])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def chain(names: Iterable[str]) -> list[Projection]:

@@ -53,6 +53,7 @@ class Optimizer:
         decay: float = 0.0,
         decay_mode: str = "shrink",
         decay_biases: bool = True,
+        bias_max: float | None = None,
     ) -> None:
         if decay_mode not in ("shrink", "l2"):
             raise ConfigError(f"decay_mode must be 'shrink' or 'l2', got {decay_mode!r}")
@@ -61,6 +62,9 @@ class Optimizer:
         self.decay = float(decay)
         self.decay_mode = decay_mode
         self.decayed = [n for n in params if decay_biases or not n.startswith("b:")]
+        #: The constraint ``b ≤ bias_max`` on every bias after each update (None: none).
+        self.bias_max = bias_max
+        self.biases = [n for n in params if n.startswith("b:")]
         self._step = {n: np.zeros_like(p) for n, p in params.items()}
 
     @property
@@ -75,7 +79,8 @@ class Optimizer:
     def _apply(
         self, params: Mapping[str, Array], active: Array | None
     ) -> None:
-        """``w ← w + Δw`` for the active replicas, then the paper's multiplicative decay."""
+        """``w ← w + Δw`` for the active replicas, then the paper's multiplicative decay,
+        then the constraint on biases (:meth:`constrain`)."""
         for name, w in params.items():
             dw = self._step[name]
             if active is not None:
@@ -89,6 +94,14 @@ class Optimizer:
                     w *= shrink
                 else:
                     w *= np.where(active, shrink, 1.0).reshape(-1, *([1] * (w.ndim - 1)))
+        self.constrain(params)
+
+    def constrain(self, params: Mapping[str, Array]) -> None:
+        """Keep every bias ≤ ``bias_max`` (PDP's "biases constrained negative"): a bias the
+        update took above it is set to it. Frozen replicas already hold to it."""
+        if self.bias_max is not None:
+            for name in self.biases:
+                np.minimum(params[name], self.bias_max, out=params[name])
 
     def _l2(self, params: Mapping[str, Array], grads: Mapping[str, Array]) -> None:
         """L2 decay adds ``decay · w`` to the gradient (``E' = E + ½ decay Σ w²``)."""
@@ -139,8 +152,9 @@ class GradientDescent(Optimizer):
             alpha = _per_replica(momentum, g.ndim)
             if isinstance(alpha, float) and alpha == 0.0:
                 np.multiply(g, -eps, out=dw)  # eq (8): Δw = −ε ∂E/∂w (in the weights' dtype)
-            else:
-                np.subtract(alpha * dw, eps * g, out=dw)  # eq (9): Δw = α Δw(t−1) − ε ∂E/∂w
+            else:  # eq (9): Δw = α Δw(t−1) − ε ∂E/∂w, in place
+                dw *= alpha
+                dw -= eps * g
         self._apply(params, active)
 
 
@@ -203,9 +217,11 @@ def make_optimizer(
     decay_mode: str = "shrink",
     decay_biases: bool = True,
     adam: Sequence[float] = (0.9, 0.999, 1e-8),
+    bias_max: float | None = None,
 ) -> Optimizer:
     """Build an optimizer by name (``sgd`` — gradient descent with momentum — or ``adam``)."""
-    common = dict(decay=decay, decay_mode=decay_mode, decay_biases=decay_biases)
+    common = dict(decay=decay, decay_mode=decay_mode, decay_biases=decay_biases,
+                  bias_max=bias_max)
     if name == "sgd":
         return GradientDescent(params, **common)
     if name == "adam":

@@ -130,6 +130,9 @@ SWITCHES: dict[str, Switch] = {s.name: s for s in (
            f"{ON_OFF}; unset or empty: on when stderr is a terminal", _on_off),
     Switch("BACKPROP86_REQUIRE_TORCH", "the test suite: the PyTorch cross-checks must run, "
            "not skip (CI sets it)", f"{ON_OFF}; unset or empty: off", _on_off),
+    Switch("BACKPROP86_REQUIRE_BROWSER", "the test suite: the web page's server and browser "
+           "tests (Starlette, uvicorn, Playwright, the system's Chromium) must run, not skip "
+           "(CI sets it)", f"{ON_OFF}; unset or empty: off", _on_off),
     Switch("BACKPROP86_THREADS", "training: threads of NumPy's BLAS and numba's parallel "
            "loops (backprop86.threads; the command line's --threads overrides it)",
            "a whole number, 1 or more; unset or empty: one per core free now", _thread_count),

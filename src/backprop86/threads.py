@@ -140,15 +140,20 @@ def choose(work: int) -> int | None:
 
 
 _controller = None
+#: ``len(sys.modules)`` when :data:`_controller` was made: a BLAS loaded since (SciPy's own
+#: OpenBLAS, brought in by an import) came with new modules, so the view is made again.
+_modules_seen = -1
 
 
 def _blas():
-    """threadpoolctl's view of the thread pools loaded in this process (made once)."""
-    global _controller
-    if _controller is None:
+    """threadpoolctl's view of the thread pools loaded in this process (made again, ≈ 2 ms,
+    only when modules were imported since the last one)."""
+    global _controller, _modules_seen
+    if _controller is None or len(sys.modules) != _modules_seen:
         from threadpoolctl import ThreadpoolController
 
         _controller = ThreadpoolController()
+        _modules_seen = len(sys.modules)
     return _controller
 
 

@@ -32,7 +32,7 @@ from backprop86.engine.select import check as check_engine
 from backprop86.errors import ConfigError, DivergenceError, ShapeError
 from backprop86.functions import CrossEntropy, DeadZone, ErrorFunction, error_function
 from backprop86.init import check_seeds, initialize, rng_for
-from backprop86.network import Network
+from backprop86.network import Network, slot_group
 from backprop86.optim import Optimizer, Schedule, make_optimizer
 from backprop86.resources import check, run_estimate
 from backprop86.tasks.base import Task
@@ -166,7 +166,9 @@ class Trainer:
             config.optimizer, net.params, decay=config.decay, decay_mode=config.decay_mode,
             decay_biases=config.decay_biases,
             adam=(config.adam_beta1, config.adam_beta2, config.adam_eps),
+            bias_max=config.bias_max,
         )
+        self.optimizer.constrain(net.params)  # a constraint (bias_max) holds from the start
         dtype = net.dtype
         self.X = _stacked([t.inputs for t in self.tasks], dtype)  # (N, n) or (R, N, n)
         self.D = _stacked([t.targets for t in self.tasks], dtype)
@@ -386,17 +388,18 @@ class Trainer:
             with np.errstate(all="ignore"):
                 activity = net.forward(self.X)  # x, y: (R, N, n)
             group, what = None, f"the {self.report.name} error is {reported[r]}"
-            for g in net.groups:
-                if g.is_input:
-                    continue
-                x, y = activity.x[g.name][r], activity.y[g.name][r]
-                if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-                    group, what = g.name, "its net inputs or outputs are not finite"
+            for slot, x in activity.x.items():  # groups (and steps) in the order computed
+                y = activity.y[slot]
+                if not (np.all(np.isfinite(x[r])) and np.all(np.isfinite(y[r]))):
+                    group, what = slot_group(slot), "its net inputs or outputs are not finite"
+                    if not isinstance(slot, str):
+                        what = f"at step {slot[1]} {what}"
                     break
             if group is None:
-                size = {n: float(np.max(np.abs(activity.y[n][r]))) for n in net.outputs}
-                group = max(size, key=size.__getitem__)
-                what += f" (its outputs reach {size[group]:.3g})"
+                size = {n: float(np.max(np.abs(activity.y[n][r]))) for n in net.output_slots}
+                top = max(size, key=size.__getitem__)
+                group = slot_group(top)
+                what += f" (its outputs reach {size[top]:.3g})"
         others = int(bad.sum()) - 1
         lr = self.lr(sweep - 1)
         return (
@@ -433,7 +436,7 @@ def check_memory(net: Network, tasks: Sequence[Task], config: TrainConfig) -> No
     if not tasks:
         return
     first = tasks[0]
-    units = sum(g.size for g in net.groups if not g.is_input)
+    units = net.history_units
     params = sum(int(w.size) for w in net.params.values()) // net.replicas
     estimate = run_estimate(
         replicas=net.replicas, cases=first.n_cases, inputs=first.n_inputs,

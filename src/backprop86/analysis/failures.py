@@ -19,6 +19,11 @@ from backprop86.engine import on_target
 MAX_LISTED = 6
 
 
+#: An output within this fraction of the target range from the midpoint counts as
+#: undecided ("≈ 0.5") when a sweep groups its failures.
+UNDECIDED = 0.1
+
+
 def failure_kind(
     outputs: Array,
     targets: Array,

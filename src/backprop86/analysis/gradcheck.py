@@ -45,7 +45,7 @@ import numpy as np
 from backprop86.arrays import Array
 from backprop86.errors import ConfigError
 from backprop86.functions import ErrorFunction, error_function
-from backprop86.network import Activity, Network
+from backprop86.network import Activity, Network, slot_group, slot_label
 
 #: Default pass mark for the relative error of a float64 check (see the module docstring).
 THRESHOLD = 1e-6
@@ -178,13 +178,19 @@ def _error_of(error: str | ErrorFunction) -> ErrorFunction:
 
 
 def _kind(net: Network, name: str) -> str:
+    """``weights``, ``bias``, ``tied xK`` (K uses: projections, and steps of a recurrent net),
+    ``masked``."""
+    count = net.uses.get(name, 1)
     if name.startswith("b:"):
-        return "bias"
+        return "bias" + (f", tied x{count}" if count > 1 else "") + (
+            ", one shared" if name in net.shares else "")
     parts = []
-    count = net.tie_counts.get(name, 1)
     if count > 1:
         parts.append(f"tied x{count}")
-    if name in net.masks:
+    if name in net.shares:
+        k = int(net.shares[name].max()) + 1
+        parts.append(f"shared: {k} weight{'s' if k > 1 else ''}")
+    elif name in net.masks:
         parts.append("masked")
     return ", ".join(parts) or "weights"
 
@@ -208,18 +214,24 @@ def numeric_gradient(
     out: dict[str, Array] = {}
     for name, w in work.params.items():
         g = np.zeros_like(w)
-        for where in _entries(w, work.masks.get(name)):
-            g[where] = _central(work, w, where, 1.0, X, D, err, care, eps)
+        for where in _entries(w, work.masks.get(name), work.shares.get(name)):
+            g[where] = _central(work, w, where, 1.0, X, D, err, care, eps)[:, None]
         out[name] = g
     return out
 
 
-def _entries(w: Array, mask: Array | None) -> Iterator[tuple]:
-    """The index ``(:, i, j, …)`` of every entry of ``w`` that exists, in all replicas at once
-    (masked-out connections are not parameters)."""
+def _entries(w: Array, mask: Array | None, share: Array | None = None) -> Iterator[tuple]:
+    """The index of every parameter of array ``w``, in all replicas at once: ``(:, [i], [j],
+    …)`` for an entry that exists (masked-out connections are not parameters), or, for
+    weights shared within the array, ``(:, rows, cols)`` picking every copy of one shared
+    weight (so that a step moves them all, as the one parameter they are)."""
+    if share is not None:
+        for k in range(int(share.max()) + 1):
+            yield (slice(None), *np.nonzero(share == k))
+        return
     for k in np.ndindex(*w.shape[1:]):
         if mask is None or mask[(0, *k)]:
-            yield (slice(None), *k)
+            yield (slice(None), *([i] for i in k))
 
 
 def _central(
@@ -281,7 +293,9 @@ def gradcheck(
         Seed of the random directions.
     tie_rule:
         ``"sum"`` checks the true gradient of tied arrays; ``"mean"`` checks
-        Nature's averaged rule, i.e. the true gradient divided by the tie count.
+        Nature's averaged rule, i.e. the true gradient divided by the array's
+        uses (:attr:`Network.uses`: its projections, times the steps of a
+        recurrent network).
     threshold:
         Pass mark for the relative error.
     """
@@ -304,20 +318,35 @@ def gradcheck(
     rows: list[GradcheckRow] = []
     for name, w in work.params.items():
         g = analytic[name]
-        mask = work.masks.get(name)
-        n_entries = int(np.prod(w.shape[1:])) if mask is None else int(mask.sum())
-        scale = 1.0 / work.tie_counts.get(name, 1) if tie_rule == "mean" else 1.0
+        mask, share = work.masks.get(name), work.shares.get(name)
+        n_entries = (int(np.prod(w.shape[1:])) if mask is None and share is None
+                     else int(share.max()) + 1 if share is not None else int(mask.sum()))
+        scale = 1.0 / work.uses.get(name, 1) if tie_rule == "mean" else 1.0
         limit = max_entries if directions is None else int(directions)
         a_list, n_list = [], []  # analytic and numeric derivatives, (R,) each
         if n_entries <= limit:
             method, count = "entries", n_entries
-            for where in _entries(w, mask):
-                n_list.append(scale * _central(work, w, where, 1.0, X, D, err, care, eps))
-                a_list.append(g[where])
+            for where in _entries(w, mask, share):
+                # a shared weight's copies all carry its gradient (Σ over copies; the mean
+                # rule divides by their number too): compare the first copy's
+                copies = where[1].size if share is not None and tie_rule == "mean" else 1
+                n_list.append(scale / copies
+                              * _central(work, w, where, 1.0, X, D, err, care, eps))
+                a_list.append(g[where][:, 0])
         else:
             method = "directions"
             count = DEFAULT_DIRECTIONS if directions is None else int(directions)
             for _ in range(count):
+                if share is not None:  # a direction in the shared weights, spread to copies
+                    u = rng.standard_normal((R, int(share.max()) + 1))
+                    u /= np.sqrt(np.sum(u * u, axis=1, keepdims=True))
+                    v = np.where(share >= 0, u[:, share], 0.0)
+                    first = [np.flatnonzero(share.reshape(-1) == k)[0] for k in range(u.shape[1])]
+                    copies = (np.bincount(share[share >= 0]) if tie_rule == "mean"
+                              else np.ones(u.shape[1]))
+                    n_list.append(scale * _central(work, w, None, v, X, D, err, care, eps))
+                    a_list.append(np.sum(g.reshape(R, -1)[:, first] * u * copies, axis=1))
+                    continue
                 v = rng.standard_normal(w.shape)
                 if mask is not None:
                     v *= mask
@@ -337,14 +366,13 @@ def gradcheck(
 def _kink_notes(net: Network, activity: Activity, eps: float) -> list[str]:
     """Warn when a ReLU net input is so close to 0 that a central difference may cross the kink."""
     notes = []
-    for g in net.groups:
-        if g.activation == "relu":
-            x = activity.x[g.name]
+    for slot, x in activity.x.items():  # every group (and step) that computed a net input
+        if net.group(slot_group(slot)).activation == "relu":
             closest = float(np.min(np.abs(x))) if x.size else np.inf
             if closest < 100 * eps:
                 notes.append(
-                    f"group {g.name!r} (relu) has a net input {closest:.1e} from the kink at 0; "
-                    "a central difference there is unreliable"
+                    f"{slot_label(slot)} (relu) has a net input {closest:.1e} from the kink "
+                    "at 0; a central difference there is unreliable"
                 )
     return notes
 

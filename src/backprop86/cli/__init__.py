@@ -37,6 +37,7 @@ COMMANDS = {
     "reproduce": "backprop86.cli.commands.reproduce",
     "fit": "backprop86.cli.commands.fit",
     "predict": "backprop86.cli.commands.predict",
+    "serve": "backprop86.cli.commands.serve",
 }
 
 

@@ -116,7 +116,10 @@ class BlockEngine(Engine):
         keeps = self._keeps_records()
         recorded = self.B if keeps else 0  # cases recorded per chunk
         per_sweep = R * self.N * n_out * dt.itemsize if keeps else 0
-        self.block = max(1, min(BLOCK, RECORD_BYTES // max(per_sweep, 1), cfg.max_sweeps))
+        # no longer than the sweeps this call trains: a run continued near its end (a
+        # checkpoint, the web page's chunks) does not set up a whole block it never uses
+        left = cfg.max_sweeps - getattr(setup, "sweep", 0)
+        self.block = max(1, min(BLOCK, RECORD_BYTES // max(per_sweep, 1), left))
         rows = self.block + (1 if cfg.stop_margin is not None else 0)
         self.record_y = np.empty((rows, self.full, *self._record_shape(recorded)), dt)
         self.tail_y = np.empty((rows, *self._record_shape(self.tail)), dt)

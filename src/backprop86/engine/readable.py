@@ -3,7 +3,8 @@
 Each update of a sweep is :meth:`Network.propagate` (eqs. 1–2), the error and
 its output deltas (eqs. 3–5), :meth:`Network.backward` (eqs. 5–7) and the
 optimizer's step (eqs. 8–9), on the cases of that update. It serves every
-network and every setting; the faster engines (:mod:`backprop86.engine.select`)
+network and every setting — recurrent networks too, unrolled through their
+time steps by the same two calls; the faster engines (:mod:`backprop86.engine.select`)
 must give its numbers. A learner can step through one sweep at a time::
 
     engine = Readable(trainer)              # any Trainer: its network, data and settings
@@ -26,6 +27,7 @@ import numpy as np
 from backprop86.arrays import Array
 from backprop86.engine.base import Engine, Setup, chunks, finite_per_replica, gather, within
 from backprop86.engine.blocked import BLOCK
+from backprop86.network import Activity, Slot
 
 
 class Readable(Engine):
@@ -46,12 +48,16 @@ class Readable(Engine):
         self.after = np.empty((self.block, self.R), bool)  # within stop_margin after each sweep
         self.frozen: Array | None = None  # the active mask, None while every replica trains
         self.mse = setup.report.name == "mse"
-        # the cases, split once per group: (1 or R, N, n) arrays
-        self.xs = net.split(setup.X, net.inputs, "inputs")
-        self.ds = net.split(setup.D, net.outputs, "targets")
-        self.cares = None if setup.care is None else net.split(setup.care, net.outputs, "care")
+        # the cases, split once per group (a recurrent net: per group and step): (1 or R, N, n)
+        self.xs = net.split(setup.X, net.input_slots, "inputs")
+        self.ds = net.split(setup.D, net.output_slots, "targets")
+        self.cares = (None if setup.care is None
+                      else net.split(setup.care, net.output_slots, "care"))
         self.in_order = setup.order_rngs is None and cfg.grain == "sweep"
         self.joined = (self._joined(self.ds), self._joined(self.cares))  # for "solved"
+        #: The latest update's forward pass: a recurrent net's next pass writes its history
+        #: over this one's (:meth:`Network.unroll`) instead of allocating it anew.
+        self.activity: Activity | None = None
 
     def begin_block(self, active: Array) -> None:
         super().begin_block(active)
@@ -81,7 +87,8 @@ class Readable(Engine):
             xs, ds, cares = ((self.xs, self.ds, self.cares) if idx is None
                              else (self._cases(a, idx) for a in (self.xs, self.ds, self.cares)))
             B = n if idx is None else idx.shape[1]
-            activity = net.propagate(xs)  # eqs (1)-(2): x, y per group, (R, B, n)
+            # eqs (1)-(2): x, y per group, (R, B, n)
+            activity = self.activity = net.propagate(xs, out=self.activity)
             E = net.error(activity, ds, st.report, cares)  # the reported error, (R,)
             if self.mse:
                 E = (B / n) * E  # a mean over the sweep's cases
@@ -99,11 +106,11 @@ class Readable(Engine):
         return reported, solved
 
     @staticmethod
-    def _cases(a: dict[str, Array] | None, idx: Array) -> dict[str, Array] | None:
+    def _cases(a: dict[Slot, Array] | None, idx: Array) -> dict[Slot, Array] | None:
         """The cases ``idx`` ``(R or 1, B)`` of each group's array."""
         return None if a is None else {name: gather(v, idx) for name, v in a.items()}
 
-    def _joined(self, a: dict[str, Array] | None) -> Array | None:
+    def _joined(self, a: dict[Slot, Array] | None) -> Array | None:
         """The output groups' columns side by side, ``(1 or R, B, n_out)`` (as ``net.output``)."""
         if a is None:
             return None

@@ -3,7 +3,8 @@
 The engines, slowest and most general first:
 
 ========================  ===================================================================
-``readable``              any network and setting: :mod:`backprop86.engine.readable`
+``readable``              any network and setting, recurrent networks included:
+                          :mod:`backprop86.engine.readable`
 ``numpy-first``           a chain trained by gradient descent, layout ``(R, cases, units)``,
                           bit for bit with ``readable``
 ``numpy-last``            the same runs with cases in order and one case set, layout
@@ -94,6 +95,14 @@ class Choice:
 def blocked_unfit(setup: Setup) -> str | None:
     """Why the blocked engines (all but ``readable``) cannot train this run, or ``None``."""
     cfg, net = setup.config, setup.net
+    if net.recurrent:
+        return (f"the network is recurrent (run for {net.steps} time step"
+                f"{'s' if net.steps > 1 else ''}, trained through time)")
+    if cfg.bias_max is not None:
+        return "parameter constraints (bias_max)"
+    if net.shares:
+        return ("weights shared within an array (one receptive field or bias copied over "
+                "a group's units)")
     layers = chain_layers(net)
     if layers is None:
         return f"the network is not a plain chain of groups: {not_a_chain(net)}"

@@ -73,7 +73,8 @@ import numpy as np
 from backprop86.config import TrainConfig, parse_value, setting_names
 from backprop86.errors import ConfigError, FileFormatError
 from backprop86.experiments.schema import validate
-from backprop86.init import initialize
+from backprop86.fields import grid_shape, window_share
+from backprop86.init import initialize, rng_for
 from backprop86.io import read_text
 from backprop86.network import Group, Network, Projection, chain, mlp_groups, size_of
 from backprop86.resources import PER_REPLICA, Estimate, Part, check, run_estimate, whole_number
@@ -312,9 +313,10 @@ def _resolve(value: Any, params: dict[str, Any]) -> Any:
 
 
 _CHAIN_KEYS = ("sizes", "activation", "output_activation", "bias")
-_GRAPH_KEYS = ("groups", "projections", "outputs")
-_GROUP_KEYS = ("name", "size", "activation", "bias")
-_PROJECTION_KEYS = ("from", "to", "mask", "tie")
+_GRAPH_KEYS = ("groups", "projections", "outputs", "steps", "clamp", "target_steps", "initial")
+_GROUP_KEYS = ("name", "size", "activation", "bias", "grid")
+_PROJECTION_KEYS = ("from", "to", "mask", "tie", "delay", "window", "shared", "density",
+                    "mask_seed")
 
 
 def _known_keys(table: Any, known: tuple[str, ...], where: str,
@@ -335,7 +337,7 @@ def _check_network_keys(spec: Any, label: str) -> None:
     if not isinstance(spec, dict):
         raise ConfigError(f"{label}: [network] must be a table, got {spec!r}")
     _known_keys(spec, _CHAIN_KEYS if "sizes" in spec else _GRAPH_KEYS, f"{label}: [network]")
-    for key, known, required in (("groups", _GROUP_KEYS, ("name", "size")),
+    for key, known, required in (("groups", _GROUP_KEYS, ("name",)),
                                  ("projections", _PROJECTION_KEYS, ("from", "to"))):
         tables = spec.get(key, [])
         if not isinstance(tables, list):
@@ -346,16 +348,51 @@ def _check_network_keys(spec: Any, label: str) -> None:
 
 
 def build_network(spec: dict[str, Any], *, replicas: int = 1, dtype: str = "float64") -> Network:
-    """A network from a ``[network]`` table: a chain (``sizes``) or explicit groups, projections."""
+    """A network from a ``[network]`` table: a chain (``sizes``) or explicit groups, projections.
+
+    A recurrent network (:mod:`backprop86.network`) adds ``steps = T``, ``initial``
+    (activity of non-input units at step 0), ``clamp = {group = [steps]}``,
+    ``target_steps = {group = [steps]}`` and, per projection, ``delay = 0 | 1``
+    (default 1 for a projection back to an earlier group or to itself)."""
     groups, projections = network_parts(spec)
     return Network(groups, projections, replicas=replicas, outputs=spec.get("outputs"),
-                   dtype=dtype)
+                   dtype=dtype, steps=spec.get("steps", 1), clamp=spec.get("clamp"),
+                   target_steps=spec.get("target_steps"), initial=spec.get("initial", 0.0))
 
 
 def network_size(spec: dict[str, Any]) -> tuple[int, int]:
     """``(units, parameters)`` per replica of the network a ``[network]`` table describes
-    (:func:`backprop86.network.size_of`), without making its weights."""
-    return size_of(*network_parts(spec))
+    (:func:`backprop86.network.size_of`; a recurrent net's units counted once per step of
+    its history), without making its weights."""
+    return size_of(*network_parts(spec), steps=spec.get("steps", 1))
+
+
+def _random_mask(p: dict[str, Any], groups: list[Group], mask: Any) -> Any:
+    """``density = f`` (and ``mask_seed = s``, default 0): keep each connection of the
+    projection with probability ``f``, the others omitted, drawn once from the ``"mask"``
+    stream of seed ``s`` (the same connections for every replica; give each projection its
+    own seed, or two of one shape omit the same connections)."""
+    where = f"projection {p['from']}->{p['to']}"
+    density, seed = p.get("density", 1.0), p.get("mask_seed", 0)
+    if mask is not None:
+        raise ConfigError(f"{where}: give a mask or a density, not both")
+    if isinstance(density, bool) or not isinstance(density, (int, float)) or not (
+            0 < density <= 1):
+        raise ConfigError(f"{where}: density is the fraction of connections kept, a number in "
+                          f"(0, 1], got {density!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"{where}: mask_seed must be an integer ≥ 0, got {seed!r}")
+    shape = (_size_of(groups, p["from"]), _size_of(groups, p["to"]))
+    return (rng_for(seed, "mask").random(shape) < density).astype(float)
+
+
+def _size_of(groups: list[Group], name: str) -> int:
+    """The size of group ``name``, or one clear error naming the groups there are."""
+    for g in groups:
+        if g.name == name:
+            return int(g.size)
+    raise ConfigError(f"a projection names no group {name!r}; groups are "
+                      f"{', '.join(g.name for g in groups)}")
 
 
 def network_parts(spec: dict[str, Any]) -> tuple[list[Group], list[Projection]]:
@@ -372,19 +409,59 @@ def network_parts(spec: dict[str, Any]) -> tuple[list[Group], list[Projection]]:
                             bias=bool(spec.get("bias", True)))
         return groups, chain(g.name for g in groups)
     groups = []
+    grids: dict[str, tuple[int, int]] = {}
     for g in spec.get("groups", []):
-        _known_keys(g, _GROUP_KEYS, "[[network.groups]]", required=("name", "size"))
+        _known_keys(g, _GROUP_KEYS, "[[network.groups]]", required=("name",))
+        size = g.get("size")
+        if "grid" in g:  # units laid out as rows × columns, row-major (receptive fields)
+            grids[g["name"]] = grid_shape(g["grid"], f"grid of group {g['name']!r}")
+            rows, cols = grids[g["name"]]
+            if size is None:
+                size = rows * cols
+            elif size != rows * cols:
+                raise ConfigError(f"group {g['name']!r}: size {size!r} but grid {rows}×{cols} "
+                                  f"holds {rows * cols} units")
+        elif size is None:
+            raise ConfigError(f"[[network.groups]] {g!r} lacks size (or grid = [rows, columns])")
         act = g.get("activation", "logistic")
-        groups.append(Group(g["name"], g["size"], None if act in (None, "none", "input") else act,
-                            bool(g.get("bias", act not in (None, "none", "input")))))
+        bias = g.get("bias", act not in (None, "none", "input"))
+        if bias not in (True, False, "shared"):
+            raise ConfigError(f"group {g['name']!r}: bias must be true, false or \"shared\" "
+                              f"(one bias for all its units), got {bias!r}")
+        groups.append(Group(g["name"], size, None if act in (None, "none", "input") else act,
+                            bool(bias), bias_shared=bias == "shared"))
     projections = []
     for p in spec.get("projections", []):
         _known_keys(p, _PROJECTION_KEYS, "[[network.projections]]", required=("from", "to"))
         mask = p.get("mask")
         mask = None if mask is None else np.asarray(mask, dtype=float)
-        projections.append(Projection(p["from"], p["to"], mask, p.get("tie")))
+        if "density" in p or "mask_seed" in p:
+            mask = _random_mask(p, groups, mask)
+        share = None
+        if "window" in p:  # one receptive field copied over the target grid (fields.py)
+            missing = [end for end in (p["from"], p["to"]) if end not in grids]
+            if missing:
+                raise ConfigError(f"projection {p['from']}->{p['to']} has a window, so group "
+                                  f"{missing[0]!r} needs grid = [rows, columns]")
+            share = window_share(grids[p["from"]], grids[p["to"]],
+                                 grid_shape(p["window"], f"window of {p['from']}->{p['to']}"))
+        shared = p.get("shared", False)
+        if shared not in (True, False):
+            raise ConfigError(f"projection {p['from']}->{p['to']}: shared must be true (all its "
+                              f"connections one weight) or false, got {shared!r}")
+        if shared:
+            if share is not None or mask is not None:
+                raise ConfigError(f"projection {p['from']}->{p['to']}: shared = true makes all "
+                                  "its connections one weight; it takes no window or mask")
+            share = np.zeros((_size_of(groups, p["from"]), _size_of(groups, p["to"])), np.intp)
+        projections.append(Projection(p["from"], p["to"], mask, p.get("tie"), p.get("delay"),
+                                      share))
     if not groups:
         raise ConfigError("[network] needs either sizes = [...] or [[network.groups]] tables")
+    for key in ("clamp", "target_steps"):
+        if not isinstance(spec.get(key, {}), dict):
+            raise ConfigError(f"[network] {key} must be a table {{group = [steps]}}, "
+                              f"got {spec[key]!r}")
     return groups, projections
 
 

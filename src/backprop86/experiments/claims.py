@@ -12,6 +12,8 @@ An experiment's ``published`` entries (one table or an array of tables) are
 ``median``         a reference median over many seeds: inside the measured IQR over all
                    seeds, or their 5–95 % range (censored likewise)
 ``upper-bound``    "in less than V": the all-seeds median below V, or the 5 % quantile
+``range``          "from about L to H" over a few runs: the all-seeds median inside [L, H], or
+                   the measured 5–95 % range overlapping it
 ``rate``           a rate: inside the measured 95 % Wilson interval; with ``trials = n``
                    (the published rate is k of only n trials) the exact one-sided binomial
                    test in the direction of the question — is a count this much better (or
@@ -70,6 +72,11 @@ RULES = {
         "a published upper bound: reproduced when the all-seeds median (those never there counted "
         "as slower than the cap) is below it, within the distribution when the 5 % quantile is"
     ),
+    "range": (
+        "a published range over a few runs: reproduced when the all-seeds median (those never "
+        "there counted as slower than the cap) lies inside it, within the distribution when "
+        "the measured 5–95 % range overlaps it"
+    ),
     "rate": "reproduced when the published rate lies inside the measured 95 % Wilson interval",
     "rate-of-trials": (
         "the published rate is {k} of only {n} trials, {side} than the measured rate: the "
@@ -88,7 +95,8 @@ RULES = {
 }
 
 #: The kinds of claim, each with its rule in :data:`RULES`.
-KINDS = ("exact", "single-run", "median", "upper-bound", "rate", "about-rate", "check")
+KINDS = ("exact", "single-run", "median", "upper-bound", "range", "rate", "about-rate",
+         "check")
 
 #: Replicas that must show a structure before it is "within the distribution": one could be
 #: a fluke of one seed (parity 5-bit: 1 of 23).
@@ -107,7 +115,7 @@ def judge(claim: dict[str, Any], run: Run) -> dict[str, Any] | None:
     metric = claim.get("metric", DEFAULT_METRIC.get(kind, "sweeps_to_solve"))
     if kind == "exact":
         out = _exact(claim, metric, run)
-    elif kind in ("single-run", "median", "upper-bound"):
+    elif kind in ("single-run", "median", "upper-bound", "range"):
         out = _distribution(claim, kind, metric, run)
     elif kind in ("rate", "about-rate"):
         out = _rate(claim, kind, metric, run)
@@ -207,9 +215,12 @@ def _distribution(claim: dict[str, Any], kind: str, metric: str, run: Run) -> di
     ``upper-bound``: the median below the value, else the 5 % quantile."""
     values = sweeps_to(metric, run.result)
     n, cap = int(run.result.solved.size), int(run.summary["cap"])
-    value = float(claim["value"])
+    low, high = ((float(claim["value"][0]), float(claim["value"][1])) if kind == "range"
+                 else (float(claim["value"]),) * 2)
+    value = low
     q = censored_quantiles(values, n, cap)
-    pct = censored_percentile(value, values, n) if value <= cap else None
+    pct = (censored_percentile(value, values, n) if value <= cap and kind != "range"
+           else None)
     measured = {"median": q["q50"], "iqr": [q["q25"], q["q75"]], "range90": [q["q05"], q["q95"]],
                 "n": n, "reached": int(values.size), "cap": cap, "percentile": pct}
 
@@ -221,6 +232,9 @@ def _distribution(claim: dict[str, Any], kind: str, metric: str, run: Run) -> di
 
     if kind == "upper-bound":
         inside, near = below(q["q50"], value), below(q["q05"], value)
+    elif kind == "range":  # the median inside [low, high]; the 5–95 % range overlapping it
+        inside = q["q50"] is not None and low <= q["q50"] <= high
+        near = at_most(q["q05"], high) and (q["q95"] is None or low <= q["q95"])
     elif kind == "single-run":
         inside = pct is not None and 25.0 <= pct <= 75.0
         near = pct is not None and 5.0 <= pct <= 95.0
@@ -281,17 +295,25 @@ def describe_measured(m: Any) -> str:
         return f"> {fmt.number(float(m['cap']))}" if v is None else fmt.number(v)
 
     at = m["percentile"]
-    pct = "" if at is None else f"; published value at the {fmt.ordinal(at)}"
+    pct = "" if at is None else f"; published value at the {fmt.ordinal(at)} percentile"
     return (f"all {m['n']} seeds ({m['reached']} got there, the rest counted as slower than the "
             f"cap): median {one(m['median'])}, IQR {one(m['iqr'][0])}–{one(m['iqr'][1])}, "
-            f"5–95% {one(m['range90'][0])}–{one(m['range90'][1])}{pct} percentile")
+            f"5–95% {one(m['range90'][0])}–{one(m['range90'][1])}{pct}")
+
+
+def published_text(v: dict[str, Any]) -> str:
+    """The published value in words: a range claim's ``[low, high]`` as ``low–high``."""
+    if v.get("kind") == "range" and isinstance(v.get("published"), list):
+        low, high = v["published"]
+        return f"{fmt.number(low)}–{fmt.number(high)}"
+    return str(v["published"])
 
 
 def claim_lines(v: dict[str, Any]) -> list[str]:
     """Three lines per verdict: published (with source), measured, verdict and rule."""
     what = v.get("what") or v.get("metric", "")
     return [
-        f"published   {what} = {v['published']}  ({v.get('source', '')})",
+        f"published   {what} = {published_text(v)}  ({v.get('source', '')})",
         f"measured    {describe_measured(v['measured'])}",
         f"verdict     {v['verdict']}  — {v['rule']}",
     ]

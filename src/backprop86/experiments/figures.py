@@ -4,8 +4,10 @@ For a run, :func:`draw_run` draws the first solved replica (the lowest seed that
 solved the task) and, for checks meant for every replica such as addition's
 local minimum, the first replica that shows it: its weights as Hinton diagrams
 (as in the papers' figures) and its hidden units' activity for every input
-pattern. For a series, :func:`draw_series` draws the trend. This module chooses
-the figures; :mod:`backprop86.plots` draws them, importing matplotlib only then.
+pattern — for a recurrent net, its activity over time for a few cases instead
+(:func:`time_cases`). For a series, :func:`draw_series` draws the trend. This
+module chooses the figures; :mod:`backprop86.plots` draws them, importing
+matplotlib only then.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ def draw_run(run: Run, folder: str | Path, stem: str | None = None) -> list[Path
     folder = Path(folder)
     stem = stem or run.experiment.name
     exp, task, net = run.experiment, run.task, run.net
+    if "tc_field_kind" in run.checks:  # PDP Fig. 15: the shared field of each net, by kind
+        return _fields(run, folder, stem)
     if task.image_shape is not None and net.hidden:
         scores = run.summary.get("test", {}).get("accuracy")
         r = int(np.argmax(scores)) if scores else 0
@@ -92,7 +96,14 @@ def draw_run(run: Run, folder: str | Path, stem: str | None = None) -> list[Path
         if "family_units" in run.checks:  # Nature Fig. 4: people → person1 encoding, by name
             written += plots.nature_fig4(folder / f"{stem}-fig4-{label}-seed{seed}", net, replica=r,
                                    title=what)
-        if hidden:
+        if net.recurrent:  # the history of a few cases in place of one snapshot per case
+            cases, labels = time_cases(run, r)
+            written += plots.activity_over_time(
+                folder / f"{stem}-time-{label}-seed{seed}", net, task.inputs[cases],
+                labels=labels, targets=task.targets[cases],
+                care=None if task.care is None else task.care[cases], replica=r,
+                mid=exp.config.mid, title=f"activity over time: {what}")
+        elif hidden:
             y = net.forward(task.inputs).y
             A = np.concatenate([y[n][r] for n in hidden], axis=1)[order]
             units = [f"{n}[{k + 1}]" if net.group(n).size > 1 or len(hidden) > 1 else n
@@ -103,6 +114,44 @@ def draw_run(run: Run, folder: str | Path, stem: str | None = None) -> list[Path
                 title=f"hidden activity: {what}",
             )
     return [p for p in written if p.suffix == ".png"]
+
+
+#: The most nets :func:`_fields` draws.
+FIELDS = 12
+
+
+def _fields(run: Run, folder: Path, stem: str) -> list[Path]:
+    """The shared receptive field of the first :data:`FIELDS` solved nets (else the first
+    nets), each titled with its seed and its kind (:mod:`backprop86.analysis.checks.fields`)."""
+    from backprop86.analysis.checks.fields import KINDS, classify, field_of
+
+    W, bias, _ = field_of(run.net)
+    kinds = classify(W, bias)
+    solved = np.flatnonzero(run.result.solved)
+    chosen = (solved if solved.size else np.arange(run.net.replicas))[:FIELDS]
+    labels = [f"seed {run.seeds[r]}: {KINDS[kinds[r]]}" for r in chosen]
+    what = "solved nets" if solved.size else "nets (none solved)"
+    written = plots.shared_fields(
+        folder / f"{stem}-fields", W[chosen], bias[chosen], labels,
+        title=f"{run.experiment.name}: the shared receptive field of the first {len(chosen)} "
+              f"{what}")
+    return [p for p in written if p.suffix == ".png"]
+
+
+#: The most cases :func:`time_cases` draws.
+TIME_CASES = 5
+
+
+def time_cases(run: Run, replica: int) -> tuple[list[int], list[str]]:
+    """The cases whose activity over time is drawn, and their labels: the replica's
+    held-out cases when the run holds some out (the claims are about them), else the
+    first :data:`TIME_CASES` of the task."""
+    labels = run.task.labels or tuple(str(k + 1) for k in range(run.task.n_cases))
+    if run.split is not None:
+        held = [int(k) for k in run.split.test_index[replica][:TIME_CASES]]
+        return held, [f"{labels[k]} (held out)" for k in held]
+    first = list(range(min(run.task.n_cases, TIME_CASES)))
+    return first, [labels[k] for k in first]
 
 
 def draw_series(series: list[SeriesRun], folder: str | Path, stem: str) -> list[Path]:

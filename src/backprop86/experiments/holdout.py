@@ -10,6 +10,12 @@ cases trained, 4 held out)::
     # seed = 7           # one split for every replica; without it each replica r
                          # draws its own from the "split" stream of seeds[r]
 
+or names the held-out cases by their labels, the same for every replica (sequence
+completion: PDP's five test sequences)::
+
+    [split]
+    cases = ["AD", "BE", "CA", "DB", "EC"]
+
 Replica ``r`` trains on its own training cases (every replica has the same
 number of them, so the trainer stacks them into ``(R, N, n)`` arrays) and is
 then scored on its own held-out cases. A held-out case is *correct* when every
@@ -87,21 +93,49 @@ def draw(task: Task, holdout: int, seed: int, pool: str = "single") -> Array:
     )
 
 
+def named(task: Task, spec: dict[str, Any]) -> Array:
+    """The indices (sorted) of the cases ``spec["cases"]`` names by label; ``cases`` is
+    alone in its table (no ``holdout``, ``pool`` or ``seed``)."""
+    cases = spec["cases"]
+    others = sorted(set(spec) & {"holdout", "pool", "seed"})
+    if others:
+        raise ConfigError(f"[split]: cases names the held-out cases; {', '.join(others)} "
+                          "would draw others — give one or the other")
+    if (not isinstance(cases, list) or not cases
+            or not all(isinstance(c, str) for c in cases)):
+        raise ConfigError(f"[split] cases must be a list of case labels, got {cases!r}")
+    where = {label: i for i, label in enumerate(task.labels)}
+    unknown = [c for c in cases if c not in where]
+    if unknown:
+        raise ConfigError(f"[split] cases: task {task.name!r} has no case labelled "
+                          f"{', '.join(map(repr, unknown))}")
+    if len(set(cases)) != len(cases):
+        raise ConfigError(f"[split] cases names a case twice: {cases!r}")
+    if len(cases) >= task.n_cases:
+        raise ConfigError(f"[split] cases holds out all {task.n_cases} cases of task "
+                          f"{task.name!r}; leave some to train on")
+    return np.sort(np.array([where[c] for c in cases]))
+
+
 def make_split(task: Task, seeds: list[int], spec: dict[str, Any]) -> Split | None:
     """Draw each replica's held-out cases as the ``[split]`` table ``spec`` says.
 
     ``holdout = 0`` (e.g. ``--set holdout=0``) means no split: ``None``, train on every case.
     """
-    unknown = set(spec) - {"holdout", "pool", "seed"}
+    unknown = set(spec) - {"holdout", "pool", "seed", "cases"}
     if unknown:
-        raise ConfigError(f"[split]: unknown keys {sorted(unknown)}; expected holdout, pool, seed")
-    holdout, pool = spec.get("holdout", 0), spec.get("pool", "all")
-    if holdout == 0 and not isinstance(holdout, bool):
-        return None
-    fixed = spec.get("seed")
-    index = np.stack([
-        draw(task, holdout, s if fixed is None else int(fixed), pool) for s in seeds
-    ])
+        raise ConfigError(f"[split]: unknown keys {sorted(unknown)}; "
+                          "expected holdout, pool, seed, cases")
+    if "cases" in spec:
+        index = np.stack([named(task, spec)] * len(seeds))
+    else:
+        holdout, pool = spec.get("holdout", 0), spec.get("pool", "all")
+        if holdout == 0 and not isinstance(holdout, bool):
+            return None
+        fixed = spec.get("seed")
+        index = np.stack([
+            draw(task, holdout, s if fixed is None else int(fixed), pool) for s in seeds
+        ])
     everything = np.arange(task.n_cases)
     train = tuple(task.subset(np.setdiff1d(everything, idx)) for idx in index)
     test = tuple(task.subset(idx) for idx in index)
@@ -126,15 +160,20 @@ def score(net: Network, split: Split, mid: float = 0.5) -> dict[str, Any]:
     X = np.stack([t.inputs for t in split.test])  # (R, k, n_in)
     D = np.stack([t.targets for t in split.test])  # (R, k, n_out), 0/1 targets
     ok = correct(net.predict(X), D, mid)  # (R, k)
-    counts = ok.sum(axis=1)
-    k = ok.shape[1]
-    total = int(counts.sum())
+    return score_counts(ok.sum(axis=1), ok.shape[1])
+
+
+def score_counts(counts: Array, k: int) -> dict[str, Any]:
+    """:func:`score`'s summary from each replica's count of held-out cases right ``(R,)``,
+    out of ``k`` each (a sweep trained in chunks joins the chunks' counts and calls this)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    total, size = int(counts.sum()), counts.size * k
     return {
         "cases": k,
         "correct": counts.tolist(),
         "mean": float(counts.mean()),
-        "fraction": total / ok.size,
-        "fraction_ci95": list(wilson(total, ok.size)),
+        "fraction": total / size,
+        "fraction_ci95": list(wilson(total, size)),
         "distribution": np.bincount(counts, minlength=k + 1).tolist(),
         "all_correct_rate": float(np.mean(counts == k)),
     }

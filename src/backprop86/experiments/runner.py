@@ -15,6 +15,7 @@ import numpy as np
 
 from backprop86 import fmt
 from backprop86.analysis.checks import run_checks
+from backprop86.analysis.failures import UNDECIDED, classify_failures
 from backprop86.analysis.statistics import mean_ci
 from backprop86.analysis.summary import summarize
 from backprop86.experiments import Experiment
@@ -77,23 +78,9 @@ class Run:
         """The machine-readable record: experiment, config, versions, summary, replicas."""
         r = self.result
         record = recipe(self.experiment, self.seeds)
-        replicas = [
-            {
-                "seed": seed,
-                "sweeps": int(r.sweeps[i]),
-                "final_tss": float(_tss(r.final_outputs[i], self._trained_on(i), self.experiment)),
-                "final_error": float(r.final_error[i]),
-                "solved": bool(r.solved[i]),
-                "stopped": bool(r.stopped[i]),
-                "first_solved_sweep": int(r.first_solved[i]) if r.first_solved[i] > 0 else None,
-                "diverged": bool(r.diverged[i]),
-            }
-            for i, seed in enumerate(self.seeds)
-        ]
-        if self.split is not None:
-            for i, rep in enumerate(replicas):
-                rep["heldout_cases"] = list(self.split.test[i].labels)
-                rep["heldout_correct"] = self.summary["heldout"]["correct"][i]
+        columns = replica_columns(self)
+        rows = zip(*columns.values(), strict=True)
+        replicas = [dict(zip(columns, row, strict=True)) for row in rows]
         return {
             "experiment": self.experiment.name,
             "title": self.experiment.title,
@@ -122,9 +109,54 @@ class Run:
         }
 
 
-    def _trained_on(self, i: int) -> Task:
+    def trained_on(self, i: int) -> Task:
         """The cases replica ``i`` was trained on."""
         return self.task if self.split is None else self.split.train[i]
+
+
+def replica_columns(run_: Run) -> dict[str, list[Any]]:
+    """Each seed's outcome, one list per field (index ``i`` is seed ``run_.seeds[i]``; the
+    rows of ``run --json``'s ``replicas``, the columns of a sweep point's): the seed,
+    sweeps trained, the handbook's tss (Σ(y − d)², no ½) and the
+    reported error of the final weights, solved, stopped by the rule, the first solved
+    sweep (``None`` if never) and diverged; with a ``[split]``, each seed's held-out cases
+    and how many of them it answers right. Columns, not rows, so that a sweep of 10,000
+    seeds a point stores each field name once."""
+    r, exp = run_.result, run_.experiment
+    columns: dict[str, list[Any]] = {
+        "seed": list(run_.seeds),
+        "sweeps": [int(v) for v in r.sweeps],
+        "final_tss": [float(_tss(r.final_outputs[i], run_.trained_on(i), exp))
+                      for i in range(len(run_.seeds))],
+        "final_error": [float(v) for v in r.final_error],
+        "solved": [bool(v) for v in r.solved],
+        "stopped": [bool(v) for v in r.stopped],
+        "first_solved_sweep": [int(v) if v > 0 else None for v in r.first_solved],
+        "diverged": [bool(v) for v in r.diverged],
+    }
+    if run_.split is not None:
+        columns["heldout_cases"] = [list(t.labels) for t in run_.split.test]
+        columns["heldout_correct"] = list(run_.summary["heldout"]["correct"])
+    return columns
+
+
+def failure_kinds_of(run_: Run, near: float = UNDECIDED) -> list[str | None]:
+    """Each replica's failure kind (:func:`~backprop86.analysis.failures.classify_failures`;
+    ``None`` for a solved one), judged on the cases it trained on, an output within
+    ``near`` × the target range of the midpoint counting as undecided."""
+    r, task, cfg = run_.result, run_.task, run_.experiment.config
+    coded = task.coded(*cfg.targets)
+    rule = {"mid": cfg.mid, "margin": cfg.solve_margin,
+            "near": near * (cfg.targets[1] - cfg.targets[0])}
+    if run_.split is None:
+        return classify_failures(r.final_outputs, coded.targets, task.labels,
+                                 diverged=r.diverged, care=task.care, **rule)
+    kinds: list[str | None] = []  # each replica trained on its own cases: judge it on those
+    for i, own in enumerate(run_.split.train):
+        own = own.coded(*cfg.targets)
+        kinds += classify_failures(r.final_outputs[i:i + 1], own.targets, own.labels,
+                                   diverged=r.diverged[i:i + 1], care=own.care, **rule)
+    return kinds
 
 
 def _tss(outputs: np.ndarray, task: Task, exp: Experiment) -> float:
@@ -181,7 +213,15 @@ def test_scores(net: Network, task: Task) -> dict[str, Any]:
     assert task.test is not None
     train = accuracy(net.predict(task.inputs), class_index(task.targets))
     test = accuracy(net.predict(task.test.inputs), class_index(task.test.targets))
-    return {"cases": task.test.n_cases, "train_cases": task.n_cases,
+    return test_summary(test, train, task.test.n_cases, task.n_cases)
+
+
+def test_summary(test: np.ndarray, train: np.ndarray, cases: int, train_cases: int
+                 ) -> dict[str, Any]:
+    """:func:`test_scores` from each replica's test and training accuracy ``(R,)`` (a sweep
+    trained in chunks joins the chunks' accuracies and calls this)."""
+    test, train = np.asarray(test, dtype=float), np.asarray(train, dtype=float)
+    return {"cases": cases, "train_cases": train_cases,
             "accuracy": test.tolist(), "train_accuracy": train.tolist(),
             "accuracy_mean_ci": mean_ci(test), "train_accuracy_mean_ci": mean_ci(train)}
 

@@ -39,7 +39,7 @@ TOP_KEYS = ("name", "title", "source", "extends", "params", "task", "network", "
             "seeds", "split", "checks", "published", "deviations", "compare", "reproduce",
             "quick", "variants", "series")
 SEEDS_KEYS = ("default", "first", "count")
-SPLIT_KEYS = ("holdout", "pool", "seed")
+SPLIT_KEYS = ("holdout", "pool", "seed", "cases")
 QUICK_KEYS = ("seeds", "set", "variants")
 VARIANT_KEYS = ("name", "set")
 SERIES_KEYS = ("name", "param", "values", "set", "metric", "trend", "published", "points",
@@ -50,7 +50,7 @@ CLAIM_KEYS = ("kind", "metric", "value", "what", "source", "when", "check", "tri
 PEERS = ("MLPClassifier",)
 
 #: Claim kinds judged on a time to an event, and those judged on a rate.
-SWEEP_KINDS = ("exact", "single-run", "median", "upper-bound")
+SWEEP_KINDS = ("exact", "single-run", "median", "upper-bound", "range")
 RATE_KINDS = ("rate", "about-rate")
 RATE_METRICS = ("solve_rate", "stop_rate", "heldout", "check:NAME")
 
@@ -284,7 +284,13 @@ def _claim(where: _Where, claim: Any, name: str, params: Mapping[str, Any], chec
         if metric is not None and metric not in SWEEP_METRICS:
             where.fail(name, f"a {kind} claim measures {' or '.join(SWEEP_METRICS)}, "
                              f"got metric {metric!r}")
-        if "value" in claim and (not _is_number(value) or value < 0):
+        if kind == "range":
+            if "value" in claim and not (
+                    isinstance(value, list) and len(value) == 2
+                    and all(_is_number(v) and v >= 0 for v in value) and value[0] <= value[1]):
+                where.fail(name, f"a range claim's value is [low, high], two numbers of sweeps "
+                                 f"0 ≤ low ≤ high, got {value!r}")
+        elif "value" in claim and (not _is_number(value) or value < 0):
             where.fail(name, f"value must be a number of sweeps ≥ 0, got {value!r}")
         if kind == "exact" and "value" in claim and value != int(value):
             where.fail(name, f"an exact claim's value must be a whole number, got {value!r}")

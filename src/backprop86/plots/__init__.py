@@ -11,7 +11,8 @@ width of a README.
 * :mod:`.sweeps`: error curves of many seeds, solved rates, trends along a series;
 * :mod:`.representations`: one net's decision boundary and hidden representations;
 * :mod:`.hinton`: Hinton diagrams of weights and activities;
-* :mod:`.family`: Nature Fig. 4 for any trained family-trees net.
+* :mod:`.family`: Nature Fig. 4 for any trained family-trees net;
+* :mod:`.recurrent`: a recurrent net's activity over time, case by case.
 
 Plots read networks and the analysis; nothing below the experiments imports them.
 """
@@ -26,11 +27,14 @@ from backprop86.plots.hinton import (
     hinton_weights,
     incoming_matrix,
     receptive_fields,
+    shared_fields,
 )
+from backprop86.plots.recurrent import activity_over_time
 from backprop86.plots.representations import decision_boundary, hidden_activations
 from backprop86.plots.sweeps import error_curves, solved_rate, trend
 
 __all__ = [
+    "activity_over_time",
     "decision_boundary",
     "error_curves",
     "hidden_activations",
@@ -42,6 +46,7 @@ __all__ = [
     "new_figure",
     "receptive_fields",
     "save",
+    "shared_fields",
     "solved_rate",
     "trend",
 ]

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 DPI = 100
 #: The formats every figure is written in.
 FORMATS = ("png", "svg")
+_SUFFIXES = tuple(f".{fmt}" for fmt in FORMATS)
 
 SOLVED_COLOUR = "#1f5fa8"
 FAILED_COLOUR = "#c0392b"
@@ -40,6 +41,9 @@ def new_figure(size: tuple[int, int]) -> Figure:
 def save(fig: Figure, path: str | Path) -> list[Path]:
     """Write ``fig`` as ``path.png`` and ``path.svg`` (Agg renders the PNG); return the paths.
 
+    A ``.png`` or ``.svg`` suffix of ``path`` is replaced; any other dot stays part of the
+    name (a sweep point's ``…-lr0.02`` must not become ``…-lr0.png``, nor meet ``lr0.05``'s).
+
     The figure's size is a minimum: when its titles, labels or tick labels do not fit
     in it, it grows until they do (:func:`fit_contents`), so nothing is cut off.
     """
@@ -54,7 +58,8 @@ def save(fig: Figure, path: str | Path) -> list[Path]:
     # SVG text stays text (small files, searchable), drawn in the reader's sans-serif font.
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "backprop86"}):
         for fmt in FORMATS:
-            out = path.with_suffix(f".{fmt}")
+            out = (path.with_suffix(f".{fmt}") if path.suffix.lower() in _SUFFIXES
+                   else path.with_name(f"{path.name}.{fmt}"))
             fig.savefig(out, format=fmt, dpi=DPI, metadata=_metadata(fmt))
             written.append(out)
     return written

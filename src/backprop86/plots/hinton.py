@@ -180,3 +180,39 @@ def receptive_fields(
     fig.suptitle(f"{title}\n(white +, black −; area ∝ |w|; largest |w| = {scale:.3g})",
                  fontsize="medium")
     return save(fig, path)
+
+
+def shared_fields(
+    path: str | Path,
+    fields: Array,
+    bias: Array,
+    labels: Sequence[str],
+    *,
+    title: str,
+    width: int = 700,
+) -> list[Path]:
+    """PDP Fig. 15: one panel per net, its shared receptive field ``fields[k]`` ``(h, w)`` as
+    a Hinton diagram with the bias beside it (the right-hand column, apart), each on its own
+    scale, titled ``labels[k]`` (the seed and the field's kind). ``fields`` ``(K, h, w)``,
+    ``bias`` ``(K,)``."""
+    K, h, w = fields.shape
+    across = min(K, 6)
+    down = -(-K // across)
+    panel = max(80, (width - 40) // across)
+    fig = new_figure((width, max(200, 90 + down * (int(panel * h / (w + 2)) + 30))))
+    axes = fig.subplots(down, across, squeeze=False)
+    for k, ax in enumerate(axes.ravel()):
+        if k >= K:
+            ax.set_axis_off()
+            continue
+        M = np.full((h, w + 2), np.nan)
+        M[:, :w] = fields[k]
+        M[h // 2, w + 1] = bias[k]
+        scale = float(np.nanmax(np.abs(M))) or 1.0
+        hinton(ax, np.nan_to_num(M), scale=scale)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(labels[k], fontsize="x-small")
+    fig.suptitle(f"{title}\n(white +, black −; area ∝ |w|, each panel on its own scale; "
+                 "the square apart on the right is the bias)", fontsize="medium")
+    return save(fig, path)

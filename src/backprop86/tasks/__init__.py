@@ -9,10 +9,24 @@ arrays: they know nothing of networks.
 
 from __future__ import annotations
 
-from backprop86.tasks import arithmetic, boolean, digits, encoder, family, parity, symmetry
+from backprop86.tasks import (
+    arithmetic,
+    boolean,
+    digits,
+    encoder,
+    family,
+    parity,
+    points,
+    sequence,
+    shapes,
+    shift,
+    symmetry,
+    table,
+)
 from backprop86.tasks.base import TASKS, Task, make_task, register, task_shape
 
 __all__ = ["TASKS", "Task", "make_task", "register", "task_shape"]
 
 #: The generator modules (imported for their registrations).
-GENERATORS = (arithmetic, boolean, digits, encoder, family, parity, symmetry)
+GENERATORS = (arithmetic, boolean, digits, encoder, family, parity, points, sequence, shapes,
+              shift, symmetry, table)

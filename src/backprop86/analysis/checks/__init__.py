@@ -14,6 +14,11 @@ package imports it:
 ``local_minimum_11_11``   addition: every sum right except 11 + 11 (PDP's local minimum)
 ``three_xors``            negation (PDP Fig. 12): each output depends on the flag and its own
                           data bit only, i.e. three separate XORs
+``one_place_per_step``    shift register (PDP pp. 354-357): each unit listens only to its
+                          neighbour one place along the shift, with wrap-around
+``tc_field_kind``         T–C (PDP Fig. 15): the shared 3×3 field is of kind A on-centre, B bar,
+                          C diagonal bar or D compactness detector, by its weights' signs
+``tc_inhibitory``         T–C: the shared field is mainly inhibitory (its weights sum below 0)
 ``family_units``          family trees (Nature Fig. 4): units for nationality, generation and
                           branch of the family among the person1 encoding
 ========================  ===================================================================
@@ -24,10 +29,19 @@ An experiment lists the checks to run in ``checks = [...]``; a claim of kind
 
 from __future__ import annotations
 
-from backprop86.analysis.checks import addition, encoders, family, negation, parity, symmetry
+from backprop86.analysis.checks import (
+    addition,
+    encoders,
+    family,
+    fields,
+    negation,
+    parity,
+    recurrent,
+    symmetry,
+)
 from backprop86.analysis.checks.base import CHECKS, ON, CheckResult, register, run_checks
 
 __all__ = ["CHECKS", "ON", "CheckResult", "register", "run_checks"]
 
 #: The family modules (imported for their registrations).
-FAMILIES = (addition, encoders, family, negation, parity, symmetry)
+FAMILIES = (addition, encoders, family, fields, negation, parity, recurrent, symmetry)

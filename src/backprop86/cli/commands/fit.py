@@ -37,6 +37,7 @@ from backprop86.errors import ConfigError, DataError
 from backprop86.experiments.runner import engine_line
 from backprop86.io import Output, check_outputs, save_json, versions
 from backprop86.resources import SizeError, whole_number
+from backprop86.tasks.table import class_order
 
 PROG = "backprop86 fit"
 #: A numeric target with at most this many distinct values, all integers, is taken as classes.
@@ -210,15 +211,6 @@ def decide_kind(table: data_files.Table, target: str, task: str) -> tuple[str, s
                                   "--task regression to predict them as numbers")
     return "regression", (f"column {target!r} holds numbers, {len(distinct)} distinct; "
                           "--task classification to treat them as classes")
-
-
-def class_order(cells: list[str]) -> list[str]:
-    """The distinct labels, in numeric order when all are numbers, else alphabetical."""
-    distinct = sorted(set(cells))
-    numbers = [data_files.parse_number(c) for c in distinct]
-    if all(v is not None for v in numbers):
-        return [c for _, c in sorted(zip(numbers, distinct, strict=True))]
-    return distinct
 
 
 def training_lines(fit: supervised.Fit, seeds: list[int], config: TrainConfig) -> dict:

@@ -42,7 +42,7 @@ from backprop86.cli.commands.common import require_matplotlib
 from backprop86.cli.interrupted import INTERRUPTED, output_path, say_partial
 from backprop86.errors import Backprop86Error, ConfigError, FileFormatError
 from backprop86.experiments import Experiment
-from backprop86.experiments.claims import describe_measured
+from backprop86.experiments.claims import describe_measured, published_text
 from backprop86.experiments.runner import interrupted_line
 from backprop86.io import (
     Output,
@@ -161,8 +161,14 @@ def run_one(exp: Experiment, variant: str, settings: list[str], seeds: list[int]
     return entry
 
 
+#: Symbols of variant names spelt in ASCII for file names (``ε 0.04`` → ``eps-0-04``).
+_ASCII = {"ε": "eps", "η": "eta", "α": "alpha", "±": "pm", "×": "x", "−": "minus"}
+
+
 def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
+    """An ASCII file-name stem: letters and digits kept, symbols spelt, the rest ``-``."""
+    spelt = "".join(_ASCII.get(c, c) for c in text.lower())
+    return "-".join("".join(c if c.isascii() and c.isalnum() else " " for c in spelt).split())
 
 
 def _trend_text(s: Any) -> str:
@@ -376,7 +382,8 @@ def claims_table(runs: list[tuple[str, str, str, list[dict[str, Any]], int | Non
             measured = verdict.get("measured_text") or describe_measured(verdict.get("measured"))
             lines.append(
                 f"| {label} | {_cell(verdict.get('what') or verdict.get('metric', ''))} | "
-                f"{_cell(verdict.get('published'))} | {_cell(measured)} | "
+                f"{_cell(published_text(verdict) if 'published' in verdict else None)} | "
+                f"{_cell(measured)} | "
                 f"{verdict['verdict']} |"
             )
     return lines

@@ -58,8 +58,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="continue the run saved in this checkpoint; give the same experiment, "
                         "--set and --seeds (only max_sweeps may change)")
     p.add_argument("--plot", type=Path, metavar="DIR",
-                   help="draw Hinton diagrams of the trained weights and hidden codes (PNG and "
-                        "SVG) into DIR")
+                   help="draw Hinton diagrams of the trained weights and hidden codes (a "
+                        "recurrent net: its activity over time for a few cases) (PNG and SVG) "
+                        "into DIR")
 
 
 def main(args: argparse.Namespace) -> int:

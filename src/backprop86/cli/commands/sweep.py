@@ -15,12 +15,26 @@ command, each reading with its verdicts. ``--json`` writes one entry per point
 ``--table SWEEP_JSON`` trains nothing and prints that file's points as a
 Markdown table, one column per published claim (docs/family-trees.md is this);
 ``--plot DIR`` draws error curves, a decision boundary and the hidden
-representations of one seed per point, and the solved rate across the grid.
+representations of one seed per point (a recurrent net: its activity over time for
+a few cases), and the solved rate across the grid.
 Ctrl-C stops the point in training, prints the table of what is finished (the
 interrupted point marked partial, with no verdict) and writes the partial JSON to
 ``PATH.partial.json``, never over ``PATH`` (:mod:`backprop86.cli.interrupted`); the
 points finished so far are kept there as the sweep goes, and ``PATH`` is written
 only when every point is done.
+
+``--workers N`` (a local Dask cluster) or ``--scheduler ADDRESS`` (the user's)
+trains each point's seeds in chunks on the cluster's workers
+(:mod:`backprop86.distributed`), each chunk by the engine the whole point would
+use, and joins them: every seed's numbers, and so the table, the points of the
+JSON and the verdicts, are those of the sweep without the flags. Each finished
+chunk goes to a journal (``PATH.journal.jsonl`` beside ``--json PATH``, else
+``sweep-HASH.journal.jsonl`` here, or ``--journal``); ``--resume`` finishes a
+stopped sweep from it, and the journal is deleted once the sweep is whole. The
+JSON adds ``cluster``: scheduler, workers, chunking and times. Its error-curve
+figures take their columns over ``max_sweeps`` sweeps (the workers send back
+only those), a local sweep's over the sweeps trained: the same when any seed
+trains to the end.
 """
 
 from __future__ import annotations
@@ -29,6 +43,7 @@ import argparse
 import itertools
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,28 +51,36 @@ from typing import Any
 import numpy as np
 
 from backprop86 import fmt
-from backprop86.analysis.failures import classify_failures, count_kinds
+from backprop86.analysis.failures import UNDECIDED, count_kinds
 from backprop86.cli.args import UsageError, nonnegative_int, positive_int
 from backprop86.cli.commands.common import require_matplotlib
 from backprop86.cli.interrupted import INTERRUPTED, partial_path, say_partial
-from backprop86.cli.progress import sweep_bar
+from backprop86.cli.progress import chunk_bar, sweep_bar
 from backprop86.errors import Backprop86Error, ConfigError
 from backprop86.experiments import Experiment, load
-from backprop86.experiments.claims import describe_measured, verdict_word_and_numbers
-from backprop86.experiments.figures import axis_name, time_axis, time_unit
-from backprop86.experiments.runner import engine_lines, run
+from backprop86.experiments.claims import (
+    describe_measured,
+    published_text,
+    verdict_word_and_numbers,
+)
+from backprop86.experiments.figures import TIME_CASES, axis_name, time_axis, time_unit
+from backprop86.experiments.runner import (
+    Run,
+    engine_lines,
+    failure_kinds_of,
+    replica_columns,
+    run,
+)
 from backprop86.io import Output, check_outputs, command_line, load_json, save_json, versions
 from backprop86.network import Network
 from backprop86.switches import assignments, split_assignment
 from backprop86.tasks import Task
+from backprop86.train import history_columns
 
 PROG = "backprop86 sweep"
 
 #: Points of each error curve kept for the figures (log-spaced over the sweeps).
 CURVE_POINTS = 300
-
-#: An output within this distance of the midpoint counts as undecided ("≈ 0.5").
-UNDECIDED = 0.1
 
 #: Seeds listed per failure kind in the table (the JSON lists them all).
 SEEDS_SHOWN = 6
@@ -88,6 +111,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--plot-seed", type=nonnegative_int, metavar="S",
                    help="seed whose decision boundary and hidden units are drawn "
                         "(default: each experiment's first seed)")
+    cluster = p.add_argument_group(
+        "on a Dask cluster (pip install 'backprop86[distributed]')",
+        "each point's seeds are split into chunks, each chunk trained as one batch on a "
+        "worker by the engine the whole point would use: per seed the numbers of the local "
+        "sweep. Every finished chunk goes to a journal (JSON lines) next to the output.")
+    cluster.add_argument("--workers", type=positive_int, metavar="N",
+                         help="start a local Dask cluster of N worker processes")
+    cluster.add_argument("--scheduler", metavar="ADDRESS",
+                         help="use the Dask cluster whose scheduler is at ADDRESS "
+                              "(e.g. tcp://host:8786)")
+    cluster.add_argument("--chunk", type=positive_int, metavar="SEEDS",
+                         help="seeds per task (default: about 5 s of training each)")
+    cluster.add_argument("--journal", type=Path, metavar="PATH",
+                         help="the journal of finished chunks (default: next to --json, "
+                              "PATH.journal.jsonl, else sweep-HASH.journal.jsonl here)")
+    cluster.add_argument("--resume", action="store_true",
+                         help="finish the sweep whose journal is there: its finished chunks "
+                              "are kept, the rest trained")
     p.add_argument("--table", type=Path, metavar="SWEEP_JSON",
                    help="train nothing: print the points of a JSON file this command wrote as a "
                         "Markdown table with each point's verdicts")
@@ -211,7 +252,9 @@ class PointResult:
     solved: np.ndarray          # (R,)
     first_solved: np.ndarray    # (R,) 1-based sweep, −1 if never
     final_error: np.ndarray     # (R,)
-    final_outputs: np.ndarray   # (R, N, n_out)
+    #: (R, N, n_out); ``None`` for a point trained in chunks on a cluster (the workers
+    #: send back each seed's numbers, not its outputs)
+    final_outputs: np.ndarray | None
     curve_sweeps: np.ndarray    # (K,) 1-based sweep numbers
     curves: np.ndarray          # (R, K) reported error at those sweeps
     sweeps_done: int
@@ -222,6 +265,8 @@ class PointResult:
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     #: Each check the experiment lists: ``{"title", "passed", "considered"}``.
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Each seed's outcome, one list per field (:func:`.runner.replica_columns`).
+    replicas: dict[str, list[Any]] = field(default_factory=dict)
     kept_seed: int | None = None
     kept_net: Network | None = None   # one replica: the seed drawn by --plot
 
@@ -235,39 +280,50 @@ def measure(point: Point, seeds: list[int], *, keep_seed: int | None = None,
     with sweep_bar(exp.config.max_sweeps, label or point.name, work) as progress:
         run_ = run(exp, seeds, progress=progress)
     r = run_.result
-    cfg = exp.config
-    coded = task.coded(*cfg.targets)
-    rule = {"mid": cfg.mid, "margin": cfg.solve_margin,
-            "near": UNDECIDED * (cfg.targets[1] - cfg.targets[0])}
-    if run_.split is None:
-        kinds = classify_failures(r.final_outputs, coded.targets, task.labels,
-                                  diverged=r.diverged, care=task.care, **rule)
-    else:  # each replica trained on its own cases: judge it on those
-        kinds = []
-        for i, own in enumerate(run_.split.train):
-            own = own.coded(*cfg.targets)
-            kinds += classify_failures(r.final_outputs[i:i + 1], own.targets, own.labels,
-                                       diverged=r.diverged[i:i + 1], care=own.care, **rule)
-    summary = point_summary(run_.summary, kinds, seeds)
-    columns = r.history.shape[1]
-    index = np.unique(np.round(np.geomspace(1, max(columns, 1), CURVE_POINTS)).astype(int)) - 1
-    index = index[index < columns]
+    index = curve_index(r.history.shape[1])
     kept_net = None
     if keep_seed is not None and keep_seed in seeds:
         i = seeds.index(keep_seed)
         kept_net = exp.network(replicas=1)
         kept_net.set_params({name: w[i] for name, w in run_.net.params.items()})
+    return point_result(point, run_, failure_kinds_of(run_, UNDECIDED),
+                        curve_sweeps=index * r.history_every + 1, curves=r.history[:, index].copy(),
+                        final_outputs=r.final_outputs, keep_seed=keep_seed, kept_net=kept_net)
+
+
+def curve_index(columns: int) -> np.ndarray:
+    """The history columns a sweep keeps for its figures: :data:`CURVE_POINTS` log-spaced
+    over ``columns``, as 0-based indices ``(K,)``."""
+    index = np.unique(np.round(np.geomspace(1, max(columns, 1), CURVE_POINTS)).astype(int)) - 1
+    return index[index < columns]
+
+
+def point_result(point: Point, run_: Run, kinds: list[str | None], *,
+                 curve_sweeps: np.ndarray, curves: np.ndarray,
+                 final_outputs: np.ndarray | None, keep_seed: int | None,
+                 kept_net: Network | None, engine: tuple[str, str | None] | None = None,
+                 replicas: dict[str, list[Any]] | None = None) -> PointResult:
+    """A point's record from its run (trained here as one batch, or joined from chunks
+    trained on a cluster: :mod:`backprop86.distributed`), its replicas' failure kinds, the
+    thinned error curves ``(R, K)`` at 1-based sweeps ``(K,)`` and the net kept for the
+    figures; ``engine`` (name, why not a faster one) when it is not the run's own, and
+    ``replicas`` (each seed's outcome) when the run cannot give them (joined chunks keep
+    no outputs)."""
+    r = run_.result
+    name, why_not = engine if engine is not None else (r.engine, r.why_not)
     return PointResult(
-        point=point, seeds=seeds, task=task, summary=summary, kinds=kinds,
+        point=point, seeds=run_.seeds, task=run_.task,
+        summary=point_summary(run_.summary, kinds, run_.seeds), kinds=kinds,
         solved=r.solved.copy(), first_solved=r.first_solved.copy(),
-        final_error=r.final_error.copy(), final_outputs=r.final_outputs,
-        curve_sweeps=index * r.history_every + 1, curves=r.history[:, index].copy(),
+        final_error=r.final_error.copy(), final_outputs=final_outputs,
+        curve_sweeps=curve_sweeps, curves=curves,
         sweeps_done=int(r.sweeps.max()) if r.sweeps.size else 0, interrupted=r.interrupted,
-        engine=r.engine, why_not=r.why_not,
+        engine=name, why_not=why_not,
         verdicts=run_.verdicts,  # none for an interrupted point (Run.verdicts)
-        checks={name: {"title": c.title, "rule": c.rule,
-                       **dict(zip(("passed", "considered"), c.count(r.solved), strict=True))}
-                for name, c in run_.checks.items()},
+        checks={label: {"title": c.title, "rule": c.rule,
+                        **dict(zip(("passed", "considered"), c.count(r.solved), strict=True))}
+                for label, c in run_.checks.items()},
+        replicas=replica_columns(run_) if replicas is None else replicas,
         kept_seed=keep_seed if kept_net is not None else None, kept_net=kept_net,
     )
 
@@ -301,7 +357,8 @@ def criterion(exp: Experiment) -> str:
 # ----------------------------------------------------------------------------
 
 
-def format_table(results: list[PointResult], *, planned: int) -> str:
+def format_table(results: list[PointResult], *, planned: int,
+                 how: str = "each point trained as one batch") -> str:
     """The sweep's table: one row per point, then each point's failures by kind."""
     if not results:
         return "no grid point finished"
@@ -336,7 +393,7 @@ def format_table(results: list[PointResult], *, planned: int) -> str:
     seeds = first.seeds
     reports = sorted({r.point.experiment.config.report for r in results})
     lines = [
-        f"{len(seeds)} seeds per point ({_seed_range(seeds)}), each point trained as one batch; "
+        f"{len(seeds)} seeds per point ({_seed_range(seeds)}), {how}; "
         f"{len(results)} of {planned} points",
         f"solved = {' / '.join(crits)} after the last sweep; "
         f"to solve = first sweep at which a solved net met it",
@@ -385,7 +442,7 @@ def verdict_lines(results: list[PointResult]) -> list[str]:
         for v in res.verdicts:
             what = v.get("what") or v.get("metric", "")
             measured = describe_measured(v["measured"])
-            lines.append(f"    claim    {what} = {v['published']}: "
+            lines.append(f"    claim    {what} = {published_text(v)}: "
                          f"{verdict_word_and_numbers(v)}; measured {measured}")
     return lines
 
@@ -454,6 +511,8 @@ def point_record(r: PointResult) -> dict[str, Any]:
         **r.summary,
         "verdicts": r.verdicts,
         "checks": r.checks,
+        # each seed's outcome, as columns: seed i of the point is index i of every list
+        "replicas": r.replicas,
     }
 
 
@@ -521,6 +580,16 @@ def draw(results: list[PointResult], folder: Path, grid: list[tuple[str, list[st
             continue
         i = res.seeds.index(seed)
         state = "solved" if res.solved[i] else f"failed: {res.kinds[i]}"
+        if net.recurrent:  # its history, a few cases step by step
+            cases = list(range(min(res.task.n_cases, TIME_CASES)))
+            task = res.task
+            written += plots.activity_over_time(
+                folder / f"time-{res.point.slug}-seed{seed}", net, task.inputs[cases],
+                labels=[task.labels[k] if task.labels else str(k + 1) for k in cases],
+                targets=task.targets[cases],
+                care=None if task.care is None else task.care[cases], mid=exp.config.mid,
+                title=f"{res.point.name}, seed {seed}: {state}")
+            continue
         if res.task.n_inputs == 2 and res.task.n_outputs == 1:
             written += plots.decision_boundary(
                 folder / f"decision-boundary-{res.point.slug}-seed{seed}", net, res.task,
@@ -574,7 +643,8 @@ def main(args: argparse.Namespace) -> int:
         others = [flag for flag, given in (
             ("EXPERIMENT_OR_TOML", args.experiments), ("--seeds", args.seeds is not None),
             ("--grid", args.grid), ("--set", args.settings), ("--json", args.json),
-            ("--plot", args.plot), ("--plot-seed", args.plot_seed is not None)) if given]
+            ("--plot", args.plot), ("--plot-seed", args.plot_seed is not None),
+            *_cluster_flags(args)) if given]
         if others:
             raise UsageError(f"--table trains nothing; drop {', '.join(others)}", PROG)
         print("\n".join(markdown_table(load_json(args.table), args.table)))
@@ -584,6 +654,13 @@ def main(args: argparse.Namespace) -> int:
                          PROG)
     if args.seeds is None:
         raise UsageError("--seeds N is required: the seeds per grid point", PROG)
+    on_cluster = args.workers is not None or args.scheduler is not None
+    if args.workers is not None and args.scheduler is not None:
+        raise UsageError("give --workers N (a local cluster) or --scheduler ADDRESS (yours), "
+                         "not both", PROG)
+    if not on_cluster and (given := [f for f, on in _cluster_flags(args)[2:] if on]):
+        raise UsageError(f"{', '.join(given)} belong to a sweep on a cluster; add --workers N "
+                         "or --scheduler ADDRESS", PROG)
     grid = parse_grid(args.grid)
     check_no_overlap(grid, args.settings)
     if args.plot is not None:
@@ -598,10 +675,11 @@ def main(args: argparse.Namespace) -> int:
                          "once (its points would be trained twice)", PROG)
     check_outputs([Output("--json", args.json), Output("--plot", args.plot, folder=True)],
                   [("EXPERIMENT_OR_TOML", e.path) for e in experiments if e.path is not None])
-    points = grid_points(experiments, grid, args.seeds)
+    # on a cluster each chunk is checked for size when the chunk size is known
+    points = grid_points(experiments, grid, None if on_cluster else args.seeds)
     if args.plot_seed is not None:
         for e in experiments:
-            s = e.seeds(args.seeds)
+            s = list(range(e.first_seed, e.first_seed + args.seeds))
             if args.plot_seed not in s:
                 raise UsageError(f"--plot-seed {args.plot_seed} is not among {e.name}'s "
                                  f"seeds {s[0]}–{s[-1]}", PROG)
@@ -611,6 +689,9 @@ def main(args: argparse.Namespace) -> int:
     def record(done: list[PointResult], stopped: bool) -> dict[str, Any]:
         return to_json(done, experiments, values, seeds=args.seeds, settings=args.settings,
                        planned=len(points), interrupted=stopped)
+
+    if on_cluster:
+        return _main_on_cluster(args, points, grid, record)
 
     results: list[PointResult] = []
     interrupted = False
@@ -629,25 +710,160 @@ def main(args: argparse.Namespace) -> int:
                 interrupted = True
                 break
             if partial is not None and len(results) < len(points):
-                save_json(partial, record(results, False))
+                save_json(partial, record(results, False), columns="replicas")
                 wrote_partial = True
     except KeyboardInterrupt:
         interrupted = True
     print(format_table(results, planned=len(points)))
     if interrupted:
         if partial is not None:
-            save_json(partial, record(results, True))
+            save_json(partial, record(results, True), columns="replicas")
             say_partial(PROG, [(args.json, partial)])
         print(f"{PROG}: interrupted after {len(results)} of {len(points)} points"
               + ("; figures not drawn" if args.plot else ""), file=sys.stderr)
         return INTERRUPTED
     if args.json:
-        save_json(args.json, record(results, False))
+        save_json(args.json, record(results, False), columns="replicas")
         if wrote_partial:  # this sweep's own progress file, now that the whole is saved
             partial.unlink(missing_ok=True)
     if args.plot:
         written = draw(results, args.plot, grid)
         print(f"\nwrote {len(written)} figure files to {args.plot}", file=sys.stderr)
+    return 0
+
+
+def _seeds(n: int) -> str:
+    return f"{n:,} seed{'s' * (n != 1)}"
+
+
+def _cluster_flags(args: argparse.Namespace) -> list[tuple[str, bool]]:
+    return [("--workers", args.workers is not None), ("--scheduler", args.scheduler is not None),
+            ("--chunk", args.chunk is not None), ("--journal", args.journal is not None),
+            ("--resume", args.resume)]
+
+
+# ----------------------------------------------------------------------------
+# On a Dask cluster
+# ----------------------------------------------------------------------------
+
+
+def _main_on_cluster(args: argparse.Namespace, points: list[Point],
+                     grid: list[tuple[str, list[str]]],
+                     record: Callable[[list[PointResult], bool], dict[str, Any]]) -> int:
+    """The sweep with each point's seeds in chunks on a Dask cluster
+    (:mod:`backprop86.distributed`): plan, journal, train, join, then the table, JSON and
+    figures of a local sweep, the JSON with a ``cluster`` entry (scheduler, workers,
+    chunking, times)."""
+    from backprop86.distributed import chunks as plans
+    from backprop86.distributed.cluster import connect, require_dask, run_chunks
+    from backprop86.distributed.join import join
+    from backprop86.distributed.journal import Journal, settings_hash
+
+    require_dask()
+    n = args.seeds
+    exps = [p.experiment for p in points]
+    seeds = [list(range(e.first_seed, e.first_seed + n)) for e in exps]
+    engines = [plans.engine_for(e, s) for e, s in zip(exps, seeds, strict=True)]
+    keep = None
+    if args.plot:
+        keep = args.plot_seed if args.plot_seed is not None else exps[0].first_seed
+    index = curve_index(history_columns(max(e.config.max_sweeps for e in exps),
+                                        exps[0].config.history_every))
+    hash_ = settings_hash({
+        "points": [{"experiment": e.name, "table": e.raw, "params": e.params,
+                    "config": e.config.to_dict(), "seeds": [s[0], n]}
+                   for e, s in zip(exps, seeds, strict=True)],
+        "curves": index.tolist() if args.plot else None, "keep_seed": keep,
+        "versions": {k: versions()[k] for k in ("backprop86", "numpy")}})
+    journal_path = args.journal or (
+        args.json.with_name(f"{args.json.stem}.journal.jsonl") if args.json
+        else Path(f"sweep-{hash_[:12]}.journal.jsonl"))
+    firsts = [s[0] for s in seeds]
+
+    def chunks_of(size: int) -> list[plans.Chunk]:
+        return plans.plan(firsts, n, size)
+
+    journal = None
+    if args.resume:
+        journal = Journal.open(journal_path, hash_, lambda size: {c.key for c in chunks_of(size)})
+        if args.chunk is not None and args.chunk != journal.chunk_seeds:
+            raise UsageError(f"--chunk {args.chunk}: the journal {journal_path} was written with "
+                             f"chunks of {journal.chunk_seeds} seeds; drop --chunk to resume",
+                             PROG)
+    elif journal_path.exists():
+        raise UsageError(f"{journal_path} already holds the journal of an unfinished sweep; "
+                         "add --resume to finish it, or delete it to start afresh", PROG)
+    with connect(args.workers, args.scheduler) as cluster:
+        if journal is None:
+            size = args.chunk or plans.chunk_size(
+                [plans.seconds_per_seed(e, name) for e, (name, _) in zip(exps, engines,
+                                                                        strict=True)],
+                n, cluster.workers, [name for name, _ in engines])
+            for point in points:
+                try:
+                    point.experiment.check_size(min(size, n))
+                except Backprop86Error as exc:
+                    raise UsageError(f"--chunk {size} ({point.name}): {exc}", PROG) from None
+            journal = Journal.create(journal_path, hash_, size,
+                                     {"command": command_line(), "points": len(points)})
+        planned = chunks_of(journal.chunk_seeds)
+        todo = [c for c in planned if c.key not in journal.done]
+        found = len(planned) - len(todo)
+        print(f"{PROG}: {len(planned)} chunks of up to {_seeds(journal.chunk_seeds)} on "
+              f"{cluster.workers} worker{'s' * (cluster.workers != 1)} ({cluster.scheduler})"
+              + (f", {found} already in the journal" if found else "")
+              + f"; journal {journal_path}", file=sys.stderr)
+        interrupted, wall = False, 0.0
+        with chunk_bar(len(planned), n * len(points), "chunks", done_chunks=found,
+                       done_seeds=sum(c.count for c in planned if c.key in journal.done)
+                       ) as bar:
+            try:
+                wall = run_chunks(cluster, todo, exps, [name for name, _ in engines], journal,
+                                  curve_index=index.tolist() if args.plot else None,
+                                  keep_seed=keep,
+                                  done=None if bar is None else lambda c, _o: bar(c.count))
+            except KeyboardInterrupt:
+                interrupted = True
+        workers = cluster.workers
+    results = []
+    for i, point in enumerate(points):
+        outcomes = [journal.done[c.key] for c in planned if c.point == i and c.key in journal.done]
+        if sum(len(o["columns"]["seed"]) for o in outcomes) < n:
+            continue  # a point not finished (interrupted): left out, as a local sweep leaves it
+        joined = join(point.experiment, seeds[i], outcomes, engines[i])
+        r = joined.run.result
+        curves = joined.curves if joined.curves is not None else np.empty((n, 0))
+        results.append(point_result(
+            point, joined.run, joined.kinds, replicas=joined.columns,
+            curve_sweeps=index[: curves.shape[1]] * r.history_every + 1, curves=curves,
+            final_outputs=None, keep_seed=joined.kept_seed, kept_net=joined.kept_net,
+            engine=engines[i]))
+    how = (f"each point in chunks of up to {_seeds(journal.chunk_seeds)} on {workers} "
+           f"worker{'s' * (workers != 1)}")
+    print(format_table(results, planned=len(points), how=how))
+
+    def with_cluster(done: list[PointResult], stopped: bool) -> dict[str, Any]:
+        return {**record(done, stopped), "cluster": {
+            "scheduler": "LocalCluster" if args.scheduler is None else args.scheduler,
+            "workers": workers, "chunk_seeds": journal.chunk_seeds, "chunks": len(planned),
+            "chunks_from_journal": found, "wall_seconds": wall,
+            "training_seconds": sum(o["seconds"] for o in journal.done.values())}}
+
+    if interrupted:
+        if args.json:
+            partial = partial_path(args.json)
+            save_json(partial, with_cluster(results, True), columns="replicas")
+            say_partial(PROG, [(args.json, partial)])
+        print(f"{PROG}: interrupted; {len(journal.done)} of {len(planned)} chunks are in the "
+              f"journal {journal_path}: run the same command with --resume to finish",
+              file=sys.stderr)
+        return INTERRUPTED
+    if args.json:
+        save_json(args.json, with_cluster(results, False), columns="replicas")
+    if args.plot:
+        written = draw(results, args.plot, grid)
+        print(f"\nwrote {len(written)} figure files to {args.plot}", file=sys.stderr)
+    journal_path.unlink()  # the sweep is whole: nothing is left to resume
     return 0
 
 

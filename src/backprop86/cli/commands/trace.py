@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 from backprop86.analysis.trace import FORMATS, trace
 from backprop86.cli.args import UsageError, nonnegative_int, positive_int
 from backprop86.cli.commands.common import add_experiment_args, experiment_from
+from backprop86.network import Network, Slot
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -48,7 +50,8 @@ def main(args: argparse.Namespace) -> int:
     care = None if task.care is None else task.care[k]
     title = (
         f"{exp.name}: one update from {initial_weights(exp, seed)}, pattern {args.pattern} "
-        f"({task.labels[k]}: input {_vec(task.inputs[k])} → target {_vec(task.targets[k])})"
+        f"({task.labels[k]}: input {_case(net, net.input_slots, task.inputs[k])} → "
+        f"target {_case(net, net.output_slots, task.targets[k])})"
     )
     result = trace(net, task.inputs[k], task.targets[k], exp.config, care=care, title=title)
     print(FORMATS[args.format](result))
@@ -65,3 +68,16 @@ def initial_weights(exp, seed: int) -> str:
 
 def _vec(v) -> str:
     return " ".join(f"{x:g}" for x in v)
+
+
+def _case(net: Network, slots: Sequence[Slot], v) -> str:
+    """A case's inputs (or targets) in words: the numbers, and for a recurrent net each
+    slot's group and step: ``letters t=1: 1 0 0 0 0, letters t=2: 0 1 0 0 0``."""
+    if not net.recurrent:
+        return _vec(v)
+    parts, start = [], 0
+    for slot in slots:
+        size = net.slot_size(slot)
+        parts.append(f"{slot[0]} t={slot[1]}: {_vec(v[start:start + size])}")
+        start += size
+    return ", ".join(parts)
