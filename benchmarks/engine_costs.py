@@ -57,15 +57,8 @@ def replica_first(cases: int = 12_800) -> dict[str, float]:
     params = 784 * 256 + 256 + 256 * 10 + 10
     out = {}
     for engine in ("numpy-first", "compiled-first"):
-        prepare = peers.backprop86_mlp(X, D, "float32")
-
-        def run(prepare=prepare, engine=engine):
-            go = prepare()
-            trainer = go.__self__
-            trainer.config = trainer.config.replace(engine=engine)
-            return go
-
-        out[engine] = per_unit(run, cases * params)
+        out[engine] = per_unit(peers.backprop86_mlp(X, D, "float32", engine=engine),
+                               cases * params)
     return out
 
 

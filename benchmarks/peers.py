@@ -45,26 +45,27 @@ def article_loop(steps: int) -> Run:
 
 
 def backprop86_xor(steps: int, seeds: int = 1, engine: str = "auto"):
-    """backprop86's Trainer on the article's experiment (``backprop86 xor``), ``seeds`` replicas,
-    trained by ``engine`` (``auto``: the one ``backprop86 xor`` would take).
+    """backprop86's :func:`~backprop86.train.train` on the article's experiment (``backprop86
+    xor``), ``seeds`` replicas, trained by ``engine`` (``auto``: the one ``backprop86 xor``
+    would take), as a user calls it: the network and its initial weights, the training loop
+    with its per-sweep error history, and the final evaluation of every replica are timed.
 
-    Returns ``prepare() -> run``: building the trainer (initial weights) is not
-    timed, its training loop ``train`` is. A compiled engine is loaded (or
-    compiled) here, before any timing.
+    Returns ``prepare() -> run``. A compiled engine is loaded (or compiled) here, before any
+    timing.
     """
     from backprop86.experiments import load
-    from backprop86.train import Trainer
+    from backprop86.train import train
 
     exp = load("xor").with_settings([f"max_sweeps={steps}", f"engine={engine}"])
     task = exp.task()
 
-    def prepare() -> Run:
-        return Trainer(exp.network(replicas=seeds), task, exp.config, list(range(seeds))).train
+    def run() -> None:
+        train(exp.network(replicas=seeds), task, exp.config, list(range(seeds)))
 
     if engine.startswith("compiled"):  # warm-up: numba loads its compiled sweep on the first call
-        Trainer(exp.network(replicas=seeds), task, exp.config.replace(max_sweeps=2),
-                list(range(seeds))).train()
-    return prepare
+        train(exp.network(replicas=seeds), task, exp.config.replace(max_sweeps=2),
+              list(range(seeds)))
+    return lambda: run
 
 
 def engine_variant(steps: int, seeds: int, engine: str, **options: bool):
@@ -147,7 +148,7 @@ def mlp_profile(dtype: str) -> dict[str, float]:
     from backprop86.engine.select import make
 
     X, D = mnist_shaped(2 * BATCH)
-    trainer = backprop86_mlp(X, D, dtype)().__self__
+    trainer = backprop86_mlp_trainer(X, D, dtype)
     kernel = make(trainer.config.engine, trainer)
     kernel.begin_block(np.ones(1, bool))
     kernel.set_rates(trainer.config.lr, trainer.config.momentum)
@@ -173,17 +174,21 @@ def torch_manual(steps: int, seeds: int = 1) -> Run:
 
     def run() -> None:
         W1, W2 = W1_0.clone(), W2_0.clone()
+        history = torch.empty(steps, seeds, dtype=torch.float64)  # backprop86 keeps one too
         with torch.no_grad():
-            for _ in range(steps):
+            for s in range(steps):
                 a1 = torch.sigmoid(torch.bmm(X, W1))
                 y = torch.sigmoid(torch.bmm(a1, W2))
-                _loss = torch.mean((D - y) ** 2)
+                history[s] = 0.5 * ((D - y) ** 2).sum(dim=(1, 2))
                 d_out = (y - D) * y * (1 - y)
                 dW2 = torch.bmm(a1.transpose(1, 2), d_out)
                 d_hid = torch.bmm(d_out, W2.transpose(1, 2)) * a1 * (1 - a1)
                 dW1 = torch.bmm(X.transpose(1, 2), d_hid)
                 W2 -= 0.5 * dW2
                 W1 -= 0.5 * dW1
+            # the final evaluation, as train() ends with one: outputs and error of every seed
+            y = torch.sigmoid(torch.bmm(torch.sigmoid(torch.bmm(X, W1)), W2))
+            0.5 * ((D - y) ** 2).sum(dim=(1, 2))
 
     return run
 
@@ -202,18 +207,24 @@ def torch_autograd(steps: int) -> Run:
         W1 = W1_0.clone().requires_grad_()
         W2 = W2_0.clone().requires_grad_()
         opt = torch.optim.SGD([W1, W2], lr=0.5)
-        for _ in range(steps):
+        history = torch.empty(steps, dtype=torch.float64)
+        for s in range(steps):
             opt.zero_grad()
             y = torch.sigmoid(torch.sigmoid(X @ W1) @ W2)
             loss = 0.5 * ((y - D) ** 2).sum()
             loss.backward()
+            history[s] = loss.detach()
             opt.step()
+        with torch.no_grad():  # the final evaluation
+            y = torch.sigmoid(torch.sigmoid(X @ W1) @ W2)
+            0.5 * ((y - D) ** 2).sum()
 
     return run
 
 
 def jax_loop(steps: int, seeds: int | None = None) -> tuple[Run, float]:
-    """JAX: the whole loop compiled (``lax.fori_loop``); ``seeds``: ``vmap`` over replicas.
+    """JAX: the whole loop compiled (``lax.scan``, the per-step error kept as backprop86's
+    history, then the final evaluation); ``seeds``: ``vmap`` over replicas.
 
     Returns the timed run and the seconds the first call (compilation) took.
     """
@@ -226,15 +237,18 @@ def jax_loop(steps: int, seeds: int | None = None) -> tuple[Run, float]:
     X, D = jnp.asarray(XOR_X), jnp.asarray(XOR_D)
 
     def train(W1, W2):
-        def body(_, w):
+        def body(w, _):
             W1, W2 = w
             a1 = jax.nn.sigmoid(X @ W1)
             y = jax.nn.sigmoid(a1 @ W2)
             d_out = (y - D) * y * (1 - y)
             d_hid = (d_out @ W2.T) * a1 * (1 - a1)
-            return W1 - 0.5 * (X.T @ d_hid), W2 - 0.5 * (a1.T @ d_out)
+            error = 0.5 * jnp.sum((y - D) ** 2)  # the per-sweep history backprop86 keeps
+            return (W1 - 0.5 * (X.T @ d_hid), W2 - 0.5 * (a1.T @ d_out)), error
 
-        return jax.lax.fori_loop(0, steps, body, (W1, W2))
+        (W1, W2), history = jax.lax.scan(body, (W1, W2), None, length=steps)
+        y = jax.nn.sigmoid(jax.nn.sigmoid(X @ W1) @ W2)  # the final evaluation
+        return W1, W2, history, y, 0.5 * jnp.sum((y - D) ** 2)
 
     rng = np.random.default_rng(0)
     shape = () if seeds is None else (seeds,)
@@ -274,8 +288,9 @@ def mlp_flops(n: int) -> float:
 
 
 def matmuls_alone(X: np.ndarray, dtype: str) -> Run:
-    """The five matrix products of each mini-batch of an epoch, nothing else: the floor of
-    any NumPy version (forward ``X W1``, ``H W2``; ``H^T δ``, ``δ W2^T``, ``X^T δ_h``)."""
+    """The five matrix products of each mini-batch of an epoch, nothing else, on the BLAS
+    threads backprop86 would choose: the floor of any NumPy version (forward ``X W1``,
+    ``H W2``; ``H^T δ``, ``δ W2^T``, ``X^T δ_h``)."""
     i, h, o = MLP
     Xd = X.astype(dtype, copy=False)
     rng = np.random.default_rng(0)
@@ -288,50 +303,81 @@ def matmuls_alone(X: np.ndarray, dtype: str) -> Run:
         batches.append((x, H, out, rng.random((len(x), o)).astype(dtype), dH))
 
     def run() -> None:
-        for x, H, out, dO, dH in batches:
-            np.dot(x, W1, H)
-            np.dot(H, W2, out)
-            np.dot(H.T, dO, g2)
-            np.dot(dO, W2.T, dH)
-            np.dot(x.T, dH, g1)
+        from backprop86.threads import choose, limited
+
+        # on as many BLAS threads as backprop86 would take now (backprop86.threads), so that
+        # the floor is the floor of backprop86's own products on a machine shared with others
+        with limited(choose(len(X) * (i * h + h * o))):
+            for x, H, out, dO, dH in batches:
+                np.dot(x, W1, H)
+                np.dot(H, W2, out)
+                np.dot(H.T, dO, g2)
+                np.dot(dO, W2.T, dH)
+                np.dot(x.T, dH, g1)
 
     return run
 
 
-def backprop86_mlp(X: np.ndarray, D: np.ndarray, dtype: str, epochs: int = 1):
-    """backprop86's Trainer: relu hidden, softmax output, cross-entropy, mean over the batch.
-
-    Returns ``prepare() -> run``: a fresh trainer (not timed) whose ``train`` is timed.
-    """
+def _mlp_setup(X: np.ndarray, D: np.ndarray, dtype: str, epochs: int, engine: str | None):
     from backprop86 import Network, TrainConfig
     from backprop86.tasks.base import Task
-    from backprop86.train import Trainer
 
-    task = Task("mnist-shaped", X, D, labels=tuple(map(str, range(len(X)))))
+    def task(n: int) -> Task:
+        return Task("mnist-shaped", X[:n], D[:n], labels=tuple(map(str, range(n))))
+
     cfg = TrainConfig(error="cross_entropy", report="cross_entropy", grain="minibatch",
                       batch_size=BATCH, reduction="mean", lr=0.1, init="he", dtype=dtype,
-                      max_sweeps=epochs, engine=compiled_or_numpy("first"))
+                      max_sweeps=epochs, engine=engine or compiled_or_numpy("first"))
 
-    def trainer(task: Task) -> Trainer:
-        net = Network.mlp(list(MLP), activation="relu", output_activation="softmax",
-                          dtype=dtype)
-        t = Trainer(net, task, cfg, [0])
-        # the final evaluation over the whole set is not part of an epoch: not timed
-        t.evaluate = lambda: (np.zeros(1), np.zeros((1, task.n_cases, MLP[-1])))
-        return t
+    def net() -> Network:
+        return Network.mlp(list(MLP), activation="relu", output_activation="softmax",
+                           dtype=dtype)
 
-    def prepare() -> Run:
-        return trainer(task).train
+    return task, cfg, net
+
+
+def backprop86_mlp(X: np.ndarray, D: np.ndarray, dtype: str, epochs: int = 1,
+                   engine: str | None = None, threads: int | None = None):
+    """backprop86's :func:`~backprop86.train.train` as a user calls it: relu hidden, softmax
+    output, cross-entropy, mean over the batch; the network, the epoch and the final
+    evaluation of the whole set (error and outputs, which ``train`` always returns) timed;
+    ``threads``: fixed as ``--threads`` fixes them (``None``: chosen from the free cores).
+
+    Returns ``prepare() -> run``.
+    """
+    from backprop86.train import train
+
+    task, cfg, net = _mlp_setup(X, D, dtype, epochs, engine)
+    data = task(len(X))
+
+    def run() -> None:
+        if threads is None:
+            train(net(), data, cfg, [0])
+            return
+        from backprop86.threads import set_threads
+
+        set_threads(threads)  # as `--threads N` does
+        try:
+            train(net(), data, cfg, [0])
+        finally:
+            set_threads(None)
 
     # warm-up on two mini-batches: numba loads its compiled loops (compiled-first) here
-    small = Task("mnist-shaped", X[:2 * BATCH], D[:2 * BATCH],
-                 labels=tuple(map(str, range(2 * BATCH))))
-    trainer(small).train()
-    return prepare
+    train(net(), task(2 * BATCH), cfg, [0])
+    return lambda: run
+
+
+def backprop86_mlp_trainer(X: np.ndarray, D: np.ndarray, dtype: str):
+    """The Trainer :func:`backprop86_mlp` runs (for counting its calls; not timed)."""
+    from backprop86.train import Trainer
+
+    task, cfg, net = _mlp_setup(X, D, dtype, 1, None)
+    return Trainer(net(), task(len(X)), cfg, [0])
 
 
 def torch_mlp(X: np.ndarray, D: np.ndarray, dtype: str) -> Run:
-    """PyTorch eager: nn.Linear layers, F.cross_entropy, torch.optim.SGD, one epoch."""
+    """PyTorch eager: nn.Linear layers, F.cross_entropy, torch.optim.SGD, one epoch, then the
+    final evaluation of the whole set (error and outputs, as backprop86's train() returns)."""
     import torch
     from torch.nn import functional
 
@@ -350,12 +396,17 @@ def torch_mlp(X: np.ndarray, D: np.ndarray, dtype: str) -> Run:
             loss = functional.cross_entropy(model(Xt[batch]), labels[batch])
             loss.backward()
             opt.step()
+        with torch.no_grad():  # the final evaluation of the whole set, as train() returns it
+            out = model(Xt)
+            functional.cross_entropy(out, labels)
+            torch.softmax(out, dim=1)
 
     return run
 
 
 def jax_mlp(X: np.ndarray, D: np.ndarray, dtype: str) -> tuple[Run, float]:
-    """JAX: one epoch compiled (``lax.scan`` over the mini-batches), gradients by ``jax.grad``."""
+    """JAX: one epoch compiled (``lax.scan`` over the mini-batches), gradients by ``jax.grad``,
+    and the final evaluation of the whole set in the same compiled function."""
     import time
 
     import jax
@@ -365,6 +416,7 @@ def jax_mlp(X: np.ndarray, D: np.ndarray, dtype: str) -> tuple[Run, float]:
     n = len(X) // BATCH * BATCH
     Xb = jnp.asarray(X[:n].reshape(-1, BATCH, MLP[0]), dtype=dtype)
     Db = jnp.asarray(D[:n].reshape(-1, BATCH, MLP[-1]), dtype=dtype)
+    X_all, D_all = jnp.asarray(X, dtype=dtype), jnp.asarray(D, dtype=dtype)
     rng = np.random.default_rng(0)
     params = [jnp.asarray(rng.standard_normal((MLP[0], MLP[1])) * np.sqrt(2 / MLP[0]), dtype),
               jnp.zeros(MLP[1], dtype),
@@ -375,20 +427,25 @@ def jax_mlp(X: np.ndarray, D: np.ndarray, dtype: str) -> tuple[Run, float]:
         h = jax.nn.relu(x @ p[0] + p[1])
         return -jnp.mean(jnp.sum(d * jax.nn.log_softmax(h @ p[2] + p[3]), axis=-1))
 
-    def epoch(p):
+    def epoch(p, Xb, Db, X_all, D_all):  # the data as arguments, not constants of the program
         def step(p, batch):
             g = jax.grad(loss)(p, *batch)
             return [w - 0.1 * gw for w, gw in zip(p, g, strict=True)], None
 
-        return jax.lax.scan(step, p, (Xb, Db))[0]
+        p = jax.lax.scan(step, p, (Xb, Db))[0]
+        # the final evaluation of the whole set, as backprop86's train() returns it
+        h = jax.nn.relu(X_all @ p[0] + p[1])
+        out = jax.nn.softmax(h @ p[2] + p[3])
+        return p, out, -jnp.mean(jnp.sum(D_all * jnp.log(out), axis=-1))
 
     f = jax.jit(epoch)
+    data = (Xb, Db, X_all, D_all)
     t = time.perf_counter()
-    jax.block_until_ready(f(params))
+    jax.block_until_ready(f(params, *data))
     compile_s = time.perf_counter() - t
 
     def run() -> None:
-        jax.block_until_ready(f(params))
+        jax.block_until_ready(f(params, *data))
 
     return run, compile_s
 
@@ -417,23 +474,19 @@ def _test_accuracy(outputs: np.ndarray, task) -> float:
 
 
 def backprop86_digits(seeds: int, accuracy: dict):
-    """backprop86's Trainer on the digits experiment, ``seeds`` replicas as one batch.
-    Returns ``prepare() -> run``; building the trainer (initial weights) is not timed."""
-    from backprop86.train import Trainer
+    """backprop86's :func:`~backprop86.train.train` on the digits experiment, ``seeds``
+    replicas as one batch, as a user calls it (the network and its initial weights timed).
+    Returns ``prepare() -> run``."""
+    from backprop86.train import train
 
     exp, task = digits_task()
 
-    def prepare() -> Run:
+    def run() -> None:
         net = exp.network(replicas=seeds)
-        trainer = Trainer(net, task, exp.config, list(range(seeds)))
+        train(net, task, exp.config, list(range(seeds)))
+        accuracy["backprop86"] = _test_accuracy(net.predict(task.test.inputs), task)
 
-        def run() -> None:
-            trainer.train()
-            accuracy["backprop86"] = _test_accuracy(net.predict(task.test.inputs), task)
-
-        return run
-
-    return prepare
+    return lambda: run
 
 
 def mlp_classifier_digits(seeds: int, accuracy: dict) -> Run:

@@ -1,8 +1,19 @@
 """Every speed comparison of backprop86 in one run; writes benchmarks/RESULTS.md.
 
     python benchmarks/run.py [--quick] [--reps N] [--out PATH] [--keep-blas-env]
-    python benchmarks/run.py --only digits|sequence [--reps N] [--out PATH]   # one section alone
-    python benchmarks/run.py --only sequence --splice   # measure it anew in RESULTS.md
+    python benchmarks/run.py --only mlp,digits [--reps N]      # these sections alone, printed
+    python benchmarks/run.py --only sequence --splice           # ... and put into RESULTS.md
+    python benchmarks/run.py --readme                           # README's tables from RESULTS.md
+    python benchmarks/run.py --render                # RESULTS.md and README from results.json
+
+A full run keeps its raw figures in benchmarks/results.json; ``--splice`` reruns the
+named sections, replaces them there, and rewrites RESULTS.md and README's performance
+tables (benchmarks/readme.py) from it, each section stating when it ran and the load.
+Every contender runs twice: on the machine as it is, and with one core kept busy by a
+co-tenant process the benchmark starts (:func:`co_tenant`). backprop86 is timed as a
+user calls it (``train()``, the network built and the final evaluation included), and
+every peer does the same work: the per-sweep error where backprop86 keeps a history,
+and a final evaluation of every case.
 
 Contenders are interleaved (A B C, then C A B, …: a new seeded order each
 repetition) and each figure is the median of the repetitions, so a machine
@@ -21,6 +32,7 @@ environment; ``--keep-blas-env`` keeps them. Tests and CI are not affected.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -32,7 +44,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 #: Variables that pin OpenBLAS to an older kernel; removed (both) for the benchmark process.
@@ -78,6 +90,7 @@ import numpy as np  # noqa: E402  (after the re-execution above)
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import peers  # noqa: E402
+import readme  # noqa: E402
 
 Prepare = Callable[[], Callable[[], None]]
 
@@ -98,13 +111,50 @@ def cpu_seconds() -> float:
 SETTLE = 0.25
 
 
-def interleaved(contenders: dict[str, Prepare], reps: int) -> dict[str, float]:
+#: The co-tenant: another process that keeps one core busy (a shared machine's normal state).
+CO_TENANT = [sys.executable, "-c", "while True: pass"]
+
+
+@contextlib.contextmanager
+def co_tenant(busy: bool = True) -> Iterator[None]:
+    """While the block runs, one core is kept busy by a process this benchmark starts (and
+    ends); ``busy=False``: nothing is started."""
+    if not busy:
+        yield
+        return
+    proc = subprocess.Popen(CO_TENANT)
+    try:
+        time.sleep(0.5)  # running, and seen by the kernel's runnable count
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def interleaved(contenders: dict[str, Prepare], reps: int, busy: bool = False
+                ) -> dict[str, float]:
     """Median seconds of each contender's run, running them in turn ``reps`` times, in a
-    new (seeded) order each time, so that no contender always follows the same one.
+    new (seeded) order each time, so that no contender always follows the same one;
+    ``busy``: with one core kept busy by a co-tenant process (:func:`co_tenant`).
 
     Also records in :data:`CORES` the median CPU time per wall second of each
     contender (about 1 for one busy core, 2 for both).
     """
+    with co_tenant(busy):
+        return _interleaved(contenders, reps)
+
+
+def idle_and_busy(contenders: dict[str, Prepare], reps: int) -> dict[str, dict]:
+    """:func:`interleaved` twice: on the machine as it is (``idle``) and with one core kept
+    busy by a co-tenant (``busy``); each with its contenders' median seconds and cores."""
+    out = {}
+    for mode in ("idle", "busy"):
+        seconds = interleaved(contenders, reps, busy=mode == "busy")
+        out[mode] = {"seconds": seconds, "cores": dict(CORES)}
+    return out
+
+
+def _interleaved(contenders: dict[str, Prepare], reps: int) -> dict[str, float]:
     times: dict[str, list[float]] = {name: [] for name in contenders}
     cores: dict[str, list[float]] = {name: [] for name in contenders}
     for rep in range(reps):
@@ -215,8 +265,10 @@ def one_network(steps: int, reps: int) -> dict:
         notes.append(f"JAX compilation of the loop: {compile_s:.2f} s (not in the figure)")
     else:
         skipped.append("JAX")
-    med = interleaved(contenders, reps)
-    return {"steps": steps, "us_per_update": {k: v / steps * 1e6 for k, v in med.items()},
+    both = idle_and_busy(contenders, reps)
+    per = {mode: {k: v / steps * 1e6 for k, v in both[mode]["seconds"].items()}
+           for mode in both}
+    return {"steps": steps, "us_per_update": per["idle"], "busy_us_per_update": per["busy"],
             "skipped": skipped, "notes": notes}
 
 
@@ -234,9 +286,10 @@ def processes(reps: int) -> dict:
                                            check=True).stdout
         return same(run)
 
-    med = interleaved({k: prepare(v, k) for k, v in commands.items()}, reps)
+    both = idle_and_busy({k: prepare(v, k) for k, v in commands.items()}, reps)
     same_output = outputs["python benchmarks/article.py"] == outputs["backprop86 xor"]
-    return {"seconds": med, "identical_output": same_output}
+    return {"seconds": both["idle"]["seconds"], "busy_seconds": both["busy"]["seconds"],
+            "identical_output": same_output}
 
 
 #: backprop86's contenders for many seeds: the compiled engine (if numba is installed), NumPy's.
@@ -246,7 +299,7 @@ READABLE = "backprop86 (readable engine)"
 
 
 def many_seeds(sizes: list[int], sweeps: dict[int, int], reps: int) -> dict:
-    rows, cores, profile = {}, {}, {}
+    rows, cores, profile, busy_rows, busy_cores = {}, {}, {}, {}, {}
     skipped = [n for n, ok in (("PyTorch", have("torch")), ("JAX", have("jax")),
                                (COMPILED + ": numba", have("numba"))) if not ok]
     for n in sizes:
@@ -262,10 +315,11 @@ def many_seeds(sizes: list[int], sweeps: dict[int, int], reps: int) -> dict:
             contenders["PyTorch batched matmul"] = same(peers.torch_manual(S, seeds=n))
         if have("jax"):
             contenders["JAX vmap + jit"] = same(peers.jax_loop(S, seeds=n)[0])
-        med = interleaved(contenders, reps)
-        rows[n] = {name: (S if name.startswith("article") else n * S) / t
-                   for name, t in med.items()}
-        cores[n] = dict(CORES)
+        both = idle_and_busy(contenders, reps)
+        rows[n], busy_rows[n] = ({name: (S if name.startswith("article") else n * S) / t
+                                  for name, t in both[mode]["seconds"].items()}
+                                 for mode in ("idle", "busy"))
+        cores[n], busy_cores[n] = both["idle"]["cores"], both["busy"]["cores"]
         profile[n] = peers.kernel_profile(n)
     parallel_min = piece = None
     if have("numba"):
@@ -274,6 +328,7 @@ def many_seeds(sizes: list[int], sweeps: dict[int, int], reps: int) -> dict:
 
         parallel_min, piece = PARALLEL_MIN, PIECE
     return {"updates_per_s": rows, "cores": cores, "profile": profile, "sweeps": sweeps,
+            "busy_updates_per_s": busy_rows, "busy_cores": busy_cores,
             "skipped": skipped, "parallel_min": parallel_min, "piece": piece}
 
 
@@ -303,6 +358,9 @@ def ablation(sizes: list[int], sweeps: dict[int, int], reps: int) -> dict:
 
 #: Not a contender: the epoch's matrix products alone, the floor of any NumPy version.
 FLOOR = "NumPy's 5 matrix products alone (floor)"
+#: Not a contender: backprop86 with its threads fixed to every core (``--threads``), as
+#: NumPy's BLAS runs by default: what choosing them from the free cores changes.
+ALL_CORES = "backprop86, --threads = all cores (BLAS's default)"
 
 
 def mlp(n: int, reps: int, peaks: dict[str, float]) -> dict:
@@ -310,7 +368,9 @@ def mlp(n: int, reps: int, peaks: dict[str, float]) -> dict:
     out = {}
     for dtype in ("float32", "float64"):
         contenders: dict[str, Prepare] = {"backprop86": peers.backprop86_mlp(X, D, dtype),
-                                          FLOOR: same(peers.matmuls_alone(X, dtype))}
+                                          FLOOR: same(peers.matmuls_alone(X, dtype)),
+                                          ALL_CORES: peers.backprop86_mlp(
+                                              X, D, dtype, threads=os.cpu_count())}
         notes = []
         if have("torch"):
             contenders["PyTorch eager"] = same(peers.torch_mlp(X, D, dtype))
@@ -318,11 +378,14 @@ def mlp(n: int, reps: int, peaks: dict[str, float]) -> dict:
             run, compile_s = peers.jax_mlp(X, D, dtype)
             contenders["JAX epoch compiled"] = same(run)
             notes.append(f"JAX compilation of the epoch: {compile_s:.2f} s (not in the figure)")
-        med = interleaved(contenders, reps)
+        both = idle_and_busy(contenders, reps)
+        med = both["idle"]["seconds"]
         flops = peers.mlp_flops(n)
         out[dtype] = {
             "seconds": med,
-            "cores": dict(CORES),
+            "cores": both["idle"]["cores"],
+            "busy_seconds": both["busy"]["seconds"],
+            "busy_cores": both["busy"]["cores"],
             "profile": peers.mlp_profile(dtype),
             "gflops": {k: flops / v / 1e9 for k, v in med.items()},
             "of_peak": {k: flops / v / 1e9 / peaks[dtype] for k, v in med.items()},
@@ -339,7 +402,7 @@ def digits(reps: int, sizes: tuple[int, ...] = (1, 10)) -> dict:
     """The digits experiment (64-32-10 logistic, squared error, mini-batches of 32, ε 0.05,
     α 0.5, float64) trained for :data:`peers.DIGITS_SWEEPS` sweeps by each contender, 1 and
     10 seeds: seconds (median) and the mean test accuracy reached."""
-    rows, accuracy, skipped = {}, {}, []
+    rows, busy, accuracy, skipped = {}, {}, {}, []
     for n in sizes:
         acc: dict[str, float] = {}
         contenders: dict[str, Prepare] = {"backprop86": peers.backprop86_digits(n, acc)}
@@ -351,9 +414,10 @@ def digits(reps: int, sizes: tuple[int, ...] = (1, 10)) -> dict:
             contenders["PyTorch eager"] = same(peers.torch_digits(n, acc))
         elif "PyTorch" not in skipped:
             skipped.append("PyTorch")
-        rows[n] = interleaved(contenders, reps)
+        both = idle_and_busy(contenders, reps)
+        rows[n], busy[n] = both["idle"]["seconds"], both["busy"]["seconds"]
         accuracy[n] = acc
-    return {"seconds": rows, "accuracy": accuracy, "skipped": skipped,
+    return {"seconds": rows, "busy_seconds": busy, "accuracy": accuracy, "skipped": skipped,
             "sweeps": peers.DIGITS_SWEEPS, "target": peers.DIGITS_TARGET}
 
 
@@ -370,7 +434,9 @@ def sequence(reps: int, seeds: int = peers.SEQUENCE_SEEDS) -> dict:
 
     Before timing, each contender trains once from backprop86's initial weights and its
     final weights and last error are compared with backprop86's: the same work, checked.
-    Returns the seconds (median), the cores, the differences and the engine that ran it."""
+    Each contender is timed idle and with one core kept busy by a co-tenant
+    (:func:`idle_and_busy`). Returns the seconds (median) and cores of both, the
+    differences and the engine that ran it."""
     finals: dict = {}
     contenders: dict[str, Prepare] = {"backprop86": peers.backprop86_sequence(seeds, finals)}
     skipped = []
@@ -386,9 +452,11 @@ def sequence(reps: int, seeds: int = peers.SEQUENCE_SEEDS) -> dict:
                      float(np.max(np.abs(e - errors))))
               for name, (w, e, _) in finals.items() if name != "backprop86"}
     load_start = os.getloadavg()[0]
-    seconds = interleaved(contenders, reps)
+    both = idle_and_busy(contenders, reps)
     cfg = peers.sequence_setup(1)[0].config
-    return {"seconds": seconds, "cores": dict(CORES), "differ": differ, "engine": engine,
+    return {"seconds": both["idle"]["seconds"], "cores": both["idle"]["cores"],
+            "busy_seconds": both["busy"]["seconds"], "busy_cores": both["busy"]["cores"],
+            "differ": differ, "engine": engine,
             "seeds": seeds, "sweeps": cfg.max_sweeps, "rates": (cfg.lr, cfg.momentum),
             "skipped": skipped, "load": (load_start, os.getloadavg()[0])}
 
@@ -407,18 +475,22 @@ def sequence_report(d: dict) -> tuple[list[str], list[Target]]:
              f"{d['rates'][1]:g}), {S} sweeps; "
              f"{d['seeds']} seeds as one batch of replicas. PyTorch starts from backprop86's "
              "initial weights; before timing, every contender trained once and its final "
-             "weights were compared with backprop86's. Seconds (median) for the whole run; "
-             "× = how many times longer than backprop86.", "",
+             "weights were compared with backprop86's. Seconds (median) for the whole run, "
+             "idle and with one core kept busy by a co-tenant; × = how many times longer "
+             "than backprop86.", "",
              "| contender | seconds | ms / sweep | × backprop86 | cores | "
+             "one core busy: seconds | × backprop86 | cores | "
              "largest final-weight difference from backprop86 |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    busy, busy_ours = d["busy_seconds"], d["busy_seconds"]["backprop86"]
     for name, sec in d["seconds"].items():
         diff = "—" if name == "backprop86" else f"{d['differ'][name][0]:.1e}"
         lines.append(f"| {me if name == 'backprop86' else name} | {sec:.2f} | "
                      f"{1e3 * sec / S:.1f} | {sec / ours:.2f} | {d['cores'][name]:.1f} | "
-                     f"{diff} |")
+                     f"{busy[name]:.2f} | {busy[name] / busy_ours:.2f} | "
+                     f"{d['busy_cores'][name]:.1f} | {diff} |")
     for s in d["skipped"]:
-        lines.append(f"| {s} | skipped (not installed) | | | | |")
+        lines.append(f"| {s} | skipped (not installed) | | | | | | | |")
     load = d["load"]
     lines += ["", f"Load average {load[0]:.2f} when the timed runs began and {load[1]:.2f} "
               "when they ended."]
@@ -437,8 +509,8 @@ def sequence_report(d: dict) -> tuple[list[str], list[Target]]:
            f"{me}: {1e3 * ours / S:.1f} ms per sweep ({d['cores']['backprop86']:.1f} cores) "
            f"against {fastest}'s {1e3 * others[fastest] / S:.1f} "
            f"({d['cores'][fastest]:.1f} cores)")
-    targets.append((f"sequence completion, {d['seeds']} seeds: no slower than PyTorch eager "
-                    f"({me})", None if fastest is None else ours <= others[fastest],
+    targets.append((f"sequence completion, {d['seeds']} seeds, idle: no slower than PyTorch "
+                    f"eager ({me})", None if fastest is None else ours <= others[fastest],
                     ", ".join(f"{v / ours:.2f}× {k}'s time" for k, v in others.items())
                     or "skipped", why))
     return lines, targets
@@ -455,13 +527,16 @@ def digits_report(d: dict) -> tuple[list[str], list[Target]]:
              "backprop86. MLPClassifier fits one seed after another (it has no batch of "
              "networks) and its output is a softmax with the cross-entropy; PyTorch trains "
              "the seeds as one batch of replicas, as backprop86 does.", "",
-             "| seeds | contender | seconds | × backprop86 | mean test accuracy |",
-             "|---:|---|---:|---:|---:|"]
+             "| seeds | contender | seconds | × backprop86 | one core busy: seconds | "
+             "× backprop86 | mean test accuracy |",
+             "|---:|---|---:|---:|---:|---:|---:|"]
     targets: list[Target] = []
     for n, row in d["seconds"].items():
         ours, acc = row["backprop86"], d["accuracy"][n]
+        busy = d["busy_seconds"][n]
         for name, sec in row.items():
-            lines.append(f"| {n} | {name} | {sec:.3f} | {sec / ours:.2f} | {acc[name]:.2%} |")
+            lines.append(f"| {n} | {name} | {sec:.3f} | {sec / ours:.2f} | {busy[name]:.3f} | "
+                         f"{busy[name] / busy['backprop86']:.2f} | {acc[name]:.2%} |")
         others = {k: v for k, v in row.items() if k != "backprop86"}
         # a contender below the accuracy after the sweeps would need more of them: slower
         reached = {k: acc[k] >= d["target"] for k in row}
@@ -572,119 +647,269 @@ def fmt(x: float) -> str:
 Target = tuple[str, "bool | None", str, str]  # text, met (None: skipped), measured, why not
 
 
+def xor_flops(i: int = 2, h: int = 4, o: int = 1, n: int = 4) -> dict[str, int]:
+    """Floating-point operations of one full-batch update of an ``i``-``h``-``o`` logistic net
+    without biases on ``n`` cases (the article's network), step by step (a multiply-add is
+    2; the logistic ``1 / (1 + exp(−x))`` is 3: exp, add, divide)."""
+    return {"forward products X W1, H W2 (eq. 1)": 2 * n * (i * h + h * o),
+            "logistic of every unit (eq. 2)": 3 * n * (h + o),
+            "output error (y − d) y (1 − y) (eqs. 4–5)": 4 * n * o,
+            "reported error Σ (y − d)²": 2 * n * o,
+            "weight gradients Hᵀ δ, Xᵀ δ_h (eq. 6)": 2 * n * (h * o + i * h),
+            "error to the hidden units δ W2ᵀ · h (1 − h) (eqs. 7, 5)": 2 * n * h * o + 3 * n * h,
+            "update w −= ε g (eq. 8)": 2 * (i * h + h * o)}
+
+
+def floor_lines(r: dict, many: dict, targets: list) -> list[str]:
+    """The compute floor of one network-update of the many-seeds rows (its derivation), and
+    the targets of issue 17 item 4 against it and against JAX."""
+    parts = xor_flops()
+    flops = sum(parts.values())
+    peak = r["peak"]["float64"]  # GFLOP/s of NumPy's float64 matmul, all cores
+    floor_ns = flops / peak
+    ups = many["updates_per_s"]
+    n = max(ups)
+    row = ups[n]
+    who = COMPILED if COMPILED in row else NUMPY_FAST
+    ns = 1e9 / row[who]
+    cores = many["cores"][n][who]
+    rate = flops / ns  # GFLOP/s reached
+    why = (f"{who} reaches {rate:.1f} GFLOP/s on {cores:.1f} cores, "
+           f"{100 * rate / peak:.0f} % of the float64 matmul peak: it computes each "
+           "network's 4×4 arrays with scalar loops and one exp per unit and case, where "
+           "the peak needs wide multiply-adds; making it closer to the floor (issue 17, "
+           "item 4) is not done")
+    targets.append((f"many seeds, N = {n:,}: within 5× of the compute floor ({who})",
+                    ns <= 5 * floor_ns, f"{ns:.0f} ns = {ns / floor_ns:.1f}× the floor's "
+                    f"{floor_ns:.1f} ns", why))
+    jx = row.get("JAX vmap + jit")
+    targets.append((f"many seeds, N = {n:,}: ≥ 2× JAX vmap + jit ({who})",
+                    None if jx is None else row[who] >= 2 * jx,
+                    "skipped" if jx is None else f"{row[who] / jx:.3g}× JAX", why))
+    return ["The compute floor of one network-update (the article's 2-4-1 network, no "
+            "biases, 4 cases, float64): " + "; ".join(f"{k}: {v}" for k, v in parts.items())
+            + f"; {flops} flops in all, {floor_ns:.1f} ns at the measured float64 matmul "
+            f"peak ({peak:.0f} GFLOP/s, all cores). No engine can be faster; at N = {n:,} "
+            f"{who} takes {ns:.0f} ns, {ns / floor_ns:.1f}× the floor."]
+
+
+SUMMARY = "## Summary: backprop86 against every contender"
+
+
+def _versus(mine: float, theirs: float) -> str:
+    """``theirs / mine`` of two times: how many times faster backprop86 is (< 1: slower)."""
+    ratio = theirs / mine
+    return f"{ratio:.2f}× faster" if ratio >= 1 else f"**{1 / ratio:.2f}× slower**"
+
+
+def summary(r: dict) -> list[str]:
+    """Every contender of every section against backprop86's run of the same work, idle and
+    with one core busy: the table the README shows, those where a contender wins included."""
+    rows: list[tuple[str, str, str, str]] = []
+    if "one" in r:
+        one = r["one"]
+        idle, busy = one["us_per_update"], one["busy_us_per_update"]
+        mine = "backprop86 (auto engine)"
+        rows += [("one network, time per update", k, _versus(idle[mine], v),
+                  _versus(busy[mine], busy[k])) for k, v in idle.items() if k != mine]
+    if "processes" in r:
+        pr = r["processes"]
+        mine, theirs = "backprop86 xor", "python benchmarks/article.py"
+        rows.append(("whole process, start-up included", f"`{theirs}`",
+                     _versus(pr["seconds"][mine], pr["seconds"][theirs]),
+                     _versus(pr["busy_seconds"][mine], pr["busy_seconds"][theirs])))
+    if "many" in r:
+        many = r["many"]
+        for n, row in many["updates_per_s"].items():
+            brow = many["busy_updates_per_s"][n]
+            mine = COMPILED if COMPILED in row else NUMPY_FAST
+            for k, v in row.items():
+                if k == mine or k.startswith("article"):
+                    continue  # the article's loop trains one seed at a time: not the same work
+                rows.append((f"many seeds, N = {n:,} ({mine.split('(')[1][:-1]})", k,
+                             _versus(1 / row[mine], 1 / v), _versus(1 / brow[mine], 1 / brow[k])))
+    if "mlp" in r:
+        for dtype, d in r["mlp"]["by_dtype"].items():
+            for k, v in d["seconds"].items():
+                if k in ("backprop86", FLOOR):
+                    continue  # the all-cores row is listed: the thread rule against BLAS's
+                rows.append((f"784-256-10 MLP epoch, {dtype}", k,
+                             _versus(d["seconds"]["backprop86"], v),
+                             _versus(d["busy_seconds"]["backprop86"], d["busy_seconds"][k])))
+    if "digits" in r:
+        d = r["digits"]
+        for n, row in d["seconds"].items():
+            for k, v in row.items():
+                if k != "backprop86":
+                    rows.append((f"digits, {n} seed{'s' * (n > 1)}", k,
+                                 _versus(row["backprop86"], v),
+                                 _versus(d["busy_seconds"][n]["backprop86"],
+                                         d["busy_seconds"][n][k])))
+    if "sequence" in r:
+        d = r["sequence"]
+        for k, v in d["seconds"].items():
+            if k != "backprop86":
+                rows.append((f"sequence completion, {d['seeds']} seeds", k,
+                             _versus(d["seconds"]["backprop86"], v),
+                             _versus(d["busy_seconds"]["backprop86"], d["busy_seconds"][k])))
+    return [SUMMARY, "",
+            "backprop86's time against each contender's for the same work (the sections "
+            "above): how many times faster backprop86 is, or **slower** where the contender "
+            "wins; idle and with one core kept busy by a co-tenant.", "",
+            "| work | contender | idle | one core busy |", "|---|---|---|---|",
+            *(f"| {w} | {k} | {a} | {b} |" for w, k, a, b in rows)]
+
+
 def report(r: dict, quick: bool) -> tuple[str, list[Target]]:
-    load = r["load"]
+    meta = r["meta"]
+    run_lines = [f"  - {name}: {m['date']}, {m['reps']} repetitions, load average "
+                 f"{m['load'][0]:.2f} → {m['load'][1]:.2f}" for name, m in meta.items()]
     lines = ["# backprop86 benchmarks", "",
-             f"Generated by `python benchmarks/run.py{' --quick' if quick else ''}` on "
-             f"{r['date']}.", "",
+             f"Generated by `python benchmarks/run.py{' --quick' if quick else ''}`; "
+             "`python benchmarks/run.py --only SECTION,… --splice` reruns sections and "
+             "splices them into this file (from `benchmarks/results.json`).", "",
              f"- Machine: {r['cpu']}, {r['cores']} cores ({platform.system()} "
-             f"{platform.machine()}); load average {load[0]:.2f} when the run began and "
-             f"{load[1]:.2f} when it ended. Figures are medians of interleaved repetitions; "
-             "the ratios in one run are what the targets are judged on.",
+             f"{platform.machine()}). Figures are medians of interleaved repetitions; the "
+             "ratios in one run are what the targets are judged on. Each section, when it "
+             "ran and the load average (1 minute) as it began and ended; absolute figures "
+             "are this machine's at that load:",
+             *run_lines,
              "- Versions: " + ", ".join(f"{k} {v}" for k, v in r["versions"].items()),
              f"- NumPy's BLAS: {r['blas']['kernel']}. Environment: {r['blas']['env']} "
              "(they pin an older OpenBLAS kernel; every contender, the peak and the child "
-             "processes below ran in this same environment).",
-             f"- Measured peak: float32 matmul {r['peak']['float32']:.0f} GFLOP/s, float64 "
-             f"matmul {r['peak']['float64']:.0f} GFLOP/s (NumPy's BLAS, "
-             f"{r['peak']['n']}×{r['peak']['n']}, all cores); memory bandwidth (copy) "
-             f"{r['bandwidth']:.1f} GB/s.",
-             f"- NumPy's transparent huge pages: {HUGEPAGE_ENV}="
-             f"{os.environ.get(HUGEPAGE_ENV, '')} (see `HUGEPAGE_ENV` in `benchmarks/run.py`).",
-             "- *cores*: CPU time per wall second of a contender's run (1 = one busy core).", ""]
+             "processes below ran in this same environment)."]
+    if "peak" in r:
+        lines.append(
+            f"- Measured peak: float32 matmul {r['peak']['float32']:.0f} GFLOP/s, float64 "
+            f"matmul {r['peak']['float64']:.0f} GFLOP/s (NumPy's BLAS, "
+            f"{r['peak']['n']}×{r['peak']['n']}, all cores); memory bandwidth (copy) "
+            f"{r['bandwidth']:.1f} GB/s.")
+    th = r["threads"]
+    lines += [
+        f"- NumPy's transparent huge pages: {HUGEPAGE_ENV}="
+        f"{os.environ.get(HUGEPAGE_ENV, '')} (see `HUGEPAGE_ENV` in `benchmarks/run.py`).",
+        "- *one core busy*: the same runs again while a co-tenant process started by the "
+        "benchmark (`python -c 'while True: pass'`) keeps one core busy, the normal state "
+        "of a shared machine. backprop86 chooses "
+        f"its threads from the cores free (`backprop86.threads`): {th['idle']} on this "
+        f"machine as it was, {th['busy']} with the co-tenant ({th['allowed']} allowed).",
+        "- *cores*: CPU time per wall second of a contender's run (1 = one busy core).", ""]
     targets: list[Target] = []
 
-    one = r["one"]
-    us = one["us_per_update"]
-    art = us["article loop (NumPy, as written)"]
-    bp = us["backprop86 (auto engine)"]
-    readable = us[READABLE]
-    lines += ["## The article's task, one network (2-4-1, full batch, float64)", "",
-              f"{one['steps']:,} updates; µs per update (median), and how many times faster "
-              "than the article's loop.", "",
-              "| contender | µs / update | × article loop |", "|---|---:|---:|"]
-    for name, v in us.items():
-        lines.append(f"| {name} | {v:.2f} | {art / v:.2f} |")
-    for s in one["skipped"]:
-        lines.append(f"| {s} | skipped (not installed) | |")
-    lines += [f"- {n}" for n in one["notes"]]
-    proc = r["processes"]["seconds"]
-    lines += ["", "Whole process, start-up included (median wall time):", "",
-              "| command | seconds |", "|---|---:|"]
-    lines += [f"| `{k}` | {v:.3f} |" for k, v in proc.items()]
-    lines.append(f"\nIdentical output: {'yes' if r['processes']['identical_output'] else 'NO'}.")
-    targets.append(("one network: backprop86's loop ≥ 2.5× the article's loop",
-                    art / bp >= 2.5, f"{art / bp:.2f}×",
-                    "the article's loop is a handful of NumPy calls on 4×4 arrays; "
-                    "backprop86's update is as many calls, so both are mostly call overhead"))
-    targets.append(("one network: the readable engine ≤ 1.5× the article loop's time per update",
-                    readable <= 1.5 * art, f"{readable / art:.2f}× its time",
-                    "the readable engine calls the general Network's equations (dicts of "
-                    "groups, a new array per intermediate) and the loop's books after every "
-                    "sweep"))
-    tm = us.get("PyTorch eager, manual gradients")
-    targets.append(("one network: faster than PyTorch eager with manual gradients",
-                    None if tm is None else bp < tm,
-                    "skipped" if tm is None else f"{tm / bp:.2f}× faster", ""))
-    pa, pb = proc["python benchmarks/article.py"], proc["backprop86 xor"]
-    targets.append(("`backprop86 xor` process no slower than `python article.py`",
-                    pb <= pa, f"{pb:.3f} s vs {pa:.3f} s", "start-up: imports"))
+    if "one" in r:
+        one = r["one"]
+        us = one["us_per_update"]
+        art = us["article loop (NumPy, as written)"]
+        bp = us["backprop86 (auto engine)"]
+        readable = us[READABLE]
+        lines += ["## The article's task, one network (2-4-1, full batch, float64)", "",
+                  f"{one['steps']:,} updates; µs per update (median), and how many times faster "
+                  "than the article's loop.", "",
+                  "| contender | µs / update | × article loop | one core busy: µs / update | "
+                  "busy ÷ idle |", "|---|---:|---:|---:|---:|"]
+        busy_us = one["busy_us_per_update"]
+        for name, v in us.items():
+            lines.append(f"| {name} | {v:.2f} | {art / v:.2f} | {busy_us[name]:.2f} | "
+                         f"{busy_us[name] / v:.2f} |")
+        for s in one["skipped"]:
+            lines.append(f"| {s} | skipped (not installed) | |")
+        lines += [f"- {n}" for n in one["notes"]]
+        proc = r["processes"]["seconds"]
+        lines += ["", "Whole process, start-up included (median wall time):", "",
+                  "| command | seconds | one core busy |", "|---|---:|---:|"]
+        busy_proc = r["processes"]["busy_seconds"]
+        lines += [f"| `{k}` | {v:.3f} | {busy_proc[k]:.3f} |"
+                  for k, v in proc.items()]
+        same = r["processes"]["identical_output"]
+        lines.append(f"\nIdentical output: {'yes' if same else 'NO'}.")
+        targets.append(("one network: backprop86's loop ≥ 2.5× the article's loop",
+                        art / bp >= 2.5, f"{art / bp:.2f}×",
+                        "the article's loop is a handful of NumPy calls on 4×4 arrays; "
+                        "backprop86's update is as many calls, so both are mostly call "
+                        "overhead"))
+        targets.append(("one network: the readable engine ≤ 1.5× the article loop's time per "
+                        "update",
+                        readable <= 1.5 * art, f"{readable / art:.2f}× its time",
+                        "the readable engine calls the general Network's equations (dicts of "
+                        "groups, a new array per intermediate) and the loop's books after every "
+                        "sweep"))
+        tm = us.get("PyTorch eager, manual gradients")
+        targets.append(("one network: faster than PyTorch eager with manual gradients",
+                        None if tm is None else bp < tm,
+                        "skipped" if tm is None else f"{tm / bp:.2f}× faster", ""))
+        pa, pb = proc["python benchmarks/article.py"], proc["backprop86 xor"]
+        targets.append(("`backprop86 xor` process no slower than `python article.py`",
+                        pb <= pa, f"{pb:.3f} s vs {pa:.3f} s", "start-up: imports"))
 
-    many = r["many"]
-    ups = many["updates_per_s"]
-    names = sorted({k for row in ups.values() for k in row},
-                   key=lambda k: (k not in (COMPILED, NUMPY_FAST), k))
-    lines += ["", "## Many seeds at once (the article's network, one per seed, float64)", "",
-              "Network-updates per second (median); sweeps per run: "
-              + ", ".join(f"N = {n:,}: {s:,}" for n, s in many["sweeps"].items())
-              + ". A run includes building the trainer's kernel, the per-sweep error and "
-              "solved flags, and the final evaluation.", "",
-              "| contender | " + " | ".join(f"N = {n:,}" for n in ups) + " |",
-              "|---|" + "---:|" * len(ups)]
-    for name in names:
-        cells = [fmt(row[name]) if name in row else "—" for row in ups.values()]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    for s in many["skipped"]:
-        lines.append(f"| {s} | skipped (not installed) |")
-    lines += ["", "Nanoseconds per network-update (cores busy):", "",
-              "| contender | " + " | ".join(f"N = {n:,}" for n in ups) + " |",
-              "|---|" + "---:|" * len(ups)]
-    for name in names:
-        if name.startswith("article"):
-            continue
-        cells = [f"{1e9 / row[name]:.0f} ({many['cores'][n][name]:.1f})" if name in row
-                 else "—" for n, row in ups.items()]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    prof = many["profile"]
-    compiled = ("" if many["parallel_min"] is None else
-                f"{COMPILED}: each block of sweeps is one call of a loop compiled by numba "
-                "over the networks (eqs. 1–9 for every network; pieces of "
-                f"{many['piece']:,} networks, shared among the threads from "
-                f"{many['parallel_min']:,} networks on). ")
-    lines += ["", compiled + f"{NUMPY_FAST}'s update, per layout: "
-              + "; ".join(f"N = {n:,}: {p['layout']}, {p['calls']} NumPy calls, "
-                          f"{p['bytes'] / n:,.0f} bytes per network streamed through memory"
-                          for n, p in prof.items()) + "."]
-    for n, row in ups.items():
-        if n >= 1000:
-            jx = row.get("JAX vmap + jit")
-            who = COMPILED if COMPILED in row else NUMPY_FAST
-            mine = row[who]
-            why = ""
-            if jx is not None and mine < jx:
-                p, cores = prof[n], many["cores"][n]
-                why = (f"{who}: {1e9 / mine:.0f} ns per network-update "
-                       f"({cores[who]:.1f} cores) against JAX's {1e9 / jx:.0f} "
-                       f"({cores['JAX vmap + jit']:.1f} cores), which compiles the whole "
-                       "update into one loop over the networks" + (
-                           "" if who == COMPILED else
-                           f"; the NumPy update is {p['calls']} NumPy calls, each a separate "
-                           f"pass over every network's arrays ({p['bytes'] / n:,.0f} bytes "
-                           "per network); numba (pip install backprop86[fast]) compiles it"))
-            targets.append((f"many seeds, N = {n:,}: at least as fast as JAX vmap + jit "
-                            f"({who})",
-                            None if jx is None else mine >= jx,
-                            "skipped" if jx is None else f"{mine / jx:.3g}× JAX", why))
+    if "many" in r:
+        many = r["many"]
+        ups = many["updates_per_s"]
+        names = sorted({k for row in ups.values() for k in row},
+                       key=lambda k: (k not in (COMPILED, NUMPY_FAST), k))
+        lines += ["", "## Many seeds at once (the article's network, one per seed, float64)", "",
+                  "Network-updates per second (median); sweeps per run: "
+                  + ", ".join(f"N = {n:,}: {s:,}" for n, s in many["sweeps"].items())
+                  + ". A run includes building the trainer's kernel, the per-sweep error and "
+                  "solved flags, and the final evaluation.", "",
+                  "| contender | " + " | ".join(f"N = {n:,}" for n in ups) + " |",
+                  "|---|" + "---:|" * len(ups)]
+        for name in names:
+            cells = [fmt(row[name]) if name in row else "—" for row in ups.values()]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        for s in many["skipped"]:
+            lines.append(f"| {s} | skipped (not installed) |")
+        lines += ["", "Nanoseconds per network-update (cores busy):", "",
+                  "| contender | " + " | ".join(f"N = {n:,}" for n in ups) + " |",
+                  "|---|" + "---:|" * len(ups)]
+        for name in names:
+            if name.startswith("article"):
+                continue
+            cells = [f"{1e9 / row[name]:.0f} ({many['cores'][n][name]:.1f})" if name in row
+                     else "—" for n, row in ups.items()]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        busy_ups, busy_cores = many["busy_updates_per_s"], many["busy_cores"]
+        lines += ["", "With one core kept busy by a co-tenant: network-updates per second "
+                  "(median), nanoseconds per network-update and cores busy:", "",
+                  "| contender | " + " | ".join(f"N = {n:,}" for n in busy_ups) + " |",
+                  "|---|" + "---:|" * len(busy_ups)]
+        for name in names:
+            cells = [f"{fmt(row[name])}" + ("" if name.startswith("article") else
+                                            f"; {1e9 / row[name]:.0f} ns "
+                                            f"({busy_cores[n][name]:.1f})")
+                     if name in row else "—" for n, row in busy_ups.items()]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        prof = many["profile"]
+        compiled = ("" if many["parallel_min"] is None else
+                    f"{COMPILED}: each block of sweeps is one call of a loop compiled by numba "
+                    "over the networks (eqs. 1–9 for every network; pieces of "
+                    f"{many['piece']:,} networks, shared among the threads from "
+                    f"{many['parallel_min']:,} networks on). ")
+        lines += ["", compiled + f"{NUMPY_FAST}'s update, per layout: "
+                  + "; ".join(f"N = {n:,}: {p['layout']}, {p['calls']} NumPy calls, "
+                              f"{p['bytes'] / n:,.0f} bytes per network streamed through memory"
+                              for n, p in prof.items()) + "."]
+        for n, row in ups.items():
+            if n >= 1000:
+                jx = row.get("JAX vmap + jit")
+                who = COMPILED if COMPILED in row else NUMPY_FAST
+                mine = row[who]
+                why = ""
+                if jx is not None and mine < jx:
+                    p, cores = prof[n], many["cores"][n]
+                    why = (f"{who}: {1e9 / mine:.0f} ns per network-update "
+                           f"({cores[who]:.1f} cores) against JAX's {1e9 / jx:.0f} "
+                           f"({cores['JAX vmap + jit']:.1f} cores), which compiles the whole "
+                           "update into one loop over the networks" + (
+                               "" if who == COMPILED else
+                               f"; the NumPy update is {p['calls']} NumPy calls, each a separate "
+                               f"pass over every network's arrays ({p['bytes'] / n:,.0f} bytes "
+                               "per network); numba (pip install backprop86[fast]) compiles it"))
+                targets.append((f"many seeds, N = {n:,}: at least as fast as JAX vmap + jit "
+                                f"({who})",
+                                None if jx is None else mine >= jx,
+                                "skipped" if jx is None else f"{mine / jx:.3g}× JAX", why))
+        if "peak" in r:
+            lines += ["", *floor_lines(r, many, targets)]
 
     if r.get("ablation"):
         abl = r["ablation"]["updates_per_s"]
@@ -707,52 +932,78 @@ def report(r: dict, quick: bool) -> tuple[str, list[Target]]:
                             min(gains) >= 1.10, ", ".join(f"{g:.2f}×" for g in gains),
                             f"{part} is not worth its lines: remove it"))
 
-    m = r["mlp"]
-    lines += ["", f"## 784-256-10 MLP, ReLU + softmax, batch {m['batch']}, MNIST-shaped "
-              f"random data ({m['cases']:,} cases per epoch)", "",
-              "| dtype | contender | s / epoch | GFLOP/s | % of matmul peak | cores |",
-              "|---|---|---:|---:|---:|---:|"]
-    for dtype, d in m["by_dtype"].items():
-        for name, sec in d["seconds"].items():
-            lines.append(f"| {dtype} | {name} | {sec:.3f} | {d['gflops'][name]:.0f} | "
-                         f"{100 * d['of_peak'][name]:.0f} % | {d['cores'][name]:.1f} |")
-    lines.append("")
-    for dtype, d in m["by_dtype"].items():
-        lines += [f"- {dtype}: {n}" for n in d["notes"]]
-    for dtype, d in m["by_dtype"].items():
-        bp_s, floor = d["seconds"]["backprop86"], d["seconds"][FLOOR]
-        prof = d["profile"]
-        rest = (f"the five matrix products alone take {floor:.3f} s "
-                f"({100 * d['of_peak'][FLOOR]:.0f} % of peak) and backprop86 "
-                f"{bp_s - floor:.3f} s more: per mini-batch it makes {prof['calls']} further "
-                f"calls ({prof['compiled']} of them loops compiled by numba: bias, ReLU, "
-                "softmax, the error's gradient, eqs. 8–9), each streaming its arrays through "
-                f"memory ({prof['bytes'] / 1e6:.1f} MB per mini-batch, most of it the update "
-                "of the 784×256 weights), and it builds its kernel and computes the epoch's "
-                "reported error")
-        others = {k: v for k, v in d["seconds"].items() if k not in ("backprop86", FLOOR)}
-        if others:
-            worst = max(bp_s / v for v in others.values())
-            jax_s = d["seconds"].get("JAX epoch compiled")
-            fused = ("" if jax_s is None else
-                     f"JAX's compiled epoch ({jax_s:.3f} s) is faster than NumPy's five "
-                     "products alone: its own matrix products beat OpenBLAS's on these shapes, "
-                     "so no NumPy version can match it; " if jax_s < floor else
-                     f"JAX's compiled epoch adds {jax_s - floor:.3f} s to the products, its "
-                     "elementwise work fused and spread over its threads; ")
-            targets.append((f"MLP {dtype}: no slower than PyTorch eager and JAX", worst <= 1.0,
-                            ", ".join(f"{v / bp_s:.3g}× {k}" for k, v in others.items()),
-                            fused + rest))
-        if dtype == "float32":
-            frac = d["of_peak"]["backprop86"]
-            t60 = peers.mlp_flops(m["cases"]) / (0.6 * r["peak"]["float32"] * 1e9)
-            targets.append(("MLP float32: ≥ 60 % of the measured float32 matmul peak",
-                            frac >= 0.6, f"{100 * frac:.0f} %",
-                            f"60 % of the peak is {t60:.3f} s per epoch; {rest}"))
-    lines += ["", f"GFLOP/s count {peers.mlp_flops(m['cases']) / 1e9:.1f} GFLOP per epoch "
-              "(the five products). The floor row is not a contender: it runs the same "
-              "products on the same shapes with nothing else, so no NumPy version can be "
-              "faster than it."]
+    if "mlp" in r:
+        m = r["mlp"]
+        lines += ["", f"## 784-256-10 MLP, ReLU + softmax, batch {m['batch']}, MNIST-shaped "
+                  f"random data ({m['cases']:,} cases per epoch)", "",
+                  "Each contender's epoch is followed by the final evaluation of all the cases "
+                  "(error and outputs), as backprop86's `train()` returns it.", "",
+                  "| dtype | contender | s / epoch | GFLOP/s | % of matmul peak | cores | "
+                  "one core busy: s / epoch | cores | busy ÷ idle |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for dtype, d in m["by_dtype"].items():
+            for name, sec in d["seconds"].items():
+                b = d["busy_seconds"][name]
+                lines.append(f"| {dtype} | {name} | {sec:.3f} | {d['gflops'][name]:.0f} | "
+                             f"{100 * d['of_peak'][name]:.0f} % | {d['cores'][name]:.1f} | "
+                             f"{b:.3f} | {d['busy_cores'][name]:.1f} | {b / sec:.2f} |")
+        lines.append("")
+        for dtype, d in m["by_dtype"].items():
+            lines += [f"- {dtype}: {n}" for n in d["notes"]]
+        for dtype, d in m["by_dtype"].items():
+            bp_s, floor = d["seconds"]["backprop86"], d["seconds"][FLOOR]
+            prof = d["profile"]
+            rest = (f"the five matrix products alone take {floor:.3f} s "
+                    f"({100 * d['of_peak'][FLOOR]:.0f} % of peak) and backprop86 "
+                    + (f"{bp_s - floor:.3f} s more" if bp_s > floor else
+                       f"{floor - bp_s:.3f} s less (the machine's other work slowed the "
+                       "products alone more than backprop86)")
+                    + f": per mini-batch it makes {prof['calls']} further "
+                    f"calls ({prof['compiled']} of them loops compiled by numba: bias, ReLU, "
+                    "softmax, the error's gradient, eqs. 8–9), each streaming its arrays through "
+                    f"memory ({prof['bytes'] / 1e6:.1f} MB per mini-batch, most of it the update "
+                    "of the 784×256 weights), and it builds its kernel and computes the epoch's "
+                    "reported error")
+            others = {k: v for k, v in d["seconds"].items()
+                      if k not in ("backprop86", FLOOR, ALL_CORES)}
+            if others:
+                worst = max(bp_s / v for v in others.values())
+                jax_s = d["seconds"].get("JAX epoch compiled")
+                fused = ("" if jax_s is None else
+                         f"JAX's compiled epoch ({jax_s:.3f} s) is faster than NumPy's five "
+                         "products alone: its own matrix products beat OpenBLAS's on these shapes, "
+                         "so no NumPy version can match it; " if jax_s < floor else
+                         f"JAX's compiled epoch adds {jax_s - floor:.3f} s to the products, its "
+                         "elementwise work fused and spread over its threads; ")
+                targets.append((f"MLP {dtype}, idle: no slower than PyTorch eager and JAX (final "
+                                "evaluation counted on every side)", worst <= 1.0,
+                                ", ".join(f"{v / bp_s:.3g}× {k}" for k, v in others.items()),
+                                fused + rest))
+                busy = {k: v for k, v in d["busy_seconds"].items() if k in others}
+                bp_b = d["busy_seconds"]["backprop86"]
+                chosen = r.get("threads", {})
+                targets.append((
+                    f"MLP {dtype}, one core busy: no slower than PyTorch eager and JAX",
+                    max(bp_b / v for v in busy.values()) <= 1.0,
+                    ", ".join(f"{v / bp_b:.3g}× {k}" for k, v in busy.items()),
+                    f"with one core busy backprop86 ran on {chosen.get('busy', '?')} BLAS "
+                    f"thread(s) ({d['busy_cores']['backprop86']:.1f} cores busy) and took "
+                    f"{bp_b / bp_s:.2f}× its idle time (with its threads fixed to all cores, "
+                    f"BLAS's default: {d['busy_seconds'][ALL_CORES]:.3f} s); the floor "
+                    "(NumPy's five products alone, on backprop86's threads) "
+                    f"took {d['busy_seconds'][FLOOR]:.3f} s, "
+                    + ", ".join(f"{k} {v:.3f} s ({d['busy_cores'][k]:.1f} cores)"
+                                for k, v in busy.items())))
+            if dtype == "float32":
+                frac = d["of_peak"]["backprop86"]
+                t60 = peers.mlp_flops(m["cases"]) / (0.6 * r["peak"]["float32"] * 1e9)
+                targets.append(("MLP float32: ≥ 60 % of the measured float32 matmul peak",
+                                frac >= 0.6, f"{100 * frac:.0f} %",
+                                f"60 % of the peak is {t60:.3f} s per epoch; {rest}"))
+        lines += ["", f"GFLOP/s count {peers.mlp_flops(m['cases']) / 1e9:.1f} GFLOP per epoch "
+                  "(the five products). The floor row is not a contender: it runs the same "
+                  "products on the same shapes with nothing else, so no NumPy version can be "
+                  "faster than it."]
 
     if r.get("digits"):
         more, digit_targets = digits_report(r["digits"])
@@ -764,21 +1015,24 @@ def report(r: dict, quick: bool) -> tuple[str, list[Target]]:
         lines += ["", *more]
         targets += sequence_targets
 
-    lines += ["", "## Peak memory (each contender alone in a fresh process)", "",
-              "| run | peak resident (MB) | NumPy arrays traced (MB) |", "|---|---:|---:|"]
-    for label, v in r["memory"].items():
-        lines.append(f"| {label} | skipped | |" if v is None else
-                     f"| {label} | {v['maxrss_mb']:.0f} | {v['traced_mb']:.2f} |")
-    lines += ["", "The MLP's traced figure counts what the epoch allocates beyond its input "
-              "data (a float32 task is used as it is, without a copy). backprop86 allocates "
-              "nothing per update that it could reuse: "
-              "`tests/test_engine_numpy.py::test_an_update_allocates_nothing` checks it with "
-              "tracemalloc (NumPy's iterator may take and free its own buffer, ≤ 64 KiB, "
-              "when a bias row is broadcast), and "
-              "`tests/test_engine_compiled_first.py::test_an_update_allocates_nothing` for "
-              "the compiled loops."]
-    targets.append(("no allocation per update that could be reused", True,
-                    "tests/test_engine_numpy.py::test_an_update_allocates_nothing", ""))
+    if "memory" in r:
+        lines += ["", "## Peak memory (each contender alone in a fresh process)", "",
+                  "| run | peak resident (MB) | NumPy arrays traced (MB) |", "|---|---:|---:|"]
+        for label, v in r["memory"].items():
+            lines.append(f"| {label} | skipped | |" if v is None else
+                         f"| {label} | {v['maxrss_mb']:.0f} | {v['traced_mb']:.2f} |")
+        lines += ["", "The MLP's traced figure counts what the epoch allocates beyond its input "
+                  "data (a float32 task is used as it is, without a copy). backprop86 allocates "
+                  "nothing per update that it could reuse: "
+                  "`tests/test_engine_numpy.py::test_an_update_allocates_nothing` checks it with "
+                  "tracemalloc (NumPy's iterator may take and free its own buffer, ≤ 64 KiB, "
+                  "when a bias row is broadcast), and "
+                  "`tests/test_engine_compiled_first.py::test_an_update_allocates_nothing` for "
+                  "the compiled loops."]
+        targets.append(("no allocation per update that could be reused", True,
+                        "tests/test_engine_numpy.py::test_an_update_allocates_nothing", ""))
+
+    lines += ["", *summary(r)]
 
     lines += ["", "## Targets", "", "| target | met | measured |", "|---|---|---|"]
     lines += [target_row(t) for t in targets]
@@ -803,131 +1057,137 @@ def unmet_line(target: Target) -> str:
     return f"- **{text}** ({measured}): {why}."
 
 
-#: The sections ``--only`` runs alone: measure, report, and how their targets' texts begin.
-SECTIONS = {"digits": (lambda reps: digits(reps), digits_report, "digits"),
-            "sequence": (lambda reps: sequence(reps), sequence_report, "sequence completion")}
+#: The sections of a run, in order; ``--only`` names some of them.
+SECTIONS = ("one", "many", "ablation", "mlp", "digits", "sequence", "memory")
+#: Where a run keeps its raw figures, so that ``--splice`` can rewrite RESULTS.md from them.
+RAW = HERE / "results.json"
 
 
-def splice(text: str, section: str, lines: list[str], targets: list[Target], made: str) -> str:
-    """``text`` (a RESULTS.md) with ``section`` measured anew: its part (from its ``## ``
-    heading to the next) replaced by ``lines`` (placed before the peak memory part if it
-    had none), its rows of the targets table and of the list of unmet targets replaced by
-    ``targets``'. Everything else is kept as it is; the part says how it was made."""
-    key = SECTIONS[section][2]
-    rows = text.split("\n")
-    heading = lines[0].split(":")[0]
-    part = [lines[0], "", f"Measured alone by {made}; the rest of this file comes from the "
-            "run its header names.", *lines[1:], ""]
-    starts = [i for i, r in enumerate(rows) if r.startswith("## ")]
-    mine = next((i for i in starts if rows[i].split(":")[0] == heading), None)
-    if mine is not None:
-        end = next((i for i in starts if i > mine), len(rows))
-        rows[mine:end] = part
-    else:
-        before = next((i for i in starts if rows[i].startswith("## Peak memory")),
-                      next(i for i in starts if rows[i] == "## Targets"))
-        rows[before:before] = part
-    rows = [r for r in rows if not r.startswith((f"| {key}", f"- **{key}"))]
-    table = rows.index("## Targets") + 4  # heading, blank, header, rule
-    while table < len(rows) and rows[table].startswith("|"):
-        table += 1
-    rows[table:table] = [target_row(t) for t in targets]
-    unmet = [unmet_line(t) for t in targets if t[1] is False]
-    if unmet:
-        if UNMET not in rows:
-            while rows and not rows[-1]:
-                rows.pop()
-            rows += ["", UNMET, ""]
-        at = rows.index(UNMET) + 2
-        while at < len(rows) and rows[at].startswith("- "):
-            at += 1
-        rows[at:at] = unmet
-    elif UNMET in rows:  # the list may now be empty: then it goes, with its heading
-        at = rows.index(UNMET)
-        if not any(r.startswith("- ") for r in rows[at + 2:at + 3]):
-            del rows[at - 1:at + 2]
-    return "\n".join(rows).rstrip("\n") + "\n"
+def _int_keys(x: object) -> object:
+    """JSON's string keys of whole numbers back to ``int`` (seeds, sizes), recursively."""
+    if isinstance(x, dict):
+        return {int(k) if k.isdigit() else k: _int_keys(v) for k, v in x.items()}
+    return x
+
+
+def run_sections(names: list[str], reps: int, quick: bool, r: dict) -> None:
+    """Run the ``names`` sections into ``r``, each with its date, repetitions and load."""
+    cases = 12_800 if quick else 60_000
+    sizes = [100, 1000, 10000]
+    sweeps = ({100: 200, 1000: 200, 10000: 20} if quick else
+              {100: 2000, 1000: 2000, 10000: 1000})
+
+    def step(label: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {label}", file=sys.stderr, flush=True)
+
+    def peak() -> None:
+        n = 2048  # smaller products do not reach the peak
+        r["peak"] = {"float32": matmul_peak(np.float32, n, max(reps, 5)),
+                     "float64": matmul_peak(np.float64, n, max(reps, 5)), "n": n}
+        r["bandwidth"] = bandwidth(64 if quick else 256, reps)
+
+    def one() -> None:
+        r["one"] = one_network(2001 if quick else 10001, reps)
+        step("whole processes")
+        r["processes"] = processes(reps)
+
+    jobs: dict[str, Callable[[], None]] = {
+        "one": one,
+        "many": lambda: r.__setitem__("many", many_seeds(sizes, sweeps, reps)),
+        "ablation": lambda: r.__setitem__("ablation", ablation([1000, 10000], sweeps, reps)),
+        "mlp": lambda: (peak(), r.__setitem__("mlp", mlp(cases, reps, r["peak"]))),
+        "digits": lambda: r.__setitem__("digits", digits(reps)),
+        "sequence": lambda: r.__setitem__(
+            "sequence", sequence(reps, seeds=20 if quick else peers.SEQUENCE_SEEDS)),
+        "memory": lambda: r.__setitem__("memory", memory(cases)),
+    }
+    for name in names:
+        if name == "ablation" and not have("numba"):
+            continue
+        step(name)
+        start = os.getloadavg()[0]
+        date = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+        jobs[name]()
+        r.setdefault("meta", {})[name] = {"date": date, "reps": reps, "quick": quick,
+                                          "load": [start, os.getloadavg()[0]]}
+        meta = r["meta"]  # in the sections' order, however they were spliced
+        r["meta"] = {k: meta[k] for k in SECTIONS if k in meta}
+
+
+def sections_arg(text: str) -> list[str]:
+    names = [w.strip() for w in text.split(",") if w.strip()]
+    bad = [n for n in names if n not in SECTIONS]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown section {', '.join(bad) or repr(text)}; the sections are "
+            + ", ".join(SECTIONS))
+    return names
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="fewer steps and repetitions (~1 min)")
+    p.add_argument("--quick", action="store_true", help="fewer steps and repetitions")
     p.add_argument("--reps", type=int, help="repetitions per contender")
-    p.add_argument("--out", type=Path)
+    p.add_argument("--out", type=Path, help="the report (default benchmarks/RESULTS.md)")
     p.add_argument("--keep-blas-env", action="store_true",
                    help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as set (see the docstring)")
-    p.add_argument("--only", choices=("digits", "sequence"),
-                   help="run one section alone and print it (written to --out only if given)")
+    p.add_argument("--only", type=sections_arg, metavar="SECTION,…",
+                   help="run these sections only (" + ", ".join(SECTIONS) + ") and print "
+                        "their report; with --splice, put them into the saved run")
     p.add_argument("--splice", action="store_true",
-                   help="with --only: replace that section and its target rows in "
-                        "benchmarks/RESULTS.md (or --out), leaving the rest as it is")
+                   help="with --only: replace those sections of benchmarks/results.json and "
+                        "rewrite RESULTS.md and README's table from it")
+    p.add_argument("--readme", action="store_true",
+                   help="only copy RESULTS.md's summary and targets into README.md")
+    p.add_argument("--render", action="store_true",
+                   help="only rewrite RESULTS.md and README's tables from the saved run "
+                        "(benchmarks/results.json), running nothing")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--cases", type=int, default=60_000, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         child(args.child, args.cases)
         return 0
+    if args.readme:
+        readme.write()
+        return 0
+    if args.render:
+        saved = _int_keys(json.loads(RAW.read_text()))
+        quick = any(m["quick"] for m in saved["meta"].values())
+        (HERE / "RESULTS.md").write_text(report(saved, quick)[0])
+        readme.write()
+        return 0
+    if args.splice and not args.only:
+        p.error("--splice needs --only SECTION,…")
+    if args.splice and not RAW.exists():
+        p.error(f"--splice needs a saved full run ({RAW.name}): run without --only first")
     quick = args.quick
     reps = args.reps or (3 if quick else 7)
-    if args.only is not None:
-        measure, describe, _ = SECTIONS[args.only]
-        lines, targets = describe(measure(reps))
-        made = (f"`python benchmarks/run.py --only {args.only}"
-                f"{' --splice' if args.splice else ''}` on "
-                f"{datetime.datetime.now():%Y-%m-%d %H:%M}, {cpu_model()}, "
-                f"{os.cpu_count()} cores; {reps} repetitions")
-        if args.splice:
-            path = args.out or HERE / "RESULTS.md"
-            text = splice(path.read_text(), args.only, lines, targets, made)
-            path.write_text(text)
-            print(f"{path}: section {args.only!r} and its targets replaced")
-            print("\n".join(lines))
-            return 0
-        text = "\n".join([f"Generated by {made}.", "", *lines, "",
-                           "| target | met | measured |", "|---|---|---|",
-                           *(target_row(t) for t in targets)]) + "\n"
+    names = args.only or list(SECTIONS)
+    r: dict = {}
+    if args.splice:
+        r = _int_keys(json.loads(RAW.read_text()))
+    from backprop86 import threads
+
+    with co_tenant():
+        busy = threads.choose(10**9)
+    r.update({"cpu": cpu_model(), "cores": os.cpu_count(), "versions": versions(),
+              "blas": blas_info(), "threads": {"idle": threads.choose(10**9), "busy": busy,
+                                               "allowed": threads.allowed_cores()}})
+    if not args.splice and args.only:
+        r["meta"] = {}
+    run_sections(names, reps, quick, r)
+    text, _ = report(r, quick)
+    print(text)
+    if args.only and not args.splice:
         if args.out is not None:
             args.out.write_text(text)
-        print(text)
         return 0
-    cases = 12_800 if quick else 60_000
-    r: dict = {"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
-               "cpu": cpu_model(), "cores": os.cpu_count(), "versions": versions(),
-               "blas": blas_info()}
-    load_start = os.getloadavg()[0]
-
-    def step(label: str) -> None:
-        print(f"[{time.strftime('%H:%M:%S')}] {label}", file=sys.stderr, flush=True)
-
-    step("matmul peak and memory bandwidth")
-    n = 2048  # smaller products do not reach the peak
-    r["peak"] = {"float32": matmul_peak(np.float32, n, max(reps, 5)),
-                 "float64": matmul_peak(np.float64, n, max(reps, 5)), "n": n}
-    r["bandwidth"] = bandwidth(64 if quick else 256, reps)
-    step("one network")
-    r["one"] = one_network(2001 if quick else 10001, reps)
-    step("whole processes")
-    r["processes"] = processes(reps)
-    step("many seeds")
-    sizes = [100, 1000, 10000]
-    sweeps = ({100: 200, 1000: 200, 10000: 20} if quick else
-              {100: 2000, 1000: 2000, 10000: 1000})
-    r["many"] = many_seeds(sizes, sweeps, reps)
-    if have("numba"):
-        step("ablation of the compiled engine")
-        r["ablation"] = ablation([1000, 10000], sweeps, reps)
-    step("MLP")
-    r["mlp"] = mlp(cases, reps, r["peak"])
-    step("digits")
-    r["digits"] = digits(reps)
-    step("sequence completion")
-    r["sequence"] = sequence(reps, seeds=20 if quick else peers.SEQUENCE_SEEDS)
-    step("peak memory")
-    r["memory"] = memory(cases)
-    r["load"] = (load_start, os.getloadavg()[0])
-    text, _ = report(r, quick)
-    (args.out or HERE / "RESULTS.md").write_text(text)
-    print(text)
+    out = args.out or HERE / "RESULTS.md"
+    out.write_text(text)
+    if args.out is None:
+        RAW.write_text(json.dumps(r, indent=1) + "\n")
+        readme.write()
     return 0
 
 

@@ -43,7 +43,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("tasks", ("backprop86.tasks",)),
     ("files and words", ("backprop86.io", "backprop86.data_files", "backprop86.errors",
                          "backprop86.fmt", "backprop86.switches", "backprop86.arrays",
-                         "backprop86.resources",
+                         "backprop86.resources", "backprop86.threads",
                          "backprop86.version")),
 ]
 

@@ -132,3 +132,44 @@ def test_committed_docs_were_written_by_this_version():
     for path in files:
         record = json.loads(path.read_text(encoding="utf-8"))
         assert record["versions"]["backprop86"] == __version__, path.relative_to(ROOT)
+
+
+def _benchmarks_readme():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_readme",
+                                                  ROOT / "benchmarks" / "readme.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_performance_tables_are_results_md():
+    """README's performance block is benchmarks/RESULTS.md's header, summary and targets,
+    as `python benchmarks/run.py --readme` copies them."""
+    bench = _benchmarks_readme()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    results = (ROOT / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
+    block = bench.current(readme)
+    assert block == bench.block(results)
+    # every row of the summary, those where a contender wins included, and every target
+    for heading in bench.SHOWN:
+        section = results[results.index("\n" + heading):]
+        section = section[:section.find("\n## ", 1) if "\n## " in section[1:] else None]
+        rows = [line for line in section.splitlines() if line.startswith("| ")]
+        assert rows and all(row in block.splitlines() for row in rows), heading
+    assert "load average" in block and "cores" in block  # the machine and its load
+
+
+def test_a_changed_results_md_makes_the_readme_differ(tmp_path):
+    bench = _benchmarks_readme()
+    results = (ROOT / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
+    readme = tmp_path / "README.md"
+    readme.write_text((ROOT / "README.md").read_text(encoding="utf-8"), encoding="utf-8")
+    changed = tmp_path / "RESULTS.md"
+    changed.write_text(results.replace("| yes |", "| NO |", 1), encoding="utf-8")
+    assert bench.current(readme.read_text(encoding="utf-8")) != bench.block(
+        changed.read_text(encoding="utf-8"))
+    bench.write(changed, readme)
+    assert bench.current(readme.read_text(encoding="utf-8")) == bench.block(
+        changed.read_text(encoding="utf-8"))

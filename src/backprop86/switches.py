@@ -102,6 +102,13 @@ def _on_off(name: str, value: str) -> None:
                           f"it takes {ON_OFF}, or empty for its default")
 
 
+def _thread_count(name: str, value: str) -> None:
+    word = value.strip()
+    if word and (not word.isdigit() or int(word) < 1):
+        raise ConfigError(f"environment switch {name}={value!r} is not a thread count; it takes "
+                          "a whole number, 1 or more, or empty to choose from the free cores")
+
+
 def _any_text(name: str, value: str) -> None:
     """A switch whose value is free text (written by the program that reads it)."""
 
@@ -126,6 +133,9 @@ SWITCHES: dict[str, Switch] = {s.name: s for s in (
     Switch("BACKPROP86_REQUIRE_BROWSER", "the test suite: the web page's server and browser "
            "tests (Starlette, uvicorn, Playwright, the system's Chromium) must run, not skip "
            "(CI sets it)", f"{ON_OFF}; unset or empty: off", _on_off),
+    Switch("BACKPROP86_THREADS", "training: threads of NumPy's BLAS and numba's parallel "
+           "loops (backprop86.threads; the command line's --threads overrides it)",
+           "a whole number, 1 or more; unset or empty: one per core free now", _thread_count),
     Switch("BACKPROP86_BENCH_BLAS_ENV", "benchmarks/run.py, which sets it when it re-executes "
            "itself", "any text (the OpenBLAS variables it removed, or 'kept')", _any_text),
 )}

@@ -36,6 +36,8 @@ from backprop86.network import Network, slot_group
 from backprop86.optim import Optimizer, Schedule, make_optimizer
 from backprop86.resources import check, run_estimate
 from backprop86.tasks.base import Task
+from backprop86.threads import choose as choose_threads
+from backprop86.threads import limited
 
 #: Called after every sweep with (sweeps done, max sweeps, replicas still training).
 Progress = Callable[[int, int, int], None]
@@ -182,6 +184,8 @@ class Trainer:
         #: The engine of the latest :meth:`train` and why a faster one was not used.
         self.engine: Engine | None = None
         self.why_not: str | None = None
+        #: BLAS and numba threads of the last :meth:`train` (``None``: left as they were)
+        self.threads: int | None = None
         #: The loop's bookkeeping; ``None`` until :meth:`train` starts (or a checkpoint is loaded).
         self.loop: LoopState | None = None
         #: False while a sweep is half done: a checkpoint taken then could not resume exactly.
@@ -232,8 +236,11 @@ class Trainer:
         stop = self._stop_is_requested
         # a block's bookkeeping, (sweeps, R): allocated once per run
         bad_rows, done_rows, event_rows = (np.empty((engine.block, R), bool) for _ in range(3))
+        # BLAS and numba threads: one per core free now (backprop86.threads), or as fixed
+        work = self.n_cases * sum(int(w.size) for w in self.net.params.values())
+        self.threads = choose_threads(work)
         try:
-            with _finish_sweep_on_ctrl_c(self):
+            with _finish_sweep_on_ctrl_c(self), limited(self.threads):
                 length = engine.block
                 while self.sweep < cfg.max_sweeps and loop.active.any():
                     if self._stop_requested:
@@ -293,7 +300,8 @@ class Trainer:
         except KeyboardInterrupt:
             interrupted = True
         engine.store()
-        return self._result(interrupted)
+        with limited(self.threads):  # the final evaluation's products too
+            return self._result(interrupted)
 
     def _events(self, engine: Engine, reported: Array, bad: Array, done: Array
                 ) -> tuple[Array, Array]:

@@ -19,9 +19,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from backprop86.cli.args import Parser, UsageError
+from backprop86.cli.args import Parser, UsageError, positive_int
 from backprop86.errors import Backprop86Error
 from backprop86.switches import check_environment
+from backprop86.threads import set_threads
 from backprop86.version import __version__
 
 #: Subcommands, in the order ``--help`` lists them, and their modules.
@@ -40,6 +41,10 @@ COMMANDS = {
 }
 
 
+#: Subcommands that train, and so take ``--threads N`` (:mod:`backprop86.threads`).
+THREADED = ("xor", "run", "sweep", "reproduce", "fit")
+
+
 def build_parser(only: str | None = None) -> Parser:
     """The parser; ``only`` names the one subcommand to load (start-up cost), ``None`` all."""
     parser = Parser(
@@ -51,6 +56,12 @@ def build_parser(only: str | None = None) -> Parser:
     for name, module in COMMANDS.items():
         if only is None or name == only:
             importlib.import_module(module).add_parser(sub)
+    for name in THREADED:
+        if name in sub.choices:
+            sub.choices[name].add_argument(
+                "--threads", type=positive_int, metavar="N",
+                help="threads for NumPy's BLAS and numba's loops (default: one per core free "
+                     "now; also BACKPROP86_THREADS)")
     return parser
 
 
@@ -128,6 +139,7 @@ def _main(argv: Sequence[str] | None) -> int:
         parser = build_parser(_command_in(argv))
         args = parser.parse_args(argv)
         check_environment()  # a misspelt or mistyped BACKPROP86_* switch: one line, now
+        set_threads(getattr(args, "threads", None))
         if args.command is None:
             raise UsageError(
                 f"a command is required: one of {', '.join(COMMANDS)} (see `backprop86 --help`)"
