@@ -258,3 +258,11 @@ def test_a_scheduler_that_does_not_answer_is_one_line():
     assert done.returncode == 2
     err = done.stderr.strip()
     assert "--scheduler tcp://127.0.0.1:9: cannot connect" in err and len(err.splitlines()) == 1
+
+
+def test_too_many_local_workers_are_refused_before_any_start(capsys):
+    from backprop86.cli import main
+
+    assert main(["sweep", "xor", "--seeds", "4", "--workers", "100000"]) == 2
+    err = capsys.readouterr().err
+    assert "at most 64 worker processes" in err and "--scheduler" in err

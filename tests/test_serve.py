@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -369,3 +370,18 @@ def test_serve_without_the_ui_extra_says_how_to_install_it(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "uvicorn", None)
     assert cli_main(["serve"]) == 2
     assert "pip install 'backprop86[ui]'" in capsys.readouterr().err
+
+
+def test_serve_refuses_an_empty_host_and_a_wildcard_answers_to_this_machines_names(capsys):
+    from backprop86.cli.commands.serve import _names_of_this_machine
+    from backprop86.serve.guard import Guard, allowed_hosts
+
+    assert cli_main(["serve", "--host", " "]) == 2
+    assert "--host must name an address" in capsys.readouterr().err
+    assert _names_of_this_machine("127.0.0.2") == ()
+    names = _names_of_this_machine("0.0.0.0")
+    assert socket.gethostname() in names
+    guard = Guard(None, allowed_hosts(8000, ("0.0.0.0", *names)))  # type: ignore[arg-type]
+    assert guard.refusal(f"{socket.gethostname()}:8000", None) is None
+    assert "names no Host" in guard.refusal(None, None)
+    assert "names Host 'evil.example:8000'" in guard.refusal("evil.example:8000", None)

@@ -173,3 +173,11 @@ def test_a_recurrent_net_on_the_readable_engine_is_the_same_at_any_count():
         out.append([np.array(w) for w in trainer.net.params.values()])
     for a, b in zip(*out, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_thread_count_beyond_any_machine_is_refused_in_one_line(monkeypatch, capsys):
+    from backprop86.cli import main
+
+    monkeypatch.setenv("BACKPROP86_THREADS", "9" * 23)
+    assert main(["xor", "--steps", "1"]) == 2
+    assert "at most 4,096 threads" in capsys.readouterr().err

@@ -210,3 +210,11 @@ def test_cli_prints_the_api_message(setting, capsys):
         load("xor").with_settings([setting]).network()
     assert main(["run", "xor", "--set", setting]) == 2
     assert capsys.readouterr().err == f"backprop86: error: {info.value}\n"
+
+
+def test_an_initial_range_whose_width_overflows_is_refused_in_one_line(capsys):
+    from backprop86.cli import main
+
+    assert main(["run", "shift-register", "--set", "init_scale=1e308", "--seeds", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "init_scale must be a finite number" in err and "Traceback" not in err

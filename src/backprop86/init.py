@@ -79,8 +79,9 @@ def initialize(
         values = read_wts(path, net)
         net.set_params(values)
         return
-    if not np.isfinite(scale) or scale < 0:
-        raise ConfigError(f"init_scale must be a finite number ≥ 0, got {scale}")
+    if not np.isfinite(scale) or scale < 0 or not np.isfinite(2.0 * scale):
+        raise ConfigError(f"init_scale must be a finite number ≥ 0 (and 2·init_scale finite, the "
+                          f"width of the range −scale … scale), got {scale}")
     for r, seed in enumerate(seeds):
         if scheme == "normal":
             legacy = np.random.RandomState(int(seed))

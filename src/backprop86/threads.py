@@ -64,11 +64,18 @@ SAMPLE_GAP = 0.001
 _override: int | None = None
 
 
+#: The most threads a run may be given (BLAS and numba take a C int; no machine has more cores).
+MAX_THREADS = 4096
+
+
 def whole_threads(text: object, name: str) -> int:
-    """``text`` as a thread count (a whole number ≥ 1), else a ConfigError naming ``name``."""
+    """``text`` as a thread count (a whole number 1 … :data:`MAX_THREADS`), else a
+    ConfigError naming ``name``."""
     word = str(text).strip()
     if not word.isdigit() or int(word) < 1:
         raise ConfigError(f"{name} must be a whole number of threads, 1 or more, got {text!r}")
+    if len(word) > 6 or int(word) > MAX_THREADS:
+        raise ConfigError(f"{name} must be at most {MAX_THREADS:,} threads, got {text!r}")
     return int(word)
 
 

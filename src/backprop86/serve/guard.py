@@ -67,7 +67,8 @@ class Guard:
     def refusal(self, host: str | None, origin: str | None) -> str | None:
         """Why a request is refused, or ``None`` when it may pass."""
         if host is None or host.lower() not in self.hosts:
-            return (f"refused: Host {host!r} is not this server's; expected one of "
+            named = "names no Host" if host is None else f"names Host {host!r}"
+            return (f"refused: the request {named}, not this server's; expected one of "
                     f"{', '.join(sorted(self.hosts))}")
         if origin is not None and origin.lower() not in {f"http://{h}" for h in self.hosts}:
             return (f"refused: a request from origin {origin!r}; only pages of this server "

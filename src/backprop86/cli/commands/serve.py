@@ -42,6 +42,9 @@ def main(args: argparse.Namespace) -> int:
                          "with: pip install 'backprop86[ui]'", "backprop86 serve") from None
     if args.port > 65535:
         raise UsageError(f"--port must be from 0 to 65535, got {args.port}", "backprop86 serve")
+    if not args.host.strip():
+        raise UsageError("--host must name an address to listen on (127.0.0.1 by default; "
+                         "0.0.0.0 for every address of this machine)", "backprop86 serve")
     sock = _listen(args.host, args.port)
     port = sock.getsockname()[1]
     shown = f"[{args.host}]" if ":" in args.host else args.host
@@ -51,7 +54,7 @@ def main(args: argparse.Namespace) -> int:
               "machines that reach this address can use the page and train on this one",
               file=sys.stderr)
     url = f"http://{shown if local else '127.0.0.1'}:{port}/"
-    hosts = () if local else (args.host,)
+    hosts = () if local else (args.host, *_names_of_this_machine(args.host))
     app = create_app(port=port, hosts=hosts)
     config = uvicorn.Config(app, log_level="warning", ws_max_size=65_536 * 2,
                             lifespan="on", timeout_graceful_shutdown=3)
@@ -67,6 +70,29 @@ def main(args: argparse.Namespace) -> int:
         sock.close()
     print("backprop86 serve: stopped; every run ended", file=sys.stderr)
     return 0
+
+
+def _names_of_this_machine(host: str) -> tuple[str, ...]:
+    """The names other machines may use for this one when it listens on every address
+    (``0.0.0.0``, ``::``): its host name, fully qualified name and their addresses; none for
+    a named address (requests must name it)."""
+    if host not in ("0.0.0.0", "::"):
+        return ()
+    names = {socket.gethostname(), socket.getfqdn()}
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:  # the address this machine's route out uses (connecting UDP sends nothing)
+        probe.connect(("192.0.2.1", 9))  # TEST-NET-1, never routed to a real host
+        names.add(probe.getsockname()[0])
+    except OSError:
+        pass  # no route out: the names above still serve
+    finally:
+        probe.close()
+    for name in list(names):
+        try:
+            names.update(str(info[4][0]) for info in socket.getaddrinfo(name, None))
+        except OSError:
+            continue  # a name this machine cannot resolve: the others still serve
+    return tuple(sorted(n for n in names if n))
 
 
 def _listen(host: str, port: int) -> socket.socket:

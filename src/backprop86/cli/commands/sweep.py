@@ -28,7 +28,7 @@ trains each point's seeds in chunks on the cluster's workers
 (:mod:`backprop86.distributed`), each chunk by the engine the whole point would
 use, and joins them: every seed's numbers, and so the table, the points of the
 JSON and the verdicts, are those of the sweep without the flags. Each finished
-chunk goes to a journal (``PATH.journal.jsonl`` beside ``--json PATH``, else
+chunk goes to a journal (``out.journal.jsonl`` beside ``--json out.json``, else
 ``sweep-HASH.journal.jsonl`` here, or ``--journal``); ``--resume`` finishes a
 stopped sweep from it, and the journal is deleted once the sweep is whole. The
 JSON adds ``cluster``: scheduler, workers, chunking and times. Its error-curve
@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -125,7 +126,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                          help="seeds per task (default: about 5 s of training each)")
     cluster.add_argument("--journal", type=Path, metavar="PATH",
                          help="the journal of finished chunks (default: next to --json, "
-                              "PATH.journal.jsonl, else sweep-HASH.journal.jsonl here)")
+                              "out.journal.jsonl for --json out.json; else "
+                              "sweep-HASH.journal.jsonl here)")
     cluster.add_argument("--resume", action="store_true",
                          help="finish the sweep whose journal is there: its finished chunks "
                               "are kept, the rest trained")
@@ -194,6 +196,10 @@ class Point:
         """A file-name-safe name: ``xor-hidden2``."""
         parts = [self.experiment.name] + [f"{k}{_show(v)}" for k, v in self.grid.items()]
         return re.sub(r"[^A-Za-z0-9_.+-]+", "_", "-".join(parts))
+
+
+#: The most worker processes ``--workers`` starts on this machine.
+MAX_WORKERS = 64
 
 
 def grid_points(experiments: list[Experiment], grid: list[tuple[str, list[str]]],
@@ -659,8 +665,14 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("give --workers N (a local cluster) or --scheduler ADDRESS (yours), "
                          "not both", PROG)
     if not on_cluster and (given := [f for f, on in _cluster_flags(args)[2:] if on]):
-        raise UsageError(f"{', '.join(given)} belong to a sweep on a cluster; add --workers N "
+        verb = "belongs" if len(given) == 1 else "belong"
+        raise UsageError(f"{', '.join(given)} {verb} to a sweep on a cluster; add --workers N "
                          "or --scheduler ADDRESS", PROG)
+    if args.workers is not None and args.workers > MAX_WORKERS:
+        raise UsageError(f"--workers: a local cluster of at most {MAX_WORKERS} worker processes "
+                         f"(this machine has {os.cpu_count() or 1} cores), got {args.workers:,}; "
+                         "for more machines run a Dask scheduler and give --scheduler ADDRESS",
+                         PROG)
     grid = parse_grid(args.grid)
     check_no_overlap(grid, args.settings)
     if args.plot is not None:
