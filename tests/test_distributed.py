@@ -266,3 +266,30 @@ def test_too_many_local_workers_are_refused_before_any_start(capsys):
     assert main(["sweep", "xor", "--seeds", "4", "--workers", "100000"]) == 2
     err = capsys.readouterr().err
     assert "at most 64 worker processes" in err and "--scheduler" in err
+
+
+def test_ctrl_c_at_the_terminal_stops_a_cluster_sweep_without_worker_tracebacks(tmp_path):
+    """Ctrl-C reaches the terminal's whole process group, the workers included: they ignore it,
+    and the sweep stops with backprop86's own lines (exit 130) and no traceback."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backprop86", "sweep", "xor", "--seeds", "20000", "--grid",
+         "hidden=2,3", "--workers", "2", "--chunk", "500", "--json", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    journal = tmp_path / "out.journal.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.exists() and journal.read_text().count("\n") >= 2:  # a header and a chunk
+            break
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)  # as the terminal does
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-2000:]
+    assert "--resume" in err

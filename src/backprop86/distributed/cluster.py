@@ -18,6 +18,8 @@ This is the only module that imports Dask.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -64,6 +66,22 @@ def require_dask() -> None:
 
 
 @contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Start worker processes with Ctrl-C ignored (a process inherits an ignored SIGINT, and
+    Python then installs no KeyboardInterrupt for it): Ctrl-C reaches the whole terminal's
+    process group, and this process, not each worker printing its traceback, stops the
+    sweep and closes the cluster. Outside the main thread nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
 def connect(workers: int | None, scheduler: str | None) -> Iterator[Cluster]:
     """A client of a new local cluster of ``workers`` processes, or of ``scheduler``."""
     require_dask()
@@ -89,9 +107,10 @@ def connect(workers: int | None, scheduler: str | None) -> Iterator[Cluster]:
             client.close()
         return
     assert workers is not None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR,
-                           env=dict(WORKER_ENV))
+    with _workers_ignore_ctrl_c():
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR,
+                               env=dict(WORKER_ENV))
     client = Client(cluster, set_as_default=False)
     try:
         yield Cluster(client, f"LocalCluster at {cluster.scheduler_address}", workers)
