@@ -826,7 +826,9 @@ class Network:
         if mean:
             total = total / np.array([ix.size for ix in self._copies[name]])
         share = self.shares[name].reshape(-1)
-        return np.where(share >= 0, total[:, share], 0.0).reshape(g.shape).astype(g.dtype)
+        # (R, entries) → (R, …): each copy takes its shared weight's total
+        out = np.where(share >= 0, total[:, share], 0.0).reshape(g.shape)
+        return out.astype(g.dtype, copy=False)
 
     def spread_shared(self) -> None:
         """Make every copy of a shared weight equal to its first copy (after drawing the
