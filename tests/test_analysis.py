@@ -339,3 +339,23 @@ def test_median_interval_from_order_statistics():
     hits = [lo <= np.log(2) <= hi for lo, hi in
             (median_ci(rng.exponential(size=60)) for _ in range(2000))]
     assert 0.93 <= np.mean(hits) <= 0.98
+
+
+@pytest.mark.parametrize("margin", [None, 0.1, 0.4])
+def test_classify_failures_equals_failure_kind_replica_by_replica(margin):
+    """The batch shortcut (solved replicas found for all at once) says what
+    failure_kind says of each replica: outputs near the targets, near 0.5, wrong, NaN,
+    with and without a care mask and replicas marked diverged."""
+    rng = np.random.default_rng(7)
+    y = np.where(rng.random((400, 4, 1)) < 0.7, XOR_TARGETS + rng.normal(0, 0.05, (400, 4, 1)),
+                 rng.random((400, 4, 1)))
+    y[rng.random((400, 4, 1)) < 0.02] = np.nan
+    diverged = rng.random(400) < 0.05
+    for care in (None, np.array([[1.0], [1.0], [0.0], [1.0]])):
+        kinds = classify_failures(y, XOR_TARGETS, XOR_LABELS, diverged=diverged, margin=margin,
+                                  care=care)
+        one = ["diverged" if diverged[r] else failure_kind(y[r], XOR_TARGETS, XOR_LABELS,
+                                                          margin=margin, care=care)
+               for r in range(400)]
+        assert kinds == one
+        assert 0 < sum(k is None for k in kinds) < 400

@@ -89,6 +89,18 @@ def _nan_at(a):
     return a
 
 
+def _old_style(change=None):
+    """A checkpoint as written before a run's history could keep fewer columns (issue 17):
+    every column of every replica, no index arrays; then ``change``."""
+    def apply(meta, arrays):
+        arrays.pop("loop:history_columns")
+        arrays.pop("loop:history_replicas")
+        arrays["loop:history"] = np.full((3, 20), 0.25)
+        if change is not None:
+            change(meta, arrays)
+    return apply
+
+
 #: name → (change, words of the one line)
 TAMPERED = {
     "NaN weight": (_set(W1, _nan_at), ["'param:w:input->hidden1' holds a non-finite"]),
@@ -104,8 +116,21 @@ TAMPERED = {
     "fractional sweep": (_set("meta:sweep", 2.5), ["its sweep counter is 2.5"]),
     "sweep as text": (_set("meta:sweep", "20"), ["its sweep counter is '20'"]),
     "history shorter than the sweep counter": (
-        _set("loop:history", lambda a: a[:, :19].copy()),
-        ["its history holds 19 entries per replica, but 20 sweeps recorded every 1 make 20"]),
+        _old_style(_set("loop:history", lambda a: a[:, :19].copy())),
+        ["its history holds 3 rows of 19 entries, but 20 sweeps recorded as it says make 3 "
+         "of 20"]),
+    "history longer than its columns say": (
+        _set("loop:history", np.zeros((3, 2))),
+        ["its history holds 3 rows of 2 entries, but 20 sweeps recorded as it says make 3 of 0"]),
+    "history columns beyond the sweeps": (
+        _set("loop:history_columns", np.array([3, 25])),
+        ["its history's columns or replicas are not increasing indices within the run's"]),
+    "history replicas not increasing": (
+        _set("loop:history_replicas", np.array([0, 2, 1])),
+        ["its history's columns or replicas are not increasing indices within the run's"]),
+    "history columns without replicas": (
+        lambda meta, arrays: arrays.pop("loop:history_replicas"),
+        ["it names its history's columns or its replicas, not both"]),
     "sweep counter behind the replicas": (_set("meta:sweep", 19),
                                           ["a replica's sweep count lies outside 0…19"]),
     "replica ahead of the run": (_set("loop:sweeps@1", 999), ["outside 0…20"]),
@@ -115,7 +140,7 @@ TAMPERED = {
     "stopped yet training": (_set("loop:stopped@0", True), ["flags contradict each other"]),
     "flags as integers": (_set("loop:active", lambda a: a.astype(np.int64)),
                           ["'loop:active' is int64 of shape (3,), expected booleans"]),
-    "NaN in the history of a healthy replica": (_set("loop:history", _nan_at),
+    "NaN in the history of a healthy replica": (_old_style(_set("loop:history", _nan_at)),
                                                 ["non-finite error of a replica that did not"]),
     "replica count": (_set("meta:replicas", 4), ["its seeds are [0, 1, 2], expected 4"]),
     "seeds disagree with the run record": (_set("meta:seeds", [5, 6, 7]),
@@ -151,6 +176,14 @@ def test_an_untouched_copy_resumes(saved, tmp_path, capsys):
     """The tampering helper itself changes nothing when told to change nothing."""
     same = tamper(saved, tmp_path / "same.npz", lambda meta, arrays: None)
     assert main([*RUN, "--set", "max_sweeps=25", "--resume", str(same)]) == 0
+    capsys.readouterr()
+
+
+def test_a_checkpoint_with_every_column_resumes_into_a_run_keeping_none(saved, tmp_path,
+                                                                         capsys):
+    """A checkpoint written before issue 17 (a history of every sweep) still resumes."""
+    old = tamper(saved, tmp_path / "old.npz", _old_style())
+    assert main([*RUN, "--set", "max_sweeps=25", "--resume", str(old)]) == 0
     capsys.readouterr()
 
 

@@ -284,7 +284,7 @@ def test_heldout_score_counts_cases_with_every_output_on_the_right_side(task):
 
 def test_short_training_reduces_the_error_and_the_runner_scores_held_out_cases():
     exp = experiments.load("family-trees-tuned").with_settings(["max_sweeps=300"])
-    r = run(exp, [0, 1])
+    r = run(exp, [0, 1], history="log")
     h = r.result.history
     assert np.all(h[:, -1] < 0.5 * h[:, 0])  # dead-zone E at least halved in 300 sweeps
     assert r.summary["heldout"]["cases"] == 4 and len(r.summary["heldout"]["correct"]) == 2

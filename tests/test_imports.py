@@ -36,14 +36,15 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                  "backprop86.sklearn", "backprop86.distributed")),
     ("experiments", ("backprop86.experiments",)),
     ("analysis and plots", ("backprop86.analysis", "backprop86.plots")),
-    ("the trainer", ("backprop86.train", "backprop86.checkpoint", "backprop86.supervised")),
+    ("the trainer", ("backprop86.train", "backprop86.history", "backprop86.checkpoint",
+                     "backprop86.supervised")),
     ("engines", ("backprop86.engine",)),
     ("the paper", ("backprop86.network", "backprop86.fields", "backprop86.functions",
                    "backprop86.optim", "backprop86.init", "backprop86.config")),
     ("tasks", ("backprop86.tasks",)),
     ("files and words", ("backprop86.io", "backprop86.data_files", "backprop86.errors",
                          "backprop86.fmt", "backprop86.switches", "backprop86.arrays",
-                         "backprop86.resources", "backprop86.threads",
+                         "backprop86.resources", "backprop86.threads", "backprop86.outcomes",
                          "backprop86.version")),
 ]
 

@@ -23,13 +23,13 @@ SEEDS = list(range(8))
 def xor2():
     """The article's net with 2 hidden units, 1,500 sweeps: some seeds solve, some do not."""
     exp = load("xor").with_settings(["hidden=2", "max_sweeps=1500"])
-    return exp, measure(Point(exp, {"hidden": 2}), SEEDS)
+    return exp, measure(Point(exp, {"hidden": 2}), SEEDS, curves=True)
 
 
 @pytest.fixture(scope="module")
 def singles(xor2):
     exp, _ = xor2
-    return [run(exp, [s]) for s in SEEDS]
+    return [run(exp, [s], history="every") for s in SEEDS]
 
 
 def test_replica_r_equals_the_single_run_with_seed_r(xor2, singles):

@@ -34,7 +34,7 @@ HANDBOOK_FINAL = [
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_handbook_xor_stops_at_sweep_289_with_the_published_weights(dtype):
-    r = run(load("handbook-xor").with_settings([f"dtype={dtype}"]), [0])
+    r = run(load("handbook-xor").with_settings([f"dtype={dtype}"]), [0], history="every")
     res = r.result
     assert res.sweeps.tolist() == [289] and res.stopped.tolist() == [True]
     # tss of the stopping epoch (measured during it, before its update) is 0.0398 < ecrit …
@@ -51,7 +51,7 @@ def test_handbook_xor_stops_at_sweep_289_with_the_published_weights(dtype):
 def test_handbook_xor_per_pattern_variant_regression_value():
     """`lgrain pattern` stops at sweep 298 with this implementation (the spec asks to keep the
     value as a regression test; it is not a published number)."""
-    r = run(load("handbook-xor").with_settings(["grain=pattern"]), [0])
+    r = run(load("handbook-xor").with_settings(["grain=pattern"]), [0], history="every")
     assert r.result.sweeps.tolist() == [298]
     assert r.result.stopped.tolist() == [True]
     assert r.result.history[0, 297] < 0.04 <= r.result.history[0, 296]

@@ -7,7 +7,8 @@ bit for bit:
 * the weights and biases of all ``R`` replicas;
 * the optimizer's state (Δw(t−1) for momentum, eq. 9; Adam's moments and step);
 * the loop's state: sweeps done, which replicas are still training, stopped,
-  diverged, first solved, the history so far and its notes;
+  diverged, first solved, the history so far (the sweeps and replicas the run's
+  history keeps, :mod:`backprop86.history`) and its notes;
 * the state of each replica's pattern-order generator (``bit_generator.state``,
   a dict of integers, kept as JSON text);
 * the run's recipe (:mod:`backprop86.experiments.recipe`) and the package versions.
@@ -31,9 +32,10 @@ import numpy as np
 
 from backprop86.arrays import Array
 from backprop86.errors import ConfigError, FileFormatError
+from backprop86.history import history_columns
 from backprop86.io import load_arrays, save_arrays, versions
 from backprop86.network import Network
-from backprop86.train import LoopState, Trainer, history_columns
+from backprop86.train import LoopState, Trainer
 
 FORMAT = "backprop86"
 VERSION = 1
@@ -114,13 +116,18 @@ def trainer_state(trainer: Trainer) -> tuple[dict[str, Any], dict[str, Array]]:
             "the run was interrupted in the middle of a sweep, so no exact checkpoint can be "
             "written; interrupt once (Ctrl-C) and let the sweep finish"
         )
-    R = trainer.net.replicas
-    loop = trainer.loop or LoopState.fresh(R, 0)
-    columns = history_columns(trainer.sweep, trainer.config.history_every)
+    R, plan, every = trainer.net.replicas, trainer.history, trainer.config.history_every
+    loop = trainer.loop or LoopState.fresh(R, np.empty(0, np.int64), plan.rows(R))
+    columns = loop.recorded(trainer.sweep, every)
     arrays: dict[str, Array] = {}
     for name in _LOOP_ARRAYS:
         value = getattr(loop, name)
         arrays[f"loop:{name}"] = value[:, :columns] if name == "history" else value
+    assert loop.kept is not None
+    if plan.mode != "every" or plan.replicas is not None:  # which sweeps and replicas it holds
+        arrays["loop:history_columns"] = loop.kept[:columns]
+        arrays["loop:history_replicas"] = (np.arange(R) if plan.replicas is None
+                                           else plan.replicas)
     for name, w in trainer.net.params.items():
         arrays[f"param:{name}"] = w
     for name, value in trainer.optimizer.state().items():
@@ -172,23 +179,24 @@ def restore_trainer(trainer: Trainer, meta: Mapping[str, Any], arrays: Mapping[s
 
     expected = {f"param:{n}" for n in net.params}
     expected |= {f"optimizer:{n}" for n in trainer.optimizer.state()}
-    expected |= {f"loop:{n}" for n in _LOOP_ARRAYS}
+    expected |= {f"loop:{n}" for n in (*_LOOP_ARRAYS, *_HISTORY_INDEX)}
     unknown = sorted(set(arrays) - expected)
     if unknown:
         raise ConfigError(
             f"{label} does not fit this run: it has {', '.join(unknown)} "
             "(was it written for another network or optimizer?)"
         )
-    columns = history_columns(sweep, trainer.config.history_every)
+    cols, rows = _history_index(arrays, sweep, trainer.config.history_every, R)
     loop = LoopState(
-        history=take("loop:history", (R, columns), np.float64),
+        history=take("loop:history", (rows.size, cols.size), np.float64),
         active=take("loop:active", (R,), bool),
         sweeps=take("loop:sweeps", (R,), np.int64),
         stopped=take("loop:stopped", (R,), bool),
         diverged=take("loop:diverged", (R,), bool),
         first_solved=take("loop:first_solved", (R,), np.int64),
-        notes=notes,
+        notes=notes, kept=cols,
     )
+    loop = _as_planned(loop, rows, trainer, sweep)
     params = {n: take(f"param:{n}", w.shape, net.dtype) for n, w in net.params.items()}
     opt_state = trainer.optimizer.state()
     optimizer = {n: take(f"optimizer:{n}", v.shape, v.dtype) for n, v in opt_state.items()}
@@ -209,6 +217,44 @@ def restore_trainer(trainer: Trainer, meta: Mapping[str, Any], arrays: Mapping[s
     trainer.optimizer.load_state(optimizer)
     trainer.loop = loop
     trainer.sweep = sweep
+
+
+#: The arrays naming the history's columns and replicas, when they are not every column of
+#: every replica (a run whose history keeps ``"log"`` or ``"none"``, or some replicas).
+_HISTORY_INDEX = ("history_columns", "history_replicas")
+
+
+def _history_index(arrays: Mapping[str, Array], sweep: int, every: int, replicas: int
+                   ) -> tuple[Array, Array]:
+    """The checkpoint history's ``"every"`` columns ``(K,)`` and replica rows ``(R_kept,)``:
+    as stored, or every column of every replica (a default history)."""
+    if "loop:history_columns" in arrays:
+        return (np.asarray(arrays["loop:history_columns"], dtype=np.int64),
+                np.asarray(arrays["loop:history_replicas"], dtype=np.int64))
+    return np.arange(history_columns(sweep, every)), np.arange(replicas)
+
+
+def _as_planned(loop: LoopState, rows: Array, trainer: Trainer, sweep: int) -> LoopState:
+    """``loop`` (whose history holds the replicas ``rows``, ``sweep`` sweeps done) with the
+    history the trainer's plan keeps: the columns and replicas it wants, taken from the
+    checkpoint where it has them, NaN (not recorded) where it has not."""
+    plan, R = trainer.history, trainer.net.replicas
+    want_rows = np.arange(R) if plan.replicas is None else plan.replicas
+    assert loop.kept is not None
+    recorded = plan.columns(trainer.config.max_sweeps)
+    recorded = recorded[recorded * plan.every < sweep]
+    if np.array_equal(want_rows, rows) and np.array_equal(recorded, loop.kept):
+        return loop
+    history = np.full((want_rows.size, recorded.size), np.nan)
+    at_row = {int(r): i for i, r in enumerate(rows)}
+    at_col = {int(c): j for j, c in enumerate(loop.kept)}
+    src_r = [(i, at_row[int(r)]) for i, r in enumerate(want_rows) if int(r) in at_row]
+    src_c = [(j, at_col[int(c)]) for j, c in enumerate(recorded) if int(c) in at_col]
+    if src_r and src_c:
+        (ri, rs), (cj, cs) = zip(*src_r, strict=True), zip(*src_c, strict=True)
+        history[np.ix_(ri, cj)] = loop.history[np.ix_(rs, cs)]
+    loop.history, loop.kept = history, recorded
+    return loop
 
 
 #: The loop's arrays: the kind of values each holds (``numpy.dtype.kind``) and in words.
@@ -243,7 +289,7 @@ def check_state(meta: Mapping[str, Any], arrays: Mapping[str, Array], label: str
             raise _damaged(label, f"{key!r} is {a.dtype} of shape {a.shape}, expected "
                                   f"{meta['dtype']} with {meta['replicas']} replicas first")
     if every is not None:
-        _check_history(loop, int(meta["sweep"]), every, label)
+        _check_history(loop, arrays, int(meta["sweep"]), every, label)
 
 
 def _damaged(label: str, what: str) -> FileFormatError:
@@ -283,8 +329,8 @@ def _loop_arrays(arrays: Mapping[str, Array], replicas: int, label: str) -> dict
         if f"loop:{name}" not in arrays:
             raise _damaged(label, f"it lacks 'loop:{name}'")
         a = np.asarray(arrays[f"loop:{name}"])
-        ndim = 2 if name == "history" else 1
-        if a.ndim != ndim or a.shape[0] != replicas or a.dtype.kind != kind:
+        ndim = 2 if name == "history" else 1  # the history's rows: _check_history
+        if a.ndim != ndim or (ndim == 1 and a.shape[0] != replicas) or a.dtype.kind != kind:
             raise _damaged(label, f"'loop:{name}' is {a.dtype} of shape {a.shape}, expected "
                                   f"{words} with {replicas} rows")
         loop[name] = a
@@ -307,13 +353,28 @@ def _check_counters(loop: Mapping[str, Array], sweep: int, label: str) -> None:
         raise _damaged(label, "its training / stopped / diverged flags contradict each other")
 
 
-def _check_history(loop: Mapping[str, Array], sweep: int, every: int, label: str) -> None:
-    history, columns = loop["history"], history_columns(sweep, every)
-    if history.shape[1] != columns:
-        raise _damaged(label, f"its history holds {history.shape[1]} entries per replica, but "
-                              f"{sweep} sweeps recorded every {every} make {columns}")
-    kept = np.arange(columns)[None, :] < history_columns(loop["sweeps"], every)[:, None]
-    kept &= ~loop["diverged"][:, None]
+def _check_history(loop: Mapping[str, Array], arrays: Mapping[str, Array], sweep: int,
+                   every: int, label: str) -> None:
+    history, replicas = loop["history"], loop["sweeps"].size
+    if ("loop:history_columns" in arrays) != ("loop:history_replicas" in arrays):
+        raise _damaged(label, "it names its history's columns or its replicas, not both")
+    if "loop:history_columns" in arrays:
+        cols, rows = (np.asarray(arrays[f"loop:{n}"]) for n in _HISTORY_INDEX)
+        if (cols.ndim != 1 or rows.ndim != 1 or cols.dtype.kind not in "iu"
+                or rows.dtype.kind not in "iu" or np.any(np.diff(cols) <= 0)
+                or np.any(np.diff(rows) <= 0) or (cols.size and (cols[0] < 0 or cols[-1] * every
+                                                                  >= max(sweep, 1)))
+                or (rows.size and (rows[0] < 0 or rows[-1] >= replicas))):
+            raise _damaged(label, "its history's columns or replicas are not increasing "
+                                  "indices within the run's sweeps and replicas")
+    else:
+        cols, rows = np.arange(history_columns(sweep, every)), np.arange(replicas)
+    if history.shape != (rows.size, cols.size):
+        raise _damaged(label, f"its history holds {history.shape[0]} rows of "
+                              f"{history.shape[1]} entries, but {sweep} sweeps recorded as it "
+                              f"says make {rows.size} of {cols.size}")
+    kept = cols[None, :] * every < loop["sweeps"][rows][:, None]
+    kept &= ~loop["diverged"][rows][:, None]
     if not np.all(np.isfinite(history[kept])):
         raise _damaged(label, "its history holds a non-finite error of a replica that did "
                               "not diverge")

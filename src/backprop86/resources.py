@@ -196,13 +196,16 @@ def run_estimate(
     settings: Settings,
     training: bool = True,
     per_replica_cases: bool = False,
+    history: tuple[int, int] | None = None,
 ) -> Estimate:
     """The memory of a run of ``replicas`` networks, from their sizes: ``units`` non-input
     units and ``params`` weights and biases each, on ``cases`` cases of ``inputs`` and
     ``outputs`` units (one set per replica when ``per_replica_cases``).
 
     ``training=False``: the network, its cases and one pass over them, nothing per sweep
-    (a gradient check).
+    (a gradient check). ``history``: the error history's rows and columns
+    (:mod:`backprop86.history`); by default every replica at every ``history_every``
+    sweeps.
     """
     s = itemsize(settings.dtype)
     chunk = {"sweep": cases, "pattern": 1}.get(settings.grain, settings.batch_size)
@@ -219,16 +222,16 @@ def run_estimate(
     ))
     if not training:
         return est
-    columns = -(-settings.max_sweeps // settings.history_every)
+    rows, columns = history or (replicas, -(-settings.max_sweeps // settings.history_every))
     sweep = replicas * cases * outputs * s  # one sweep's outputs; a block keeps up to 64
     block = max(min(RECORD_BYTES, 64 * sweep), sweep)
     return est + Estimate((
         Part("the output records", 3 * block + sweep,
              (*_replicas(replicas), "cases"),
              why=f"{_n(replicas, 'replica')} × {cases:,} cases × {outputs:,} outputs"),
-        Part("the error history", 2 * replicas * columns * 8,
+        Part("the error history", rows * columns * 8,
              (*_replicas(replicas), "max_sweeps"), ("history_every",),
-             why=f"{_n(replicas, 'replica')} × {_n(columns, 'recorded sweep')}"),
+             why=f"{_n(rows, 'replica')} × {_n(columns, 'recorded sweep')}"),
     ))
 
 

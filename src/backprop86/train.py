@@ -31,6 +31,7 @@ from backprop86.engine import Engine, choose, within
 from backprop86.engine.select import check as check_engine
 from backprop86.errors import ConfigError, DivergenceError, ShapeError
 from backprop86.functions import CrossEntropy, DeadZone, ErrorFunction, error_function
+from backprop86.history import HistoryPlan
 from backprop86.init import check_seeds, initialize, rng_for
 from backprop86.network import Network, slot_group
 from backprop86.optim import Optimizer, Schedule, make_optimizer
@@ -47,8 +48,12 @@ Progress = Callable[[int, int, int], None]
 class TrainResult:
     """What a training run measured, one entry per replica.
 
-    ``history``: reported error ``(R, S)`` every ``history_every`` sweeps
-    (column ``k`` is sweep ``k · history_every``, counted from 0); ``sweeps``:
+    ``history``: reported error ``(R_kept, K)`` at the sweeps ``history_sweeps`` ``(K,)``
+    (0-based: column ``k`` is the error of sweep ``history_sweeps[k] + 1``) of the
+    replicas ``history_replicas`` (``None``: all, ``R_kept = R``) — with the default
+    history (:mod:`backprop86.history`) every ``history_every`` sweeps of every replica,
+    column ``k`` sweep ``k · history_every``. A read-only view of the trainer's record,
+    handed over without a copy. ``sweeps``:
     sweeps trained; ``stopped``: the stopping rule was met; ``solved``: the final
     weights solve the task; ``first_solved``: the first sweep (1-based) whose
     measured outputs solved the task, −1 if none; ``final_error``: reported error
@@ -70,19 +75,22 @@ class TrainResult:
     notes: list[str] = field(default_factory=list)
     engine: str = "readable"
     why_not: str | None = None
+    history_sweeps: Array | None = None
+    history_replicas: Array | None = None
 
-
-def history_columns(sweeps: int, every: int) -> int:
-    """Entries of a replica's history after ``sweeps`` sweeps, one every ``every`` from sweep 0."""
-    return (sweeps + every - 1) // every
+    def __post_init__(self) -> None:
+        if self.history_sweeps is None:  # every recorded sweep, as the default history
+            self.history_sweeps = np.arange(self.history.shape[1]) * self.history_every
 
 
 @dataclass
 class LoopState:
     """Where a run stands between two sweeps: what a checkpoint keeps besides weights.
 
-    ``history`` ``(R, columns)``; ``active``, ``stopped``, ``diverged`` ``(R,)``
-    booleans; ``sweeps``, ``first_solved`` ``(R,)`` integers; ``notes`` in words.
+    ``history`` ``(R_kept, K)``: the kept replicas' reported error at the ``"every"``
+    columns ``kept`` ``(K,)`` (sorted; column ``c`` is sweep ``c · every``, NaN until
+    recorded); ``active``, ``stopped``, ``diverged`` ``(R,)`` booleans; ``sweeps``,
+    ``first_solved`` ``(R,)`` integers; ``notes`` in words.
     """
 
     history: Array
@@ -92,24 +100,44 @@ class LoopState:
     diverged: Array
     first_solved: Array
     notes: list[str] = field(default_factory=list)
+    kept: Array | None = None
+
+    def __post_init__(self) -> None:
+        if self.kept is None:  # every column, as the default history
+            self.kept = np.arange(self.history.shape[1], dtype=np.int64)
 
     @classmethod
-    def fresh(cls, replicas: int, columns: int) -> LoopState:
+    def fresh(cls, replicas: int, kept: Array, rows: int | None = None) -> LoopState:
+        """A run not started: ``replicas`` replicas, history columns ``kept`` of ``rows``
+        replicas (all by default)."""
+        rows = replicas if rows is None else rows
         return cls(
-            history=np.full((replicas, columns), np.nan),
+            history=np.full((rows, kept.size), np.nan),
             active=np.ones(replicas, dtype=bool),
             sweeps=np.zeros(replicas, dtype=np.int64),
             stopped=np.zeros(replicas, dtype=bool),
             diverged=np.zeros(replicas, dtype=bool),
             first_solved=np.full(replicas, -1, dtype=np.int64),
+            kept=np.asarray(kept, dtype=np.int64),
         )
 
-    def ensure_columns(self, columns: int) -> None:
-        """Grow ``history`` (with NaN) to hold ``columns`` entries per replica."""
-        extra = columns - self.history.shape[1]
-        if extra > 0:
-            pad = np.full((self.history.shape[0], extra), np.nan)
-            self.history = np.concatenate([self.history, pad], axis=1)
+    def recorded(self, sweep: int, every: int) -> int:
+        """History columns recorded after ``sweep`` sweeps (those of sweeps ``< sweep``)."""
+        assert self.kept is not None
+        return int(np.searchsorted(self.kept * every, sweep))
+
+    def keep_columns(self, kept: Array) -> None:
+        """Hold the columns ``kept`` (sorted): a column kept before keeps its numbers, a new
+        one starts NaN (no copy when nothing changes)."""
+        assert self.kept is not None
+        if np.array_equal(kept, self.kept):
+            return
+        history = np.full((self.history.shape[0], kept.size), np.nan)
+        old = np.searchsorted(self.kept, kept)
+        found = old < self.kept.size
+        found[found] = self.kept[old[found]] == kept[found]
+        history[:, found] = self.history[:, old[found]]
+        self.history, self.kept = history, np.asarray(kept, dtype=np.int64)
 
 
 def make_error(name: str, config: TrainConfig) -> ErrorFunction:
@@ -132,6 +160,10 @@ class Trainer:
     chosen by ``config.engine``) computes the sweeps. The trainer is the engines'
     :class:`~backprop86.engine.base.Setup`: they read its data, error functions,
     optimizer and schedules.
+
+    ``history`` (``"every"``, ``"log"`` or ``"none"``) and ``history_replicas``
+    choose what the error history keeps (:mod:`backprop86.history`); they change what is
+    written down, never the training.
     """
 
     def __init__(
@@ -142,10 +174,15 @@ class Trainer:
         seeds: Sequence[int],
         *,
         initialized: bool = False,
+        history: str = "every",
+        history_replicas: Sequence[int] | Array | None = None,
     ) -> None:
         self.net, self.config = net, config
+        #: What the error history keeps (:mod:`backprop86.history`).
+        self.history = HistoryPlan.make(history, config.history_every, history_replicas,
+                                        net.replicas)
         given = [task] if isinstance(task, Task) else list(task)
-        check_memory(net, given, config)
+        check_memory(net, given, config, self.history)
         self.tasks = [t.coded(*config.targets) for t in given]
         self.task = self.tasks[0]
         self.seeds = check_seeds(seeds, config.init)
@@ -322,16 +359,24 @@ class Trainer:
     def _book(self, s0: int, k: int, reported: Array, solved: Array) -> None:
         """Record sweeps ``s0 … s0 + k − 1`` of the training replicas: history, sweeps
         done, first solved sweep (``reported`` and ``solved`` ``(k, R)``)."""
-        loop, every = self.loop, self.config.history_every
+        loop, plan = self.loop, self.history
         assert loop is not None
         active = loop.active
-        first = -s0 % every  # the block's sweeps that the history keeps
-        if first < k:
-            c0 = (s0 + first) // every
-            kept = loop.history[:, c0:c0 + len(range(first, k, every))]
-            np.copyto(kept, reported[first::every].T)
-            if not active.all():
-                kept[~active] = np.nan
+        lo, hi = loop.recorded(s0, plan.every), loop.recorded(s0 + k, plan.every)
+        if hi > lo:  # the block's sweeps that the history keeps
+            kept = loop.history[:, lo:hi]
+            if plan.mode == "every":
+                rows = reported[-s0 % plan.every::plan.every]
+            else:
+                assert loop.kept is not None
+                rows = reported[loop.kept[lo:hi] * plan.every - s0]
+            if plan.replicas is None:
+                np.copyto(kept, rows.T)
+                if not active.all():
+                    kept[~active] = np.nan
+            else:
+                np.copyto(kept, rows[:, plan.replicas].T)
+                kept[~active[plan.replicas]] = np.nan
         loop.sweeps[active] = s0 + k
         hit = solved & active & (loop.first_solved < 0)
         newly = hit.any(axis=0)
@@ -341,10 +386,13 @@ class Trainer:
     def _start_loop(self) -> LoopState:
         """The loop state a run continues (a fresh one on the first run), with history
         columns for ``max_sweeps``; clears a pending stop request."""
-        columns = history_columns(self.config.max_sweeps, self.config.history_every)
+        plan, max_sweeps = self.history, self.config.max_sweeps
         if self.loop is None:
-            self.loop = LoopState.fresh(self.net.replicas, columns)
-        self.loop.ensure_columns(columns)
+            self.loop = LoopState.fresh(self.net.replicas, plan.columns(max_sweeps),
+                                        plan.rows(self.net.replicas))
+        else:
+            assert self.loop.kept is not None
+            self.loop.keep_columns(plan.grown(self.loop.kept, self.sweep, max_sweeps))
         self._stop_requested = False
         return self.loop
 
@@ -359,8 +407,14 @@ class Trainer:
         with np.errstate(all="ignore"):
             final_error, final_out = self.evaluate()
         solved = within(final_out, self.D, self.care, cfg.solve_margin, self.mid) & ~loop.diverged
+        recorded = loop.recorded(self.sweep, cfg.history_every)
+        history = loop.history[:, :recorded]  # handed over as a read-only view, not copied
+        history.flags.writeable = False
+        assert loop.kept is not None
         return TrainResult(
-            history=loop.history[:, : history_columns(self.sweep, cfg.history_every)].copy(),
+            history=history, history_sweeps=loop.kept[:recorded] * cfg.history_every,
+            history_replicas=(None if self.history.replicas is None
+                              else self.history.replicas.copy()),
             sweeps=loop.sweeps.copy(), stopped=loop.stopped.copy(), solved=solved,
             first_solved=loop.first_solved.copy(), final_error=final_error,
             final_outputs=final_out, diverged=loop.diverged.copy(),
@@ -418,9 +472,12 @@ def train(
     *,
     initialized: bool = False,
     progress: Progress | None = None,
+    history: str = "every",
+    history_replicas: Sequence[int] | Array | None = None,
 ) -> TrainResult:
     """Train ``net`` on ``task``; replica ``r`` uses ``seeds[r]``. See :class:`Trainer`."""
-    return Trainer(net, task, config, seeds, initialized=initialized).train(progress)
+    return Trainer(net, task, config, seeds, initialized=initialized, history=history,
+                   history_replicas=history_replicas).train(progress)
 
 
 def _stacked(arrays: list[Array], dtype: np.dtype) -> Array:
@@ -430,7 +487,8 @@ def _stacked(arrays: list[Array], dtype: np.dtype) -> Array:
     return np.stack(arrays).astype(dtype, copy=False)
 
 
-def check_memory(net: Network, tasks: Sequence[Task], config: TrainConfig) -> None:
+def check_memory(net: Network, tasks: Sequence[Task], config: TrainConfig,
+                 history: HistoryPlan | None = None) -> None:
     """Refuse, in one line, a run whose history, optimizer state, activations and records
     would not fit in memory (:mod:`backprop86.resources`), before any of them is made."""
     if not tasks:
@@ -442,6 +500,8 @@ def check_memory(net: Network, tasks: Sequence[Task], config: TrainConfig) -> No
         replicas=net.replicas, cases=first.n_cases, inputs=first.n_inputs,
         outputs=first.n_outputs, units=units, params=params, settings=config,
         per_replica_cases=len(tasks) > 1,
+        history=None if history is None else (
+            history.rows(net.replicas), history.count(config.max_sweeps)),
     )
     check(estimate, f"training {net.replicas:,} replica{'s' * (net.replicas != 1)}",
           {"replicas": "the replicas"})

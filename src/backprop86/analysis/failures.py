@@ -91,16 +91,30 @@ def classify_failures(
     ``outputs``: ``(R, N, n_out)``; ``targets``: ``(N, n_out)``.
 
     ``diverged`` ``(R,)`` marks replicas whose training produced a non-finite value.
+
+    The replicas that solve the task are found for all at once (``None``, as
+    :func:`failure_kind` says); only the others are put in words one by one, so a million
+    replicas cost little more than the few that fail.
     """
-    y = np.asarray(outputs)
-    kinds: list[str | None] = []
-    for r in range(y.shape[0]):
+    y = np.asarray(outputs, dtype=np.float64)
+    d = np.asarray(targets, dtype=np.float64)
+    kinds: list[str | None] = [None] * y.shape[0]
+    if y.ndim == 3 and y.shape[1:] == d.shape:
+        cares = np.ones(d.shape, dtype=bool) if care is None else np.asarray(care) > 0
+        with np.errstate(invalid="ignore"):
+            ok = on_target(y, d, margin, mid) | ~cares  # (R, N, n_out)
+        solved = ok.reshape(len(kinds), -1).all(axis=1)
+        solved &= np.isfinite(np.where(cares, y, 0.0)).reshape(len(kinds), -1).all(axis=1)
+    else:  # shapes failure_kind refuses: let it say so
+        solved = np.zeros(len(kinds), dtype=bool)
+    if diverged is not None:
+        solved &= ~np.asarray(diverged, dtype=bool)
+    for r in np.flatnonzero(~solved).tolist():
         if diverged is not None and diverged[r]:
-            kinds.append("diverged")
+            kinds[r] = "diverged"
             continue
-        kinds.append(
-            failure_kind(y[r], targets, labels, mid=mid, margin=margin, near=near, care=care)
-        )
+        kinds[r] = failure_kind(y[r], targets, labels, mid=mid, margin=margin, near=near,
+                                care=care)
     return kinds
 
 

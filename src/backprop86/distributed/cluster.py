@@ -121,7 +121,7 @@ def connect(workers: int | None, scheduler: str | None) -> Iterator[Cluster]:
 
 def run_chunks(cluster: Cluster, todo: list[Chunk], experiments: list[Experiment],
                engines: list[str], journal: Journal, *, curve_index: list[int] | None,
-               keep_seed: int | None,
+               keep_seed: int | None, curve_stride: int = 1,
                done: Callable[[Chunk, dict[str, Any]], None] | None = None) -> float:
     """Train every chunk of ``todo`` on the cluster (chunk ``c`` of point ``c.point``:
     ``experiments[c.point]`` with engine ``engines[c.point]``), appending each outcome to
@@ -137,7 +137,7 @@ def run_chunks(cluster: Cluster, todo: list[Chunk], experiments: list[Experiment
     for chunk in todo:
         future = client.submit(
             train_chunk, experiments[chunk.point], chunk.seeds, engines[chunk.point],
-            curve_index=curve_index, keep_seed=keep_seed,
+            curve_index=curve_index, curve_stride=curve_stride, keep_seed=keep_seed,
             key=f"backprop86-chunk-{run_id}-{chunk.point}-{chunk.first}",
             retries=RETRIES, pure=False)
         futures[future] = chunk

@@ -58,7 +58,7 @@ def join(exp: Experiment, seeds: list[int], outcomes: list[dict[str, Any]],
     curves = (np.array([row for o in outcomes for row in o["curves"]], dtype=float)
               if all("curves" in o for o in outcomes) else None)
     result = TrainResult(
-        history=curves if curves is not None else np.empty((n, 0)),
+        history=np.empty((n, 0)),  # the curves (of some seeds) are Joined.curves
         sweeps=np.array(columns["sweeps"], dtype=np.int64),
         stopped=np.array(columns["stopped"], dtype=bool),
         solved=np.array(columns["solved"], dtype=bool),

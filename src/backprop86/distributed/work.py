@@ -10,7 +10,7 @@ stores, one JSON line) holding for every seed of the chunk what the sweep keeps:
 ``checks``    per check the experiment lists: title, rule, ``among`` and ``passed`` per seed
 ``heldout``   with a ``[split]``: held-out cases per seed (their counts are in ``columns``)
 ``test``      with a task's own test cases: each seed's test and training accuracy
-``curves``    when asked: the reported error ``(n, K)`` at the point's curve columns
+``curves``    when asked: the reported error ``(n_c, K)`` at the point's curve columns
 ``kept``      when asked and in this chunk: the trained weights of one seed
 ``seconds``   the training time; ``sweeps_done`` the sweeps the chunk's trainer ran
 
@@ -33,15 +33,22 @@ from backprop86.experiments.runner import failure_kinds_of, replica_columns, run
 
 
 def train_chunk(exp: Experiment, seeds: list[int], engine: str, *,
-                curve_index: list[int] | None = None,
+                curve_index: list[int] | None = None, curve_stride: int = 1,
                 keep_seed: int | None = None) -> dict[str, Any]:
     """Train ``seeds`` of ``exp`` as one batch with engine ``engine`` and return the outcome
     (module docstring). ``curve_index``: the 0-based history columns ``(K,)`` whose error
-    the figures draw (NaN past the sweeps this chunk trained); ``keep_seed``: the seed
-    whose weights to send back, when it is in this chunk."""
+    the figures draw (NaN past the sweeps this chunk trained), of the seeds
+    ``first + k · curve_stride`` of the point (``first`` its first seed: the figures draw
+    one seed in ``curve_stride``); ``keep_seed``: the seed whose weights to send back,
+    when it is in this chunk."""
     exp = dataclasses.replace(exp, config=exp.config.replace(engine=engine))
+    drawn = None
+    if curve_index is not None:
+        offset = np.asarray(seeds, dtype=np.int64) - exp.first_seed
+        drawn = np.flatnonzero(offset % curve_stride == 0)
     started = time.perf_counter()
-    run_ = run(exp, list(seeds))
+    run_ = run(exp, list(seeds), history="none" if drawn is None else "log",
+               history_replicas=drawn)
     seconds = time.perf_counter() - started
     r = run_.result
     outcome: dict[str, Any] = {
@@ -62,9 +69,11 @@ def train_chunk(exp: Experiment, seeds: list[int], engine: str, *,
                            ("cases", "train_cases", "accuracy", "train_accuracy")}
     if curve_index is not None:
         index = np.asarray(curve_index, dtype=np.int64)
-        curves = np.full((len(seeds), index.size), np.nan)
-        have = index < r.history.shape[1]
-        curves[:, have] = r.history[:, index[have]]
+        assert drawn is not None and r.history_sweeps is not None
+        curves = np.full((drawn.size, index.size), np.nan)
+        have = np.isin(index * exp.config.history_every, r.history_sweeps)
+        curves[:, have] = r.history[:, np.searchsorted(r.history_sweeps,
+                                                       index[have] * exp.config.history_every)]
         outcome["curves"] = curves.tolist()
     if keep_seed is not None and keep_seed in seeds:
         i = list(seeds).index(keep_seed)

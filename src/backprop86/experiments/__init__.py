@@ -74,6 +74,7 @@ from backprop86.config import TrainConfig, parse_value, setting_names
 from backprop86.errors import ConfigError, FileFormatError
 from backprop86.experiments.schema import validate
 from backprop86.fields import grid_shape, window_share
+from backprop86.history import HistoryPlan
 from backprop86.init import initialize, rng_for
 from backprop86.io import read_text
 from backprop86.network import Group, Network, Projection, chain, mlp_groups, size_of
@@ -153,10 +154,12 @@ class Experiment:
         self.check_size(count)
         return list(range(self.first_seed, self.first_seed + count))
 
-    def estimate(self, replicas: int, *, training: bool = True) -> Estimate:
+    def estimate(self, replicas: int, *, training: bool = True,
+                 history: str = "none") -> Estimate:
         """The memory of a run of ``replicas`` seeds (:func:`backprop86.resources.run_estimate`),
         from the sizes the file gives: neither the network nor the task is made (except a
-        task read from files, whose size only the files tell)."""
+        task read from files, whose size only the files tell). ``history``: what the run's
+        error history keeps (:mod:`backprop86.history`; none, as :func:`.runner.run`)."""
         replicas = whole_number("replicas", replicas, 1)
         spec = dict(_resolve(self.task_spec, self.params))
         name = spec.pop("name", None)
@@ -167,12 +170,15 @@ class Experiment:
         cases, n_in, n_out = shape
         params = {**self.params, "n_inputs": n_in, "n_outputs": n_out}
         units, weights = network_size(_resolve(self.network_spec, params))
+        kept = HistoryPlan(history, self.config.history_every).count(self.config.max_sweeps)
         return run_estimate(replicas=replicas, cases=cases, inputs=n_in, outputs=n_out,
                             units=units, params=weights, settings=self.config,
-                            training=training, per_replica_cases=bool(self.split))
+                            training=training, per_replica_cases=bool(self.split),
+                            history=(replicas, kept))
 
     def check_size(self, replicas: int, names: dict[str, str] | None = None, *,
-                   training: bool = True, what: str | None = None) -> None:
+                   training: bool = True, what: str | None = None,
+                   history: str = "none") -> None:
         """Refuse, in one line, a run of ``replicas`` seeds that would not fit in memory
         (:func:`backprop86.resources.check`). ``names`` names the settings as the caller's
         command line does; by default the parameters that size the task and the network
@@ -180,7 +186,7 @@ class Experiment:
         named = {"units": self._setters(self.network_spec, "the layer sizes"),
                  "cases": self._setters(self.task_spec, "")}
         kind = "a run" if training else "a gradient check"
-        check(self.estimate(replicas, training=training),
+        check(self.estimate(replicas, training=training, history=history),
               what or f"{kind} of {self.name} with {replicas:,} replica{'s' * (replicas != 1)}",
               {**named, **(names or {})})
 

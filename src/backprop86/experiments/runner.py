@@ -122,17 +122,17 @@ def replica_columns(run_: Run) -> dict[str, list[Any]]:
     sweep (``None`` if never) and diverged; with a ``[split]``, each seed's held-out cases
     and how many of them it answers right. Columns, not rows, so that a sweep of 10,000
     seeds a point stores each field name once."""
-    r, exp = run_.result, run_.experiment
-    columns: dict[str, list[Any]] = {
-        "seed": list(run_.seeds),
-        "sweeps": [int(v) for v in r.sweeps],
-        "final_tss": [float(_tss(r.final_outputs[i], run_.trained_on(i), exp))
-                      for i in range(len(run_.seeds))],
-        "final_error": [float(v) for v in r.final_error],
-        "solved": [bool(v) for v in r.solved],
-        "stopped": [bool(v) for v in r.stopped],
-        "first_solved_sweep": [int(v) if v > 0 else None for v in r.first_solved],
-        "diverged": [bool(v) for v in r.diverged],
+    r = run_.result
+    columns: dict[str, list[Any]] = {  # arrays to lists in one call each: a million seeds
+        "seed": list(run_.seeds),     # take a second, not a minute
+        "sweeps": np.asarray(r.sweeps, dtype=np.int64).tolist(),
+        "final_tss": final_tss(run_).tolist(),
+        "final_error": np.asarray(r.final_error, dtype=np.float64).tolist(),
+        "solved": np.asarray(r.solved, dtype=bool).tolist(),
+        "stopped": np.asarray(r.stopped, dtype=bool).tolist(),
+        "first_solved_sweep": [v if v > 0 else None
+                               for v in np.asarray(r.first_solved, dtype=np.int64).tolist()],
+        "diverged": np.asarray(r.diverged, dtype=bool).tolist(),
     }
     if run_.split is not None:
         columns["heldout_cases"] = [list(t.labels) for t in run_.split.test]
@@ -159,13 +159,20 @@ def failure_kinds_of(run_: Run, near: float = UNDECIDED) -> list[str | None]:
     return kinds
 
 
-def _tss(outputs: np.ndarray, task: Task, exp: Experiment) -> float:
-    """Handbook tss (Σ without ½) of one replica's final outputs, in the run's target coding."""
-    D = task.coded(*exp.config.targets).targets
-    diff = outputs - D
-    if task.care is not None:
-        diff = diff * task.care
-    return float(np.sum(diff * diff))
+def final_tss(run_: Run) -> np.ndarray:
+    """Handbook tss ``Σ_c Σ_j (y_cj − d_cj)²`` (no ½) of each replica's final outputs on the
+    cases it trained on, in the run's target coding: ``(R,)`` float64. Each replica's sum
+    runs over its ``N · n_out`` terms in one row, as ``np.sum`` of that replica alone."""
+    r, targets = run_.result, run_.experiment.config.targets
+    tasks = [run_.task] if run_.split is None else run_.split.train
+    D = np.stack([t.coded(*targets).targets for t in tasks])  # (1 or R, N, n_out)
+    diff = np.asarray(r.final_outputs) - D
+    cares = [t.care for t in tasks]
+    if any(c is not None for c in cares):
+        diff = diff * np.stack([np.ones(t.targets.shape) if c is None else c
+                                for t, c in zip(tasks, cares, strict=True)])
+    diff = diff * diff
+    return np.sum(diff.reshape(diff.shape[0], -1), axis=1, dtype=np.float64)
 
 
 def run(
@@ -174,16 +181,22 @@ def run(
     *,
     progress: Progress | None = None,
     prepare: Callable[[Trainer], None] | None = None,
+    history: str = "none",
+    history_replicas: list[int] | np.ndarray | None = None,
 ) -> Run:
     """Train ``len(seeds)`` replicas of ``exp`` as one batch and summarise them.
 
     ``prepare(trainer)`` is called before training starts (to resume from a checkpoint).
+    ``history`` and ``history_replicas``: the per-sweep errors to keep
+    (:mod:`backprop86.history`); none by default — a run's summary, checks and verdicts
+    need each seed's outcome only, so a seed costs the same memory however long it trains.
     """
     task = exp.task()
     net = exp.network(replicas=len(seeds))
     split = make_split(task, seeds, exp.split_spec()) if exp.split else None
     trained_on = task if split is None else split.train  # one training set per replica
-    trainer = Trainer(net, trained_on, exp.config, seeds)
+    trainer = Trainer(net, trained_on, exp.config, seeds, history=history,
+                      history_replicas=history_replicas)
     if prepare is not None:
         prepare(trainer)
     started = time.perf_counter()

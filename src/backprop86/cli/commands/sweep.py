@@ -72,16 +72,24 @@ from backprop86.experiments.runner import (
     replica_columns,
     run,
 )
+from backprop86.history import history_columns, log_index
 from backprop86.io import Output, check_outputs, command_line, load_json, save_json, versions
 from backprop86.network import Network
 from backprop86.switches import assignments, split_assignment
 from backprop86.tasks import Task
-from backprop86.train import history_columns
 
 PROG = "backprop86 sweep"
 
-#: Points of each error curve kept for the figures (log-spaced over the sweeps).
-CURVE_POINTS = 300
+#: Seeds whose error curves the figures draw, at most: a larger point draws every k-th
+#: seed (:func:`curve_stride`), so that its curves take the same memory however many seeds
+#: it has (10,000 seeds' quantiles are as good as a million's at a figure's resolution).
+CURVE_SEEDS = 10_000
+
+
+def curve_stride(seeds: int) -> int:
+    """The ``k`` of "every k-th seed" whose error curve is drawn: 1 up to :data:`CURVE_SEEDS`
+    seeds, then ``⌈seeds / CURVE_SEEDS⌉``."""
+    return max(1, -(-seeds // CURVE_SEEDS))
 
 #: Seeds listed per failure kind in the table (the JSON lists them all).
 SEEDS_SHOWN = 6
@@ -262,7 +270,8 @@ class PointResult:
     #: send back each seed's numbers, not its outputs)
     final_outputs: np.ndarray | None
     curve_sweeps: np.ndarray    # (K,) 1-based sweep numbers
-    curves: np.ndarray          # (R, K) reported error at those sweeps
+    curves: np.ndarray          # (R_c, K) reported error at those sweeps of the seeds
+    curve_replicas: np.ndarray  # (R_c,) their indices in ``seeds`` (every k-th: curve_stride)
     sweeps_done: int
     interrupted: bool
     engine: str                 # the engine that trained the point, and why not a faster one
@@ -278,40 +287,40 @@ class PointResult:
 
 
 def measure(point: Point, seeds: list[int], *, keep_seed: int | None = None,
-            label: str | None = None) -> PointResult:
-    """Train every seed of ``point`` as one batch and summarise it (history thinned, dropped)."""
+            label: str | None = None, curves: bool = False) -> PointResult:
+    """Train every seed of ``point`` as one batch and summarise it. ``curves``: keep the
+    error curves the figures draw — at most :data:`~backprop86.history.LOG_POINTS`
+    log-spaced sweeps of every :func:`curve_stride`-th seed; otherwise no per-sweep
+    history at all (each seed's memory then does not grow with the sweeps)."""
     exp = point.experiment
     task = exp.task()
     work = len(seeds) * exp.config.max_sweeps * task.n_cases
+    drawn = np.arange(0, len(seeds), curve_stride(len(seeds)))
     with sweep_bar(exp.config.max_sweeps, label or point.name, work) as progress:
-        run_ = run(exp, seeds, progress=progress)
+        run_ = run(exp, seeds, progress=progress, history="log" if curves else "none",
+                   history_replicas=drawn if curves else None)
     r = run_.result
-    index = curve_index(r.history.shape[1])
+    assert r.history_sweeps is not None
     kept_net = None
     if keep_seed is not None and keep_seed in seeds:
         i = seeds.index(keep_seed)
         kept_net = exp.network(replicas=1)
         kept_net.set_params({name: w[i] for name, w in run_.net.params.items()})
     return point_result(point, run_, failure_kinds_of(run_, UNDECIDED),
-                        curve_sweeps=index * r.history_every + 1, curves=r.history[:, index].copy(),
+                        curve_sweeps=r.history_sweeps + 1, curves=r.history,
+                        curve_replicas=drawn if curves else drawn[:0],
                         final_outputs=r.final_outputs, keep_seed=keep_seed, kept_net=kept_net)
 
 
-def curve_index(columns: int) -> np.ndarray:
-    """The history columns a sweep keeps for its figures: :data:`CURVE_POINTS` log-spaced
-    over ``columns``, as 0-based indices ``(K,)``."""
-    index = np.unique(np.round(np.geomspace(1, max(columns, 1), CURVE_POINTS)).astype(int)) - 1
-    return index[index < columns]
-
-
 def point_result(point: Point, run_: Run, kinds: list[str | None], *,
-                 curve_sweeps: np.ndarray, curves: np.ndarray,
+                 curve_sweeps: np.ndarray, curves: np.ndarray, curve_replicas: np.ndarray,
                  final_outputs: np.ndarray | None, keep_seed: int | None,
                  kept_net: Network | None, engine: tuple[str, str | None] | None = None,
                  replicas: dict[str, list[Any]] | None = None) -> PointResult:
     """A point's record from its run (trained here as one batch, or joined from chunks
     trained on a cluster: :mod:`backprop86.distributed`), its replicas' failure kinds, the
-    thinned error curves ``(R, K)`` at 1-based sweeps ``(K,)`` and the net kept for the
+    thinned error curves ``(R_c, K)`` at 1-based sweeps ``(K,)`` of the seeds
+    ``curve_replicas`` ``(R_c,)`` (indices into the seeds) and the net kept for the
     figures; ``engine`` (name, why not a faster one) when it is not the run's own, and
     ``replicas`` (each seed's outcome) when the run cannot give them (joined chunks keep
     no outputs)."""
@@ -322,7 +331,7 @@ def point_result(point: Point, run_: Run, kinds: list[str | None], *,
         summary=point_summary(run_.summary, kinds, run_.seeds), kinds=kinds,
         solved=r.solved.copy(), first_solved=r.first_solved.copy(),
         final_error=r.final_error.copy(), final_outputs=final_outputs,
-        curve_sweeps=curve_sweeps, curves=curves,
+        curve_sweeps=curve_sweeps, curves=curves, curve_replicas=curve_replicas,
         sweeps_done=int(r.sweeps.max()) if r.sweeps.size else 0, interrupted=r.interrupted,
         engine=name, why_not=why_not,
         verdicts=run_.verdicts,  # none for an interrupted point (Run.verdicts)
@@ -575,12 +584,16 @@ def draw(results: list[PointResult], folder: Path, grid: list[tuple[str, list[st
     written: list[Path] = []
     for res in results:
         exp = res.point.experiment
-        n = len(res.seeds)
-        written += plots.error_curves(
-            folder / f"error-curves-{res.point.slug}", res.curve_sweeps, res.curves, res.solved,
-            title=f"{res.point.name}: error of {n} seeds", ylabel=f"{exp.config.report} error",
-            xlabel=time_axis(exp),
-        )
+        n, drawn = len(res.seeds), res.curve_replicas.size
+        if drawn:
+            every = "" if drawn == n else (
+                f" (curves of one seed in {curve_stride(n):,}: {drawn:,})")
+            written += plots.error_curves(
+                folder / f"error-curves-{res.point.slug}", res.curve_sweeps, res.curves,
+                res.solved[res.curve_replicas],
+                title=f"{res.point.name}: error of {n:,} seeds{every}",
+                ylabel=f"{exp.config.report} error", xlabel=time_axis(exp),
+            )
         net, seed = res.kept_net, res.kept_seed
         if net is None:
             continue
@@ -716,7 +729,8 @@ def main(args: argparse.Namespace) -> int:
             seeds = point.experiment.seeds(args.seeds)
             keep = args.plot_seed if args.plot_seed is not None else seeds[0]
             res = measure(point, seeds, keep_seed=keep if args.plot else None,
-                          label=f"{point.name} [{i + 1}/{len(points)}]")
+                          label=f"{point.name} [{i + 1}/{len(points)}]",
+                          curves=args.plot is not None)
             results.append(res)
             if res.interrupted:
                 interrupted = True
@@ -779,13 +793,14 @@ def _main_on_cluster(args: argparse.Namespace, points: list[Point],
     keep = None
     if args.plot:
         keep = args.plot_seed if args.plot_seed is not None else exps[0].first_seed
-    index = curve_index(history_columns(max(e.config.max_sweeps for e in exps),
-                                        exps[0].config.history_every))
+    index = log_index(history_columns(max(e.config.max_sweeps for e in exps),
+                                      exps[0].config.history_every))
+    stride = curve_stride(n)
     hash_ = settings_hash({
         "points": [{"experiment": e.name, "table": e.raw, "params": e.params,
                     "config": e.config.to_dict(), "seeds": [s[0], n]}
                    for e, s in zip(exps, seeds, strict=True)],
-        "curves": index.tolist() if args.plot else None, "keep_seed": keep,
+        "curves": [index.tolist(), stride] if args.plot else None, "keep_seed": keep,
         "versions": {k: versions()[k] for k in ("backprop86", "numpy")}})
     journal_path = args.journal or (
         args.json.with_name(f"{args.json.stem}.journal.jsonl") if args.json
@@ -832,6 +847,7 @@ def _main_on_cluster(args: argparse.Namespace, points: list[Point],
             try:
                 wall = run_chunks(cluster, todo, exps, [name for name, _ in engines], journal,
                                   curve_index=index.tolist() if args.plot else None,
+                                  curve_stride=stride,
                                   keep_seed=keep,
                                   done=None if bar is None else lambda c, _o: bar(c.count))
             except KeyboardInterrupt:
@@ -844,10 +860,12 @@ def _main_on_cluster(args: argparse.Namespace, points: list[Point],
             continue  # a point not finished (interrupted): left out, as a local sweep leaves it
         joined = join(point.experiment, seeds[i], outcomes, engines[i])
         r = joined.run.result
-        curves = joined.curves if joined.curves is not None else np.empty((n, 0))
+        curves = joined.curves if joined.curves is not None else np.empty((0, 0))
+        drawn = np.arange(0, n, stride)[: curves.shape[0]]
         results.append(point_result(
             point, joined.run, joined.kinds, replicas=joined.columns,
             curve_sweeps=index[: curves.shape[1]] * r.history_every + 1, curves=curves,
+            curve_replicas=drawn,
             final_outputs=None, keep_seed=joined.kept_seed, kept_net=joined.kept_net,
             engine=engines[i]))
     how = (f"each point in chunks of up to {_seeds(journal.chunk_seeds)} on {workers} "

@@ -69,10 +69,10 @@ def main(args: argparse.Namespace) -> int:
         f"engine={args.engine}",
     ])
     exp.check_size(1, {"max_sweeps": "--steps", "units": "--hidden", "replicas": "",
-                       "cases": "", "history_every": ""},
+                       "cases": "", "history_every": ""}, history="every",
                    what=f"the xor run with --hidden {args.hidden} and --steps {args.steps:,}")
     with sweep_bar(args.steps, "xor", args.steps * exp.task().n_cases) as progress:
-        result = run(exp, [args.seed], progress=progress)
+        result = run(exp, [args.seed], progress=progress, history="every")
     history = result.result.history[0]
     for step in range(0, min(args.steps, history.size), PRINT_EVERY):
         print(f"Step {step:5d} | Loss: {history[step]:.4f}")
