@@ -273,6 +273,7 @@ FILE_KINDS: dict[str, FileKind] = {
     "idx": FileKind("an IDX file", 1 * _GiB, False),
     "weights": FileKind("a .npz weight file", 8 * _GiB, False),
     "checkpoint": FileKind("a checkpoint (.npz)", 8 * _GiB, False),
+    "outcomes": FileKind("a file of seeds' outcomes (.replicas.npz)", 8 * _GiB, False),
     "text": FileKind("a text file", 64 * _MiB, True),
 }
 

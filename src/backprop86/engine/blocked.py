@@ -83,6 +83,12 @@ def chain_layers(net: Network) -> list[Layer] | None:
 #: Bytes of output records a block may hold; fewer sweeps per block when one sweep's are large.
 RECORD_BYTES = 8 << 20
 
+#: Bytes of per-sweep bookkeeping a block may hold — each replica's reported error, solved
+#: and stopping flags and their scratch, about :data:`BOOK_PER_REPLICA` bytes a sweep — so
+#: that a batch of a million networks keeps short blocks instead of 64 sweeps × 48 MB.
+BOOK_BYTES = 32 << 20
+BOOK_PER_REPLICA = 48
+
 
 class BlockEngine(Engine):
     """Trains sweeps with preallocated buffers; records outputs for the block's bookkeeping.
@@ -119,7 +125,8 @@ class BlockEngine(Engine):
         # no longer than the sweeps this call trains: a run continued near its end (a
         # checkpoint, the web page's chunks) does not set up a whole block it never uses
         left = cfg.max_sweeps - getattr(setup, "sweep", 0)
-        self.block = max(1, min(BLOCK, RECORD_BYTES // max(per_sweep, 1), left))
+        self.block = max(1, min(BLOCK, RECORD_BYTES // max(per_sweep, 1),
+                                BOOK_BYTES // (R * BOOK_PER_REPLICA), left))
         rows = self.block + (1 if cfg.stop_margin is not None else 0)
         self.record_y = np.empty((rows, self.full, *self._record_shape(recorded)), dt)
         self.tail_y = np.empty((rows, *self._record_shape(self.tail)), dt)

@@ -25,6 +25,7 @@ from backprop86.experiments.holdout import score as _score_heldout
 from backprop86.experiments.recipe import recipe
 from backprop86.io import command_line, versions
 from backprop86.network import Network
+from backprop86.outcomes import as_rows
 from backprop86.supervised import accuracy, class_index
 from backprop86.tasks import Task
 from backprop86.train import Progress, Trainer, TrainResult
@@ -74,13 +75,14 @@ class Run:
         none for an interrupted run."""
         return [] if self.interrupted else judge_all(self)
 
-    def to_json(self) -> dict[str, Any]:
-        """The machine-readable record: experiment, config, versions, summary, replicas."""
+    def to_json(self, *, rows: bool = True) -> dict[str, Any]:
+        """The machine-readable record: experiment, config, versions, summary, replicas
+        (each seed's outcome: one ``{field: value}`` row per seed, or with ``rows=False``
+        one list per field, the form :mod:`backprop86.outcomes` stores for many seeds)."""
         r = self.result
         record = recipe(self.experiment, self.seeds)
         columns = replica_columns(self)
-        rows = zip(*columns.values(), strict=True)
-        replicas = [dict(zip(columns, row, strict=True)) for row in rows]
+        replicas: Any = as_rows(columns) if rows else columns
         return {
             "experiment": self.experiment.name,
             "title": self.experiment.title,

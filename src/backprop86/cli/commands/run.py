@@ -21,7 +21,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from backprop86 import checkpoint
+from backprop86 import checkpoint, outcomes
 from backprop86.cli.args import UsageError, positive_int
 from backprop86.cli.commands.common import (
     add_experiment_args,
@@ -86,7 +86,9 @@ def main(args: argparse.Namespace) -> int:
     moved: list[tuple[Path, Path]] = []  # (output asked for, where its partial version went)
     if args.json:
         target = output_path(args.json, complete=complete)
-        save_json(target, result.to_json())
+        big = len(result.seeds) > outcomes.INLINE_SEEDS  # seeds as columns in a .npz
+        save_json(target, outcomes.detach(result.to_json(rows=not big), target, force=big),
+                  columns="replicas")
         moved += [] if complete else [(args.json, target)]
     if args.weights:
         target = output_path(args.weights, complete=complete)

@@ -75,6 +75,7 @@ from backprop86.experiments.runner import (
 from backprop86.history import history_columns, log_index
 from backprop86.io import Output, check_outputs, command_line, load_json, save_json, versions
 from backprop86.network import Network
+from backprop86.outcomes import columns_path, detach
 from backprop86.switches import assignments, split_assignment
 from backprop86.tasks import Task
 
@@ -736,26 +737,34 @@ def main(args: argparse.Namespace) -> int:
                 interrupted = True
                 break
             if partial is not None and len(results) < len(points):
-                save_json(partial, record(results, False), columns="replicas")
+                save_record(partial, record(results, False))
                 wrote_partial = True
     except KeyboardInterrupt:
         interrupted = True
     print(format_table(results, planned=len(points)))
     if interrupted:
         if partial is not None:
-            save_json(partial, record(results, True), columns="replicas")
+            save_record(partial, record(results, True))
             say_partial(PROG, [(args.json, partial)])
         print(f"{PROG}: interrupted after {len(results)} of {len(points)} points"
               + ("; figures not drawn" if args.plot else ""), file=sys.stderr)
         return INTERRUPTED
     if args.json:
-        save_json(args.json, record(results, False), columns="replicas")
-        if wrote_partial:  # this sweep's own progress file, now that the whole is saved
+        save_record(args.json, record(results, False))
+        if wrote_partial:  # this sweep's own progress files, now that the whole is saved
             partial.unlink(missing_ok=True)
+            columns_path(partial).unlink(missing_ok=True)
     if args.plot:
         written = draw(results, args.plot, grid)
         print(f"\nwrote {len(written)} figure files to {args.plot}", file=sys.stderr)
     return 0
+
+
+def save_record(path: Path, record: dict[str, Any]) -> None:
+    """Write a sweep's JSON; its seeds' outcomes in ``<name>.replicas.npz`` beside it when
+    there are more than :data:`~backprop86.outcomes.INLINE_SEEDS` (:mod:`backprop86.outcomes`),
+    the file first, so that a JSON never names a file not yet written."""
+    save_json(path, detach(record, path), columns="replicas")
 
 
 def _seeds(n: int) -> str:
@@ -882,14 +891,14 @@ def _main_on_cluster(args: argparse.Namespace, points: list[Point],
     if interrupted:
         if args.json:
             partial = partial_path(args.json)
-            save_json(partial, with_cluster(results, True), columns="replicas")
+            save_record(partial, with_cluster(results, True))
             say_partial(PROG, [(args.json, partial)])
         print(f"{PROG}: interrupted; {len(journal.done)} of {len(planned)} chunks are in the "
               f"journal {journal_path}: run the same command with --resume to finish",
               file=sys.stderr)
         return INTERRUPTED
     if args.json:
-        save_json(args.json, with_cluster(results, False), columns="replicas")
+        save_record(args.json, with_cluster(results, False))
     if args.plot:
         written = draw(results, args.plot, grid)
         print(f"\nwrote {len(written)} figure files to {args.plot}", file=sys.stderr)

@@ -44,6 +44,7 @@ from backprop86.errors import ConfigError, FileFormatError
 from backprop86.experiments import Experiment
 from backprop86.experiments.recipe import rebuild
 from backprop86.io import jsonable, load_json, versions
+from backprop86.outcomes import attach
 
 #: Relative tolerance for floats when the platform differs.
 DEFAULT_RTOL = 1e-6
@@ -393,7 +394,7 @@ def check_sizes(todo: list[Item], label: str) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    data = load_json(args.result)
+    data = attach(load_json(args.result), args.result)  # seeds' columns kept beside it
     label = str(args.result)
     todo = items(data, label, args.only)
     check_sizes(todo, label)
