@@ -91,6 +91,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import peers  # noqa: E402
 import readme  # noqa: E402
+from seeds import seeds_report, seeds_section  # noqa: E402
 
 Prepare = Callable[[], Callable[[], None]]
 
@@ -1032,6 +1033,11 @@ def report(r: dict, quick: bool) -> tuple[str, list[Target]]:
         targets.append(("no allocation per update that could be reused", True,
                         "tests/test_engine_numpy.py::test_an_update_allocates_nothing", ""))
 
+    if r.get("seeds"):
+        more, seeds_targets = seeds_report(r["seeds"])
+        lines += ["", *more]
+        targets += seeds_targets
+
     lines += ["", *summary(r)]
 
     lines += ["", "## Targets", "", "| target | met | measured |", "|---|---|---|"]
@@ -1058,7 +1064,7 @@ def unmet_line(target: Target) -> str:
 
 
 #: The sections of a run, in order; ``--only`` names some of them.
-SECTIONS = ("one", "many", "ablation", "mlp", "digits", "sequence", "memory")
+SECTIONS = ("one", "many", "ablation", "mlp", "digits", "sequence", "memory", "seeds")
 #: Where a run keeps its raw figures, so that ``--splice`` can rewrite RESULTS.md from them.
 RAW = HERE / "results.json"
 
@@ -1100,6 +1106,7 @@ def run_sections(names: list[str], reps: int, quick: bool, r: dict) -> None:
         "sequence": lambda: r.__setitem__(
             "sequence", sequence(reps, seeds=20 if quick else peers.SEQUENCE_SEEDS)),
         "memory": lambda: r.__setitem__("memory", memory(cases)),
+        "seeds": lambda: r.__setitem__("seeds", seeds_section(quick)),
     }
     for name in names:
         if name == "ablation" and not have("numba"):

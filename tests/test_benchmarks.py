@@ -111,3 +111,28 @@ def test_the_sequence_section_runs_and_its_contenders_agree(bench):
     lines, targets = bench.sequence_report(d)
     assert targets[0][1] is True  # the agreement target
     assert lines[0].startswith("## Sequence completion")
+
+
+# ----------------------------------------------------------------------------
+# A million seeds (issue 17, item 3)
+# ----------------------------------------------------------------------------
+
+
+def test_the_seeds_section_measures_sweeps_as_typed(bench):
+    """Small counts stand in for 10⁴–10⁶: each row is a real `backprop86 sweep` process
+    whose peak memory the kernel reports; the report has the table and both targets."""
+    import seeds
+
+    d = seeds.seeds_section(True, counts=(40, 200), sweeps=30)
+    rows = d["rows"]
+    assert [(r["seeds"], r["max_sweeps"]) for r in rows] == [(40, 30), (200, 30), (40, 3)]
+    assert all(20e6 < r["peak_bytes"] < 2e9 and r["wall_s"] > 0 for r in rows)
+    assert all(r["json_bytes"] > 0 and r["npz_bytes"] == 0 for r in rows)  # few seeds: inline
+    lines, targets = seeds.seeds_report({**d, "quick": False})
+    text = "\n".join(lines)
+    assert "## A million seeds on one machine" in text and "| 200 | 30 |" in text
+    assert [t[0].split(" ")[0] for t in targets] == ["sweep", "per-seed"]
+    big = {**d, "quick": False, "rows": [dict(r) for r in rows]}
+    big["rows"][1]["peak_bytes"] = 5 * 10**9  # over the limit: not met, and why
+    _, targets = seeds.seeds_report(big)
+    assert targets[0][1] is False and targets[0][3] == "the peak is above the limit"
