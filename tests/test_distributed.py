@@ -293,3 +293,29 @@ def test_ctrl_c_at_the_terminal_stops_a_cluster_sweep_without_worker_tracebacks(
     assert proc.returncode == 130, err[-2000:]
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-2000:]
     assert "--resume" in err
+
+
+def test_the_error_curves_on_a_cluster_equal_the_local_ones(tmp_path, cluster, monkeypatch):
+    """`--plot`'s curves (issue 17: log-spaced sweeps of one seed in k) come out of the
+    chunks the same as out of one batch: the same seeds, sweeps and numbers."""
+    import numpy as np
+
+    import backprop86.cli.commands.sweep as sweep_command
+
+    monkeypatch.setattr(sweep_command, "CURVE_SEEDS", 10)  # 24 seeds: one in 3 drawn
+    drawn = {}
+
+    def capture(results, folder, grid):
+        drawn[folder.name] = results[0]
+        return []
+
+    monkeypatch.setattr(sweep_command, "draw", capture)
+    args = ["xor", "--seeds", "24", "--grid", "hidden=2", "--set", "max_sweeps=300"]
+    assert main(["sweep", *args, "--plot", str(tmp_path / "local")]) == 0
+    assert main(["sweep", *args, "--plot", str(tmp_path / "cluster"), "--scheduler",
+                 cluster[1], "--chunk", "7"]) == 0
+    here, there = drawn["local"], drawn["cluster"]
+    assert here.curve_replicas.tolist() == there.curve_replicas.tolist() == list(range(0, 24, 3))
+    assert here.curves.shape == (8, 144)  # 300 log-spaced points over 300 sweeps, merged
+    np.testing.assert_array_equal(here.curve_sweeps, there.curve_sweeps)
+    np.testing.assert_array_equal(here.curves, there.curves)
