@@ -260,6 +260,17 @@ def test_a_scheduler_that_does_not_answer_is_one_line():
     assert "--scheduler tcp://127.0.0.1:9: cannot connect" in err and len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize("address", ["bogus", "tcp://host:port", "tcp://", "://"])
+def test_a_malformed_scheduler_address_is_one_line_at_once(address, capsys):
+    """Refused before a Dask client is made (one that fails to read the address made the
+    process wait 60 s at exit, then print a traceback)."""
+    started = time.perf_counter()
+    assert main(["sweep", *XOR, "--scheduler", address]) == 2
+    err = capsys.readouterr().err
+    assert f"--scheduler {address}: not a scheduler address (" in err and err.count("\n") == 1
+    assert time.perf_counter() - started < 10
+
+
 def test_too_many_local_workers_are_refused_before_any_start(capsys):
     from backprop86.cli import main
 

@@ -88,6 +88,7 @@ def connect(workers: int | None, scheduler: str | None) -> Iterator[Cluster]:
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
+        _check_address(scheduler)  # a malformed one: said before a client exists to hang
         try:
             # Dask's connect timeout, distributed.comm.timeouts.connect (30 s by default)
             client = Client(scheduler, set_as_default=False)
@@ -117,6 +118,24 @@ def connect(workers: int | None, scheduler: str | None) -> Iterator[Cluster]:
     finally:
         client.close()
         cluster.close()
+
+
+def _check_address(scheduler: str) -> None:
+    """Refuse a scheduler address Dask cannot read (``bogus``: no port; ``tcp://h:x``), in
+    one line. A client that fails to parse it leaves a half-made object whose clean-up at
+    exit waits 60 s for a loop that never started."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(scheduler)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+        elif not scheme or not location:
+            raise ValueError("expected PROTOCOL://LOCATION")
+    except ValueError as exc:
+        raise ClusterError(f"--scheduler {scheduler}: not a scheduler address ({exc}); expected "
+                           "the address of a running Dask scheduler, e.g. tcp://host:8786"
+                           ) from None
 
 
 def run_chunks(cluster: Cluster, todo: list[Chunk], experiments: list[Experiment],
