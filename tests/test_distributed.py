@@ -247,6 +247,15 @@ def test_cluster_flags_misused_are_refused(args, expected, capsys):
     assert expected in capsys.readouterr().err
 
 
+def test_a_journal_that_is_a_folder_or_the_json_is_refused_before_any_start(tmp_path, capsys):
+    assert main(["sweep", *XOR, "--workers", "1", "--journal", str(tmp_path)]) == 2
+    assert f"--journal: cannot write {tmp_path}: it is a folder" in capsys.readouterr().err
+    out = str(tmp_path / "r.json")
+    assert main(["sweep", *XOR, "--workers", "1", "--journal", out, "--json", out]) == 2
+    assert "name the same path" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_scheduler_that_does_not_answer_is_one_line():
     """In a process of its own: a Dask client that fails to connect leaves its event loop's
     thread running, which would stay in the test process."""

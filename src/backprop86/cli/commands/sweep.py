@@ -699,7 +699,8 @@ def main(args: argparse.Namespace) -> int:
     if twice:
         raise UsageError(f"experiment {', '.join(map(repr, twice))} is named twice; name each "
                          "once (its points would be trained twice)", PROG)
-    check_outputs([Output("--json", args.json), Output("--plot", args.plot, folder=True)],
+    check_outputs([Output("--json", args.json), Output("--plot", args.plot, folder=True),
+                   Output("--journal", args.journal)],
                   [("EXPERIMENT_OR_TOML", e.path) for e in experiments if e.path is not None])
     # on a cluster each chunk is checked for size when the chunk size is known
     points = grid_points(experiments, grid, None if on_cluster else args.seeds)
