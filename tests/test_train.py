@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from backprop86 import Network, TrainConfig, Trainer, make_task, train
-from backprop86.errors import DivergenceError
+from backprop86.errors import ConfigError, DivergenceError
 from backprop86.experiments import load
 from backprop86.experiments.runner import run
 from backprop86.functions import error_function
@@ -271,3 +271,20 @@ def test_divergence_is_reported_not_warned():
     assert "diverged" in res.notes[0] and "learning rate" in res.notes[0]
     with pytest.raises(DivergenceError, match="diverged at sweep"):
         train(Network.mlp([2, 4, 1], activation="linear"), task, cfg, [0])
+
+
+@pytest.mark.parametrize(("activation", "targets", "words"), [
+    ("logistic", (2.0, 3.0), "is logistic, whose outputs lie in [0, 1]"),
+    ("logistic", (-0.5, 1.0), "values in [-0.5, 1]"),
+    ("tanh", (-2.0, 1.0), "is tanh, whose outputs lie in [-1, 1]"),
+    ("relu", (-1.0, 1.0), "is relu, whose outputs lie in [0, inf]"),
+])
+def test_targets_no_output_can_reach_are_refused(activation, targets, words):
+    """A coded target outside the output units' range can never be met: one line, before
+    any weight is drawn; the ends of the range themselves are allowed."""
+    net = Network.mlp([2, 2, 1], output_activation=activation)
+    with pytest.raises(ConfigError, match="no seed could reach them") as info:
+        Trainer(net, make_task("xor"), TrainConfig(targets=targets), [0])
+    assert words in str(info.value)
+    lo, hi = {"logistic": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, 5.0)}[activation]
+    Trainer(net, make_task("xor"), TrainConfig(targets=(lo, hi)), [0])  # reachable: accepted

@@ -12,6 +12,7 @@ computed from the net input through a stable log-sigmoid / log-softmax.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -87,6 +88,9 @@ class Activation:
     """A unit's output function ``y = f(x)`` and its backward rule."""
 
     name: ClassVar[str] = ""
+    #: The outputs ``f`` can give: ``[lo, hi]``, an end reached only in the limit when
+    #: ``f`` approaches it (a target outside can never be met).
+    output_range: ClassVar[tuple[float, float]] = (-math.inf, math.inf)
 
     def forward(self, x: Array, out: Array | None = None) -> Array:  # pragma: no cover
         """Eq. (2): ``y = f(x)``, ``(R, N, n)``; written into ``out`` when given."""
@@ -102,6 +106,7 @@ class Logistic(Activation):
     """``y = 1/(1+e^-x)``; ``f'(x) = y(1 - y)`` (Nature eqs. 2 and 5)."""
 
     name: ClassVar[str] = "logistic"
+    output_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
 
     def forward(self, x: Array, out: Array | None = None) -> Array:
         return logistic(x, out)  # eq (2): y = 1/(1 + e^−x), (R,N,n)
@@ -115,6 +120,7 @@ class Tanh(Activation):
     """``y = tanh(x)``; ``f'(x) = 1 - y²``."""
 
     name: ClassVar[str] = "tanh"
+    output_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
 
     def forward(self, x: Array, out: Array | None = None) -> Array:
         return np.tanh(x, out=out)
@@ -128,6 +134,7 @@ class ReLU(Activation):
     """``y = max(0, x)``; ``f'(x) = [x > 0]``."""
 
     name: ClassVar[str] = "relu"
+    output_range: ClassVar[tuple[float, float]] = (0.0, math.inf)
 
     def forward(self, x: Array, out: Array | None = None) -> Array:
         return np.maximum(x, 0.0, out=out)
@@ -161,6 +168,7 @@ class Softmax(Activation):
     """
 
     name: ClassVar[str] = "softmax"
+    output_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
 
     def forward(self, x: Array, out: Array | None = None) -> Array:
         e = np.exp(x - max_units(x), out=out)

@@ -30,7 +30,13 @@ from backprop86.config import TrainConfig
 from backprop86.engine import Engine, choose, within
 from backprop86.engine.select import check as check_engine
 from backprop86.errors import ConfigError, DivergenceError, ShapeError
-from backprop86.functions import CrossEntropy, DeadZone, ErrorFunction, error_function
+from backprop86.functions import (
+    CrossEntropy,
+    DeadZone,
+    ErrorFunction,
+    activation,
+    error_function,
+)
 from backprop86.history import HistoryPlan
 from backprop86.init import check_seeds, initialize, rng_for
 from backprop86.network import Network, slot_group
@@ -195,6 +201,7 @@ class Trainer:
         self.report = make_error(config.report, config)
         for t in self.tasks:
             self.error.check_targets(t.targets, t.care, f"targets of task {t.name!r}")
+            check_targets_reachable(net, t, config)
         for e in (self.error, self.report):
             check_error_fits(net, e)
         self.lr = Schedule(config.lr, config.lr_schedule)
@@ -579,6 +586,28 @@ def _check_fits(net: Network, task: Task) -> None:
             f"task {task.name!r} has {task.n_inputs} inputs and {task.n_outputs} outputs, "
             f"but the network expects {net.n_inputs} inputs and {net.n_outputs} outputs"
         )
+
+
+def check_targets_reachable(net: Network, task: Task, config: TrainConfig) -> None:
+    """Refuse, in one line, targets no output unit can give: a coded target (``task`` coded
+    with ``config.targets``) outside its output group's range (logistic and softmax
+    ``[0, 1]``, tanh ``[−1, 1]``, ReLU ``≥ 0``) can never be met, so no seed could solve."""
+    d = task.targets if task.care is None else np.where(task.care > 0, task.targets, np.nan)
+    start = 0
+    for name in net.outputs:
+        group = net.group(name)
+        lo, hi = activation(group.activation).output_range
+        part = d[:, start:start + group.size]
+        start += group.size
+        counted = part[np.isfinite(part)]
+        if counted.size and (counted.min() < lo or counted.max() > hi):
+            low, high = config.targets
+            raise ConfigError(
+                f"targets {low:g} and {high:g} code task {task.name!r} with values in "
+                f"[{counted.min():g}, {counted.max():g}], but output group {name!r} is "
+                f"{group.activation}, whose outputs lie in [{lo:g}, {hi:g}]: no seed could "
+                f"reach them; use targets within that range (e.g. --set targets="
+                f"{max(lo, 0.0):g},{min(hi, 1.0):g})")
 
 
 def check_error_fits(net: Network, error: ErrorFunction) -> None:
