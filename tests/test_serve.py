@@ -385,3 +385,20 @@ def test_serve_refuses_an_empty_host_and_a_wildcard_answers_to_this_machines_nam
     assert guard.refusal(f"{socket.gethostname()}:8000", None) is None
     assert "names no Host" in guard.refusal(None, None)
     assert "names Host 'evil.example:8000'" in guard.refusal("evil.example:8000", None)
+
+
+def test_the_page_may_open_a_websocket_to_its_own_server_only(port):
+    """The policy admits the page's own origin ('self', which covers its ws: socket in CSP
+    Level 3) and no scheme-wide source such as ``ws:`` (any host)."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/")
+    answer = conn.getresponse()
+    answer.read()
+    policy = dict(p.strip().split(" ", 1) for p in
+                  answer.getheader("content-security-policy").split(";") if " " in p.strip())
+    conn.close()
+    assert policy["connect-src"] == "'self'"
+    assert not any(w in ("ws:", "wss:", "*", "http:", "https:") for v in policy.values()
+                   for w in v.split())

@@ -62,9 +62,11 @@ REQUESTS = {
     "export": ("what",),
 }
 
-#: The page's Content-Security-Policy: its own script, style and WebSocket, nothing else.
+#: The page's Content-Security-Policy: its own script, style and WebSocket, nothing else
+#: (``connect-src 'self'`` admits the page's own ``ws:`` origin, CSP Level 3; a bare
+#: ``ws:`` would admit a WebSocket to any host).
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-       "connect-src 'self' ws: ; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+       "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
 class State:
