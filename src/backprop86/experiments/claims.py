@@ -39,7 +39,7 @@ cases answered correctly, over every replica's ``[split]`` test cases).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -52,9 +52,20 @@ from backprop86.analysis.statistics import (
 )
 from backprop86.analysis.summary import sweeps_to
 from backprop86.errors import ConfigError
+from backprop86.train import TrainResult
 
-if TYPE_CHECKING:  # pragma: no cover
-    from backprop86.experiments.runner import Run
+
+class Run(Protocol):
+    """What a verdict reads of a run: its experiment, its replicas' numbers, their summary
+    and the checks' results (:class:`backprop86.experiments.runner.Run` is one; a sweep
+    trained in chunks on a cluster is joined into one). A protocol, so that this module
+    needs nothing of the runner, which imports it; ``experiment`` is an
+    :class:`~backprop86.experiments.Experiment` (whose package imports this module)."""
+
+    experiment: Any
+    result: TrainResult
+    summary: dict[str, Any]
+    checks: dict[str, Any]
 
 RULES = {
     "exact": "reproduced when every seed gives exactly the published value",
