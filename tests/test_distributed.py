@@ -155,6 +155,7 @@ def test_a_sweep_stopped_half_way_and_resumed_equals_an_uninterrupted_one(
     journal = tmp_path / "stopped.journal.jsonl"
     assert journal.read_text().count("\n") == 1 + 3
     assert not (tmp_path / "stopped.json").exists()
+    assert (tmp_path / "stopped.partial.json").exists()
     err = capsys.readouterr().err
     assert "--resume to finish" in err
     monkeypatch.setattr(Journal, "append", append)
@@ -169,6 +170,22 @@ def test_a_sweep_stopped_half_way_and_resumed_equals_an_uninterrupted_one(
     assert data["cluster"]["chunks_from_journal"] == 3
     same_points(local_xor, data)
     assert not journal.exists()
+    # the whole JSON replaces this sweep's own partial one …
+    assert not (tmp_path / "stopped.partial.json").exists()
+
+
+def test_another_sweeps_partial_json_is_left_alone(tmp_path):
+    """… and a partial JSON some other sweep wrote under the name stays."""
+    from backprop86.cli.commands.sweep import _drop_own_partial
+
+    other = tmp_path / "r.partial.json"
+    for text in ('{"cluster": {"settings_hash": "another"}}', '{"points": []}', "not json"):
+        other.write_text(text)
+        _drop_own_partial(tmp_path / "r.json", "this")
+        assert other.read_text() == text
+    other.write_text('{"cluster": {"settings_hash": "this"}}')
+    _drop_own_partial(tmp_path / "r.json", "this")
+    assert not other.exists()
 
 
 def test_a_foreign_or_corrupt_journal_is_refused_in_one_line(tmp_path, capsys):

@@ -768,6 +768,20 @@ def save_record(path: Path, record: dict[str, Any]) -> None:
     save_json(path, detach(record, path), columns="replicas")
 
 
+def _drop_own_partial(path: Path, hash_: str) -> None:
+    """Remove ``PATH.partial.json`` (and its seeds' file) when an earlier, interrupted run of
+    this same sweep wrote it (its settings hash is this sweep's): the whole JSON now holds
+    everything it held. Another sweep's partial file is left alone."""
+    partial = partial_path(path)
+    try:
+        same = load_json(partial).get("cluster", {}).get("settings_hash") == hash_
+    except Backprop86Error:  # none, or not one of ours
+        return
+    if same:
+        partial.unlink(missing_ok=True)
+        columns_path(partial).unlink(missing_ok=True)
+
+
 def _seeds(n: int) -> str:
     return f"{n:,} seed{'s' * (n != 1)}"
 
@@ -887,7 +901,8 @@ def _main_on_cluster(args: argparse.Namespace, points: list[Point],
             "scheduler": "LocalCluster" if args.scheduler is None else args.scheduler,
             "workers": workers, "chunk_seeds": journal.chunk_seeds, "chunks": len(planned),
             "chunks_from_journal": found, "wall_seconds": wall,
-            "training_seconds": sum(o["seconds"] for o in journal.done.values())}}
+            "training_seconds": sum(o["seconds"] for o in journal.done.values()),
+            "settings_hash": hash_}}
 
     if interrupted:
         if args.json:
@@ -900,6 +915,7 @@ def _main_on_cluster(args: argparse.Namespace, points: list[Point],
         return INTERRUPTED
     if args.json:
         save_record(args.json, with_cluster(results, False))
+        _drop_own_partial(args.json, hash_)
     if args.plot:
         written = draw(results, args.plot, grid)
         print(f"\nwrote {len(written)} figure files to {args.plot}", file=sys.stderr)
