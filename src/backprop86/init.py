@@ -82,29 +82,57 @@ def initialize(
     if not np.isfinite(scale) or scale < 0 or not np.isfinite(2.0 * scale):
         raise ConfigError(f"init_scale must be a finite number ≥ 0 (and 2·init_scale finite, the "
                           f"width of the range −scale … scale), got {scale}")
-    for r, seed in enumerate(seeds):
-        if scheme == "normal":
-            legacy = np.random.RandomState(int(seed))
-            for w in net.params.values():
-                w[r] = legacy.randn(*w.shape[1:]) * scale
-        else:
-            rng = rng_for(int(seed), "init")
-            for name, w in net.params.items():
-                is_bias = name.startswith("b:")
-                if scheme == "uniform":
-                    w[r] = rng.uniform(-scale, scale, size=w.shape[1:])
-                elif is_bias:
-                    w[r] = 0.0
-                elif scheme == "glorot":
-                    fan_in, fan_out = _fans(net, name)
-                    limit = np.sqrt(6.0 / (fan_in + fan_out))
-                    w[r] = rng.uniform(-limit, limit, size=w.shape[1:])
-                else:  # he
-                    fan_in, _ = _fans(net, name)
-                    w[r] = rng.standard_normal(size=w.shape[1:]) * np.sqrt(2.0 / fan_in)
+    if scheme == "normal":
+        _legacy_normal(net, seeds, scale)
+    for r, seed in enumerate(seeds if scheme != "normal" else ()):
+        rng = rng_for(int(seed), "init")
+        for name, w in net.params.items():
+            is_bias = name.startswith("b:")
+            if scheme == "uniform":
+                w[r] = rng.uniform(-scale, scale, size=w.shape[1:])
+            elif is_bias:
+                w[r] = 0.0
+            elif scheme == "glorot":
+                fan_in, fan_out = _fans(net, name)
+                limit = np.sqrt(6.0 / (fan_in + fan_out))
+                w[r] = rng.uniform(-limit, limit, size=w.shape[1:])
+            else:  # he
+                fan_in, _ = _fans(net, name)
+                w[r] = rng.standard_normal(size=w.shape[1:]) * np.sqrt(2.0 / fan_in)
     for name, mask in net.masks.items():
         net.params[name] *= mask
     net.spread_shared()  # weights shared within an array start equal: each its first copy
+
+
+def _legacy_normal(net: Network, seeds: Sequence[int], scale: float) -> None:
+    """The ``normal`` scheme: replica ``r``'s arrays, in order, are
+    ``RandomState(seeds[r]).randn(*shape) * scale``.
+
+    One generator is re-seeded for every replica (``RandomState.seed``: the legacy seeding
+    and a cleared Gaussian cache, what ``RandomState(seed)`` does; a new ``RandomState``
+    costs about 170 µs, most of it spent drawing OS entropy that the seed then replaces),
+    and one ``randn`` call draws all of a replica's numbers: ``randn`` fills its shape in C
+    order from one stream, so splitting one draw in the arrays' order gives the same numbers.
+    """
+    arrays = list(net.params.values())
+    sizes = [int(np.prod(w.shape[1:])) for w in arrays]
+    total = sum(sizes)
+    legacy = np.random.RandomState()
+    draws = np.empty((min(len(seeds), LEGACY_CHUNK), total))  # a chunk of replicas at a time
+    for lo in range(0, len(seeds), LEGACY_CHUNK):
+        chunk = seeds[lo:lo + LEGACY_CHUNK]
+        for r, seed in enumerate(chunk):
+            legacy.seed(seed)
+            draws[r] = legacy.randn(total)
+        start = 0
+        for w, size in zip(arrays, sizes, strict=True):
+            part = draws[:len(chunk), start:start + size] * scale
+            w[lo:lo + len(chunk)] = part.reshape(len(chunk), *w.shape[1:])
+            start += size
+
+
+#: Replicas whose ``normal`` draws are held at once (bounds the scratch memory).
+LEGACY_CHUNK = 4096
 
 
 # ----------------------------------------------------------------------------
