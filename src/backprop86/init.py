@@ -84,7 +84,16 @@ def initialize(
                           f"width of the range −scale … scale), got {scale}")
     if scheme == "normal":
         _legacy_normal(net, seeds, scale)
-    for r, seed in enumerate(seeds if scheme != "normal" else ()):
+    else:
+        _seeded(net, seeds, scheme, scale)
+    for name, mask in net.masks.items():
+        net.params[name] *= mask
+    net.spread_shared()  # weights shared within an array start equal: each its first copy
+
+
+def _seeded(net: Network, seeds: Sequence[int], scheme: str, scale: float) -> None:
+    """``uniform``, ``glorot`` and ``he``: replica ``r`` from the ``init`` stream of its seed."""
+    for r, seed in enumerate(seeds):
         rng = rng_for(int(seed), "init")
         for name, w in net.params.items():
             is_bias = name.startswith("b:")
@@ -99,9 +108,6 @@ def initialize(
             else:  # he
                 fan_in, _ = _fans(net, name)
                 w[r] = rng.standard_normal(size=w.shape[1:]) * np.sqrt(2.0 / fan_in)
-    for name, mask in net.masks.items():
-        net.params[name] *= mask
-    net.spread_shared()  # weights shared within an array start equal: each its first copy
 
 
 def _legacy_normal(net: Network, seeds: Sequence[int], scale: float) -> None:
@@ -109,10 +115,11 @@ def _legacy_normal(net: Network, seeds: Sequence[int], scale: float) -> None:
     ``RandomState(seeds[r]).randn(*shape) * scale``.
 
     One generator is re-seeded for every replica (``RandomState.seed``: the legacy seeding
-    and a cleared Gaussian cache, what ``RandomState(seed)`` does; a new ``RandomState``
-    costs about 170 µs, most of it spent drawing OS entropy that the seed then replaces),
-    and one ``randn`` call draws all of a replica's numbers: ``randn`` fills its shape in C
-    order from one stream, so splitting one draw in the arrays' order gives the same numbers.
+    and a cleared Gaussian cache, what ``RandomState(seed)`` does, in about 3 µs where making
+    a new ``RandomState`` took about 170 µs here), and one ``randn`` call draws all of a
+    replica's numbers: ``randn`` fills its shape in C order from one stream (the Gaussian
+    cache carries over between calls), so splitting one draw in the arrays' order gives the
+    same numbers.
     """
     arrays = list(net.params.values())
     sizes = [int(np.prod(w.shape[1:])) for w in arrays]
