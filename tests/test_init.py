@@ -22,3 +22,4 @@ def test_normal_is_randomstate_randn_per_replica_across_chunks(monkeypatch, dtyp
         for name, w in net.params.items():
             expected = (legacy.randn(*w.shape[1:]) * 0.5).astype(dtype)
             assert np.array_equal(w[r], expected), (seed, name)
+
