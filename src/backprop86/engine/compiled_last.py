@@ -2,11 +2,15 @@
 
 The NumPy replica-last engine (:class:`backprop86.engine.numpy_last.NumpyLast`) trains ``R``
 networks with one NumPy call per step of the update, each a pass over every
-network's arrays. Here the whole sweep is one compiled loop over the
-networks: each network runs eqs. (1)–(9) on its own numbers, held in the
-replica-last layout ``(…, R)`` of :class:`~backprop86.engine.numpy_last.NumpyLast`, whose
-block bookkeeping (reported error, solved flags, stopping, rewinds,
-divergence, history) :class:`CompiledLast` keeps unchanged.
+network's arrays. Here a whole block of sweeps is one compiled call: the networks,
+held in the replica-last layout ``(…, R)`` of
+:class:`~backprop86.engine.numpy_last.NumpyLast`, are cut into tiles of :data:`TILE`;
+each tile is copied into arrays of its own, trained for all the block's sweeps while
+they stay in the core's nearest cache (eqs. 1–9, the loops running over the tile's
+networks, which the compiler vectorises), and copied back. The sweeps write the
+block's reported error and solved flags themselves; the rest of the block's
+bookkeeping (stopping, rewinds, divergence, history) is the training loop's and
+:class:`~backprop86.engine.numpy_last.NumpyLast`'s, unchanged.
 
 Scope: a chain ``input → hidden → output`` (one hidden group), full-batch
 grain (one update per sweep), cases in order, ``sse``/``tss``/``mse``,
@@ -28,7 +32,10 @@ Sums over cases run case by case in order, so the numbers agree with the
 readable path to rounding (``tests/test_engine_compiled_last.py``). The loops may fuse a
 product and a sum into one rounding (``fastmath={"contract"}``: FMA instructions,
 about a sixth faster here); no other fast-math liberty is taken, so NaN and
-infinities behave as IEEE arithmetic says.
+infinities behave as IEEE arithmetic says. Every network makes the same operations in
+the same order whether its tile is vectorised or (narrower than :data:`NARROW`)
+trained a network at a time, and whatever the block's length: replica ``r`` of a batch
+equals the run of its seed alone, bit for bit.
 """
 
 from __future__ import annotations
@@ -385,8 +392,8 @@ def _step(W: Array, S: Array, G: Array, n: int, lr: float, alpha: float, keep: A
 #: (:meth:`CompiledLast._longest_block`).
 SHORTEST_BLOCK, LONGEST_BLOCK = 8, 1024
 
-#: Networks per tile: a tile's arrays (a 2-4-1 net's about 45 rows of ``TILE`` numbers) fit
-#: in a core's nearest cache, and its loops are a few vector instructions long.
+#: Networks per tile: a tile's arrays (a 2-4-1 net's about 45 rows of ``TILE`` numbers,
+#: 23 KB) fit in a core's nearest cache, and its loops are a few vector instructions long.
 TILE = 64
 
 
@@ -415,11 +422,13 @@ class CompiledLast(NumpyLast):
     """:class:`~backprop86.engine.numpy_last.NumpyLast`, each sweep one compiled loop over the
     networks.
 
-    Weights, ``Δw``, gradients and output records are the replica-last arrays
-    of the parent class (views of its flat :attr:`P`, :attr:`S`, :attr:`G`), so
-    saving, rewinding, storing and the block's bookkeeping are the parent's;
-    ``Δw`` is always kept in :attr:`S`. From :data:`PARALLEL_MIN` replicas on the
-    networks are shared among numba's threads.
+    Weights, ``Δw`` and output records are the replica-last arrays of the parent
+    class (views of its flat :attr:`P`, :attr:`S`), so saving, rewinding and storing
+    are the parent's; ``Δw`` is always kept in :attr:`S` (the gradients live in each
+    tile's own arrays). The sweeps write the reported error and solved flags into the
+    parent's :attr:`reported` and :attr:`solved` when the reported error is a squared
+    error (else the parent measures them from the records). From
+    :data:`PARALLEL_MIN` replicas on the tiles are shared among numba's threads.
 
     Every case is computed (no zero-input-row skip: the ablation in
     ``benchmarks/run.py`` measured it at 1–11 %, below the 10 % it must save on
