@@ -46,9 +46,9 @@ def _fans(net: Network, name: str) -> tuple[int, int]:
 def check_seeds(seeds: Sequence[object], scheme: str = "uniform") -> list[int]:
     """The seeds as Python ints, each ≥ 0 (and below 2**32 for the legacy ``normal`` draw)."""
     given = list(seeds)
-    if given and all(type(s) is int for s in given):  # the usual case, checked at once
-        if min(given) >= 0 and (scheme != "normal" or max(given) < 2**32):
-            return given
+    plain = bool(given) and all(type(s) is int for s in given)  # the usual case: at once
+    if plain and min(given) >= 0 and (scheme != "normal" or max(given) < 2**32):
+        return given
     out = []
     for s in given:
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:

@@ -194,19 +194,18 @@ def _act(x: float, code: int) -> float:
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _network(r: int, lo: int, s: int, X: Array, D: Array, w1: Array, v1: Array, w2: Array,
              v2: Array, g1: Array, gv1: Array, g2: Array, gv2: Array, rec_y: Array, t: Array,
-             record: bool, act_h: int, act_o: int, factor: float, mid: float,
-             margin: float) -> None:
+             h: Array, delta: Array, record: bool, act_h: int, act_o: int, factor: float,
+             mid: float, margin: float) -> None:
     """One sweep's cases (eqs. 1–7) of network ``r`` of a tile (network ``lo + r`` of the
     run) in scalar arithmetic: :func:`_tile`'s loops over the tile's networks for a tile
     too narrow to vectorise, the same operations in the same order (so the same numbers).
     ``t[0]`` holds δ_j, ``t[1]`` ``Σ (y − d)²``, ``t[2]`` 1 while every output is on target;
-    the gradients are summed into ``g1 … gv2``."""
+    the gradients are summed into ``g1 … gv2``; ``h (n_h,)`` and ``delta (n_out,)`` are
+    scratch for the hidden outputs and δ_o."""
     n_cases, n_in = X.shape
     n_out = D.shape[1]
     n_h = w1.shape[0] // n_in
     bias1, bias2 = v1.shape[0] > 0, v2.shape[0] > 0
-    h = np.empty(n_h)
-    delta = np.empty(n_out)
     for c in range(n_cases):
         for j in range(n_h):  # eqs (1)-(2), hidden group
             a = 0.0
@@ -286,6 +285,7 @@ def _tile(lo: int, hi: int, X: Array, D: Array,
     # (2), 0 (3: the bias of a unit without one), an absent bias's gradient (4: never read)
     t = np.empty((5, n))
     t[3] = 0.0
+    h1, d1 = np.empty(n_h), np.empty(n_out)  # one network's hidden outputs and δ_o
     bh, bo = (v1 if bias1 else t), (v2 if bias2 else t)
     gh, go = (gv1 if bias1 else t), (gv2 if bias2 else t)
     for s in range(lr.shape[0]):
@@ -293,8 +293,8 @@ def _tile(lo: int, hi: int, X: Array, D: Array,
             t[1, r] = 0.0
             t[2, r] = 1.0
         for r in range(n if n < NARROW else 0):  # a network at a time, in scalars
-            _network(r, lo, s, X, D, w1, v1, w2, v2, g1, gv1, g2, gv2, rec_y, t, record,
-                     act_h, act_o, factor, mid, margin)
+            _network(r, lo, s, X, D, w1, v1, w2, v2, g1, gv1, g2, gv2, rec_y, t, h1, d1,
+                     record, act_h, act_o, factor, mid, margin)
         for c in range(n_cases if n >= NARROW else 0):
             for j in range(n_h):  # eqs (1)-(2), hidden group: x_j = Σ_i y_i w_ji (+ b_j)
                 if n_in == 1:
