@@ -715,7 +715,7 @@ def floor_lines(r: dict, many: dict, targets: list) -> list[str]:
            f"the update's {logistics} exponentials as one flop; the engine computes each "
            f"with about {EXP_OPS} (a 13-term polynomial and its range reduction, vectorised "
            f"over the networks), about {work} operations per update in all, and each "
-           "logistic's division runs on the one divider of a core (2 cycles per number, "
+           "logistic's division runs on a core's one divider (about 2 cycles per number, "
            f"{2 * logistics} cycles per update); the training loop's books after each block "
            "(history, stopping flags) and the setup of every seed (its initial weights) are "
            "in the figure too")
@@ -723,9 +723,12 @@ def floor_lines(r: dict, many: dict, targets: list) -> list[str]:
                     ns <= 5 * floor_ns, f"{ns:.0f} ns = {ns / floor_ns:.1f}× the floor's "
                     f"{floor_ns:.1f} ns", why))
     jx = row.get("JAX vmap + jit")
+    versus = "" if jx is None else (
+        f"{ns:.0f} ns per network-update ({cores:.1f} cores) against JAX's {1e9 / jx:.0f} "
+        f"({many['cores'][n]['JAX vmap + jit']:.1f} cores); ")
     targets.append((f"many seeds, N = {n:,}: ≥ 2× JAX vmap + jit ({who})",
                     None if jx is None else row[who] >= 2 * jx,
-                    "skipped" if jx is None else f"{row[who] / jx:.3g}× JAX", why))
+                    "skipped" if jx is None else f"{row[who] / jx:.3g}× JAX", versus + why))
     return ["The compute floor of one network-update (the article's 2-4-1 network, no "
             "biases, 4 cases, float64): " + "; ".join(f"{k}: {v}" for k, v in parts.items())
             + f"; {flops} flops in all, {floor_ns:.1f} ns at the measured float64 matmul "
