@@ -161,3 +161,35 @@ def test_numba_is_not_imported_for_one_network():
             "    main(['xor'])\n"
             "assert 'numba' not in sys.modules, 'numba imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_narrow_tile_and_a_full_one_give_the_same_numbers():
+    # Tiles of TILE networks run vectorised loops; a tile of fewer than NARROW networks (a
+    # single network, or the last few of a run) runs one network at a time in scalars. Both
+    # make the same operations in the same order: replica r of a batch equals the run of
+    # its seed alone, bit for bit, whichever path trained either.
+    from backprop86.experiments import load
+
+    n = compiled_last.TILE + compiled_last.NARROW - 3  # a full tile and a narrow one
+    exp = load("xor").with_settings(["max_sweeps=300", "engine=compiled-last"])
+    many_net = exp.network(replicas=n)
+    many = Trainer(many_net, exp.task(), exp.config, range(n)).train()
+    for r in (3, n - 1):
+        one_net = exp.network()
+        one = Trainer(one_net, exp.task(), exp.config, [r]).train()
+        assert one.engine == many.engine == "compiled-last"
+        for name in many_net.params:
+            np.testing.assert_array_equal(many_net.params[name][r], one_net.params[name][0])
+        np.testing.assert_array_equal(many.history[r], one.history[0])
+
+
+@pytest.mark.parametrize("replicas", [70, 1])
+def test_one_input_one_hidden_unit_three_outputs_agree(replicas):
+    # The loops' first and last terms when a sum has one term (one input, one hidden
+    # unit) and δ_j summed over several outputs, in tiles and one network at a time.
+    from agreement import random_task
+
+    cfg = TrainConfig(lr=0.3, momentum=0.5, max_sweeps=150, error="sse", report="sse")
+    a, b = both(lambda: Network.mlp([1, 1, 3], replicas=replicas), random_task(5, 1, 3),
+                cfg, range(replicas))
+    assert_same(a, b, exact=False, rtol=1e-9)

@@ -42,6 +42,13 @@ class Schedule:
                 value = v
         return value
 
+    def fill(self, s0: int, out: Array) -> Array:
+        """Sweeps ``s0 … s0 + len(out) − 1``'s values into ``out``: ``out[j] = self(s0 + j)``."""
+        out[:] = self.base
+        for start, v in self.changes:
+            out[max(start - s0, 0):] = v
+        return out
+
 
 class Optimizer:
     """Base class: ``step(params, grads, lr, momentum, active)`` updates ``params`` in place."""

@@ -125,8 +125,7 @@ class BlockEngine(Engine):
         # no longer than the sweeps this call trains: a run continued near its end (a
         # checkpoint, the web page's chunks) does not set up a whole block it never uses
         left = cfg.max_sweeps - getattr(setup, "sweep", 0)
-        self.block = max(1, min(BLOCK, RECORD_BYTES // max(per_sweep, 1),
-                                BOOK_BYTES // (R * BOOK_PER_REPLICA), left))
+        self.block = max(1, min(self._longest_block(per_sweep), left))
         rows = self.block + (1 if cfg.stop_margin is not None else 0)
         self.record_y = np.empty((rows, self.full, *self._record_shape(recorded)), dt)
         self.tail_y = np.empty((rows, *self._record_shape(self.tail)), dt)
@@ -150,6 +149,13 @@ class BlockEngine(Engine):
         """Whether a block records its outputs (a subclass that measures the block's error
         itself may not): when it does, their size bounds the block's length."""
         return True
+
+    def _longest_block(self, per_sweep: int) -> int:
+        """Most sweeps per block when one sweep records ``per_sweep`` bytes of outputs:
+        :data:`BLOCK`, fewer when a block's records would pass :data:`RECORD_BYTES` or its
+        per-sweep bookkeeping :data:`BOOK_BYTES`."""
+        return min(BLOCK, RECORD_BYTES // max(per_sweep, 1),
+                   BOOK_BYTES // (self.R * BOOK_PER_REPLICA))
 
     # ------------------------------------------------------------------ parameters
 
