@@ -5,9 +5,10 @@
 
 ``python benchmarks/run.py`` calls :func:`write` after a full run (or ``--splice``), and
 ``python benchmarks/run.py --readme`` does what this script does. The block is RESULTS.md's
-header (machine, when each section ran and the load, versions, threads), its summary of
-backprop86 against every contender (rows where a contender wins included) and its targets
-with the reasons for those not met; ``tests/test_readme.py`` fails when README.md and
+header (machine, when each section ran and the load, versions, threads), its table of a
+million seeds on one machine, its summary of backprop86 against every contender (rows where a
+contender wins included) and its targets with the reasons for those not met;
+``tests/test_readme.py`` fails when README.md and
 RESULTS.md disagree.
 """
 
@@ -23,7 +24,7 @@ START = ("<!-- performance tables: written by `python benchmarks/run.py --readme
          "benchmarks/RESULTS.md; do not edit -->")
 END = "<!-- end of performance tables -->"
 #: RESULTS.md's sections that the README shows, by the start of their heading.
-SHOWN = ("## Summary", "## Targets")
+SHOWN = ("## A million seeds", "## Summary", "## Targets")
 
 
 def _sections(text: str) -> dict[str, str]:

@@ -88,7 +88,7 @@ def seeds_report(data: dict[str, Any]) -> tuple[list[str], list[Target]]:
              "the JSON summary (`backprop86.outcomes`). No per-sweep history is kept (`sweep` "
              "keeps each seed's outcome; `--plot` adds at most 218 log-spaced sweeps of at most "
              "10,000 seeds).", "",
-             "| seeds | sweeps | peak resident (MB) | per seed (bytes) | wall (s) | "
+             "| seeds | sweeps | peak resident (MB) | peak ÷ seeds (bytes) | wall (s) | "
              "µs per seed | JSON (MB) | .npz (MB) | solved |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
@@ -103,7 +103,9 @@ def seeds_report(data: dict[str, Any]) -> tuple[list[str], list[Target]]:
     short = rows[-1]
     same = full[-2]
     ratio = same["peak_bytes"] / short["peak_bytes"]
-    lines += ["", f"Memory per further seed, from {small['seeds']:,} to {big['seeds']:,} seeds: "
+    lines += ["", "The peak includes the process's own start (Python, NumPy, numba's loops: "
+              f"about {small['peak_bytes'] / mb:,.0f} MB at {small['seeds']:,} seeds). Memory "
+              f"per further seed, from {small['seeds']:,} to {big['seeds']:,} seeds: "
               f"{growth:,.0f} bytes. The same {short['seeds']:,} seeds trained for "
               f"{short['max_sweeps']:,} and {same['max_sweeps']:,} sweeps peak at "
               f"{short['peak_bytes'] / mb:,.0f} and {same['peak_bytes'] / mb:,.0f} MB "
