@@ -246,13 +246,9 @@ def _as_planned(loop: LoopState, rows: Array, trainer: Trainer, sweep: int) -> L
     if np.array_equal(want_rows, rows) and np.array_equal(recorded, loop.kept):
         return loop
     history = np.full((want_rows.size, recorded.size), np.nan)
-    at_row = {int(r): i for i, r in enumerate(rows)}
-    at_col = {int(c): j for j, c in enumerate(loop.kept)}
-    src_r = [(i, at_row[int(r)]) for i, r in enumerate(want_rows) if int(r) in at_row]
-    src_c = [(j, at_col[int(c)]) for j, c in enumerate(recorded) if int(c) in at_col]
-    if src_r and src_c:
-        (ri, rs), (cj, cs) = zip(*src_r, strict=True), zip(*src_c, strict=True)
-        history[np.ix_(ri, cj)] = loop.history[np.ix_(rs, cs)]
+    _, ri, rs = np.intersect1d(want_rows, rows, assume_unique=True, return_indices=True)
+    _, cj, cs = np.intersect1d(recorded, loop.kept, assume_unique=True, return_indices=True)
+    history[np.ix_(ri, cj)] = loop.history[np.ix_(rs, cs)]
     loop.history, loop.kept = history, recorded
     return loop
 

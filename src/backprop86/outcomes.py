@@ -131,9 +131,10 @@ def detach(record: dict[str, Any], json_path: str | Path, *, key: str = "replica
     target = columns_path(json_path)
     stamp = uuid.uuid4().hex
     write(target, tables, stamp)
-    moved = [{**h, key: {"file": target.name, "table": i, "stamp": stamp,
+    moved = [h if str(i) not in tables else
+             {**h, key: {"file": target.name, "table": str(i), "stamp": stamp,
                          "seeds": len(h[key].get("seed", ()))}}
-             if i in tables else h for i, h in ((str(j), h) for j, h in enumerate(holders))]
+             for i, h in enumerate(holders)]
     return {**record, "points": moved} if "points" in record else moved[0]
 
 

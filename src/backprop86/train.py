@@ -37,7 +37,7 @@ from backprop86.functions import (
     activation,
     error_function,
 )
-from backprop86.history import HistoryPlan
+from backprop86.history import HistoryPlan, history_columns
 from backprop86.init import check_seeds, initialize, rng_for
 from backprop86.network import Network, slot_group
 from backprop86.optim import Optimizer, Schedule, make_optimizer
@@ -128,9 +128,10 @@ class LoopState:
         )
 
     def recorded(self, sweep: int, every: int) -> int:
-        """History columns recorded after ``sweep`` sweeps (those of sweeps ``< sweep``)."""
+        """History columns recorded after ``sweep`` sweeps: those of sweeps ``c · every <
+        sweep``, i.e. ``c < ⌈sweep / every⌉`` (called twice a block: nothing allocated)."""
         assert self.kept is not None
-        return int(np.searchsorted(self.kept * every, sweep))
+        return int(np.searchsorted(self.kept, history_columns(sweep, every)))
 
     def keep_columns(self, kept: Array) -> None:
         """Hold the columns ``kept`` (sorted): a column kept before keeps its numbers, a new
@@ -139,10 +140,8 @@ class LoopState:
         if np.array_equal(kept, self.kept):
             return
         history = np.full((self.history.shape[0], kept.size), np.nan)
-        old = np.searchsorted(self.kept, kept)
-        found = old < self.kept.size
-        found[found] = self.kept[old[found]] == kept[found]
-        history[:, found] = self.history[:, old[found]]
+        _, new, old = np.intersect1d(kept, self.kept, assume_unique=True, return_indices=True)
+        history[:, new] = self.history[:, old]
         self.history, self.kept = history, np.asarray(kept, dtype=np.int64)
 
 
